@@ -1,0 +1,1 @@
+"""Built-in indicator plugins. Each module is registered through the entry-point group ``scoring.plugins``."""

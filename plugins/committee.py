@@ -1,0 +1,83 @@
+"""The committee's own inputs: on-site inspection scores and honor / innovation claims for bonus."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from scoring import Measure, MeasureContext, Param, hookimpl
+from scoring.measure import fmt_num
+from scoring.tables import HONOR_KINDS, HONOR_LEVELS
+
+
+def inspection_score(ctx: MeasureContext) -> pd.DataFrame:
+    i = ctx.table("inspections").sort_values(["branch_id", "item"])
+    parts = (i["item"].astype(str) + fmt_num(i["score"])).groupby(i["branch_id"]).agg("、".join)
+    total = i.groupby("branch_id")["score"].sum().reindex(ctx.branch_index)
+    ev = ("现场检查得分：" + parts.reindex(ctx.branch_index).fillna("") + "，合计" + fmt_num(total) + "分")
+    return ctx.result(total, ev.where(total.notna(), "无现场检查评分"))
+
+
+def _claims(ctx: MeasureContext) -> pd.DataFrame:
+    h = ctx.table("honors")
+    level_rank = h["level"].map({lv: i for i, lv in enumerate(HONOR_LEVELS)})
+    h = h.assign(_lr=level_rank).sort_values(["branch_id", "title", "_lr", "kind", "date"], na_position="last")
+    doc = h["document"].astype(object).where(h["document"].notna(), "").astype(str).str.strip()
+    return pd.DataFrame({
+        "branch_id": h["branch_id"],
+        "claim": h["branch_id"] + "-" + (h.groupby("branch_id").cumcount() + 1).astype(str),
+        "title": h["title"],
+        "kind": h["kind"],
+        "level": h["level"],
+        "document": doc,
+        "has_document": doc != "",
+        "approved": h["approved"].fillna(False).astype(bool),
+    }).reset_index(drop=True)
+
+
+def honor_claims(ctx: MeasureContext) -> pd.DataFrame:
+    return _claims(ctx)
+
+
+def honor_count(ctx: MeasureContext, min_level: str = "县级", kinds: list[str] = (),
+                approved_only: bool = True, require_document: bool = True) -> pd.DataFrame:
+    c = _claims(ctx)
+    ok = c["level"].map({lv: i for i, lv in enumerate(HONOR_LEVELS)}) <= HONOR_LEVELS.index(min_level)
+    if kinds:
+        ok &= c["kind"].isin(list(kinds))
+    if approved_only:
+        ok &= c["approved"]
+    if require_document:
+        ok &= c["has_document"]
+    n = ctx.per_branch(c[ok].groupby("branch_id").size())
+    what = "、".join(kinds) if kinds else "表彰或创新项目"
+    return ctx.result(n, f"经审核的{min_level}及以上{what}" + fmt_num(n) + "项")
+
+
+@hookimpl
+def scoring_measures():
+    return [
+        Measure(
+            "inspection_score", "现场检查评分", inspection_score,
+            inputs={"inspections": ("branch_id", "item", "score")},
+            unit="分", kind="number",
+            description="考评委员会现场检查各项得分之和",
+        ),
+        Measure(
+            "honor_count", "表彰与创新项数", honor_count,
+            inputs={"honors": ("branch_id", "title", "kind", "level", "document", "date", "approved")},
+            params={
+                "min_level": Param("县级", f"最低级别（{'、'.join(HONOR_LEVELS)}）"),
+                "kinds": Param([], f"只统计这些类型（{'、'.join(HONOR_KINDS)}；空表示全部）"),
+                "approved_only": Param(True, "只统计审核通过的"),
+                "require_document": Param(True, "只统计有文号的"),
+            },
+            unit="项", kind="count",
+            description="达到某级别及以上的表彰、创新项目等项数",
+        ),
+        Measure(
+            "honor_claims", "加分申报", honor_claims,
+            inputs={"honors": ("branch_id", "title", "kind", "level", "document", "date", "approved")},
+            unit="", kind="claims",
+            description="每条表彰、创新项目申报（供评分标准的加分块计分）",
+        ),
+    ]

@@ -1,0 +1,158 @@
+"""The membership: training hours, recruitment, 流动党员 contact, 民主评议 results, age.
+
+National norms (domain-research.md section 1): 32 training hours a year for members and 56 for branch
+secretaries and committee members; 民主评议 yearly with 优秀 <= 1/3; 流动党员 contacted at least every six
+months. The thresholds live in the rubric.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from scoring import Measure, MeasureContext, Param, hookimpl
+from scoring.measure import fmt_num, fmt_pct, safe_ratio
+from scoring.tables import MEMBER_ROLES
+
+
+def _members(ctx: MeasureContext) -> pd.DataFrame:
+    m = ctx.table("members")
+    return m.assign(role=m["role"].fillna("党员") if "role" in m else "党员")
+
+
+def training_hours(ctx: MeasureContext, roles: list[str] = ()) -> pd.DataFrame:
+    m = _members(ctx)
+    if roles:
+        m = m[m["role"].isin(list(roles))]
+    t = ctx.in_year(ctx.table("training"))
+    hours = t.groupby("member_id")["hours"].sum()
+    per_member = m[["member_id", "branch_id"]].assign(hours=m["member_id"].map(hours).fillna(0.0).astype(float))
+    g = per_member.groupby("branch_id")["hours"].agg(["mean", "size"])
+    avg = g["mean"].reindex(ctx.branch_index)
+    n = ctx.per_branch(g["size"])
+    who = "、".join(roles) if roles else "党员"
+    ev = who + fmt_num(n) + "人，人均参加学习培训" + fmt_num(avg, 1) + "学时"
+    ev = ev.where(n > 0, f"名册中无{who}")
+    return ctx.result(avg, ev)
+
+
+def recruitment_gap_years(ctx: MeasureContext, stage: str = "预备党员") -> pd.DataFrame:
+    r = ctx.table("recruitment")
+    r = r[(r["stage"] == stage) & (r["date"] <= ctx.year_end)]
+    last = r.groupby("branch_id")["date"].max().reindex(ctx.branch_index)
+    in_year = ctx.per_branch(ctx.in_year(r).groupby("branch_id").size())
+    gap = (ctx.year - last.dt.year).astype(float)
+    ev = pd.Series(
+        np.where(gap == 0, f"本年度发展{stage}" + fmt_num(in_year) + "名",
+                 f"最近一次发展{stage}在" + last.dt.year.astype("Int64").astype(str) + "年（已" + fmt_num(gap) + "年未发展）"),
+        index=ctx.branch_index,
+    )
+    ev = ev.where(last.notna(), f"无发展{stage}记录")
+    return ctx.result(gap, ev)
+
+
+def activist_count(ctx: MeasureContext, stages: list[str] = ("入党积极分子", "发展对象")) -> pd.DataFrame:
+    r = ctx.table("recruitment")
+    r = r[r["date"] <= ctx.year_end].sort_values(["branch_id", "person", "date", "stage"])
+    latest = r.drop_duplicates(["branch_id", "person"], keep="last")
+    n = ctx.per_branch(latest[latest["stage"].isin(list(stages))].groupby("branch_id").size())
+    return ctx.result(n, "在培养的" + "、".join(stages) + "共" + fmt_num(n) + "人")
+
+
+def mobile_contact_rate(ctx: MeasureContext, months: int = 6) -> pd.DataFrame:
+    m = _members(ctx)
+    mob = m[m["is_mobile"].fillna(False).astype(bool)]
+    since = ctx.year_end - pd.DateOffset(months=months)
+    contacted = mob["last_contact"].notna() & (mob["last_contact"] > since) & (mob["last_contact"] <= ctx.year_end)
+    g = mob.assign(c=contacted.astype(int)).groupby("branch_id")["c"].agg(["size", "sum"])
+    n, c = ctx.per_branch(g["size"]), ctx.per_branch(g["sum"])
+    rate = safe_ratio(c, n)
+    ev = "流动党员" + fmt_num(n) + f"人，近{months}个月内联系" + fmt_num(c) + "人，联系率" + fmt_pct(rate)
+    ev = ev.where(n > 0, "本支部无流动党员，此项不适用")
+    return ctx.result(rate, ev, applicable=n > 0)
+
+
+def appraisal_coverage(ctx: MeasureContext) -> pd.DataFrame:
+    m = ctx.table("members")
+    full = m[m["status"] == "正式"]
+    held = ctx.per_branch(ctx.in_year(ctx.table("meetings")).query("kind == '民主评议党员'").groupby("branch_id").size())
+    a = ctx.table("appraisals")
+    appraised = ctx.per_branch(a[a["member_id"].isin(full["member_id"])].groupby("branch_id").size())
+    n_full = ctx.per_branch(full.groupby("branch_id").size())
+    cov = safe_ratio(appraised, n_full).where(held > 0, 0.0)
+    ev = "开展民主评议党员，正式党员" + fmt_num(n_full) + "人，参加评议" + fmt_num(appraised) + "人，参评率" + fmt_pct(cov)
+    ev = ev.where(held > 0, "本年度未开展民主评议党员")
+    return ctx.result(cov, ev)
+
+
+def excellent_share(ctx: MeasureContext) -> pd.DataFrame:
+    a = ctx.table("appraisals")
+    g = a.assign(ex=(a["grade"] == "优秀").astype(int)).groupby("branch_id")["ex"].agg(["size", "sum"])
+    n, ex = ctx.per_branch(g["size"]), ctx.per_branch(g["sum"])
+    share = safe_ratio(ex, n)
+    ev = ("评议" + fmt_num(n) + "人，评为优秀" + fmt_num(ex) + "人，占" + fmt_pct(share)).where(n > 0, "无民主评议结果")
+    return ctx.result(share, ev)
+
+
+def average_age(ctx: MeasureContext) -> pd.DataFrame:
+    m = ctx.table("members")
+    age = (ctx.year_end - m["birth_date"]).dt.days / 365.25
+    avg = m.assign(age=age).groupby("branch_id")["age"].mean().reindex(ctx.branch_index)
+    ev = ("党员平均年龄" + fmt_num(avg, 1) + "岁").where(avg.notna(), "无党员出生日期")
+    return ctx.result(avg, ev)
+
+
+@hookimpl
+def scoring_measures():
+    return [
+        Measure(
+            "training_hours", "人均学习培训学时", training_hours,
+            inputs={"members": ("member_id", "branch_id", "role"), "training": ("member_id", "date", "hours")},
+            params={"roles": Param([], f"只统计这些支部职务的人员（{'、'.join(MEMBER_ROLES)}；空表示全体党员）")},
+            unit="学时", kind="number",
+            description="考核年度内人均参加学习培训的学时",
+        ),
+        Measure(
+            "recruitment_gap_years", "未发展党员年数", recruitment_gap_years,
+            inputs={"recruitment": ("branch_id", "stage", "date")},
+            params={"stage": Param("预备党员", "按哪个阶段计算（默认：接收为预备党员）")},
+            unit="年", kind="number",
+            description="考核年度与最近一次接收预备党员的年份之差（本年度发展为0；从无记录时无数据）",
+        ),
+        Measure(
+            "activist_count", "入党积极分子储备", activist_count,
+            inputs={"recruitment": ("branch_id", "person", "stage", "date")},
+            params={"stages": Param(["入党积极分子", "发展对象"], "视为在培养的阶段")},
+            unit="人", kind="count",
+            description="截至考核年度末，最近所处阶段为入党积极分子或发展对象的人数",
+        ),
+        Measure(
+            "mobile_contact_rate", "流动党员联系率", mobile_contact_rate,
+            inputs={"members": ("member_id", "branch_id", "is_mobile", "last_contact")},
+            params={"months": Param(6, "联系时限（月）")},
+            unit="%", kind="rate",
+            description="流动党员中近N个月内与支部联系的比例；无流动党员的支部不适用",
+        ),
+        Measure(
+            "appraisal_coverage", "民主评议参评率", appraisal_coverage,
+            inputs={
+                "members": ("member_id", "branch_id", "status"),
+                "meetings": ("branch_id", "date", "kind"),
+                "appraisals": ("member_id", "branch_id"),
+            },
+            unit="%", kind="rate",
+            description="开展了民主评议党员时，正式党员中参加评议的比例；未开展为0（预备党员参加但不评等次）",
+        ),
+        Measure(
+            "excellent_share", "民主评议优秀比例", excellent_share,
+            inputs={"appraisals": ("member_id", "branch_id", "grade")},
+            unit="%", kind="rate",
+            description="民主评议结果中评为优秀的比例（不得超过1/3）",
+        ),
+        Measure(
+            "average_age", "党员平均年龄", average_age,
+            inputs={"members": ("member_id", "branch_id", "birth_date")},
+            unit="岁", kind="number",
+            description="截至考核年度末党员的平均年龄",
+        ),
+    ]

@@ -1,0 +1,89 @@
+"""Work results and the public's view: 村集体经济, rectification, 群众满意度, negative events.
+
+村集体经济 bands follow the 空壳村 (< 5万元) line and 浙江善治村 (>= 20万 / >= 10万) cited in
+domain-research.md section 7; 满意率 thresholds for vetoes (< 60%) follow section 5.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from scoring import Measure, MeasureContext, Param, hookimpl
+from scoring.measure import fmt_num, fmt_pct, safe_ratio
+from scoring.tables import INCIDENT_KINDS
+
+
+def collective_income(ctx: MeasureContext, categories: list[str] = ("农村",)) -> pd.DataFrame:
+    b = ctx.branches.set_index("branch_id")
+    applies = b["category"].isin(list(categories))
+    e = ctx.table("economy").set_index("branch_id")["operating_income"]
+    income = e.reindex(ctx.branch_index)
+    ev = ("村集体经济经营性收入" + fmt_num(income) + "万元").where(income.notna(), "未填报村集体经济收入")
+    ev = ev.where(applies, "非" + "、".join(categories) + "支部，不考核村集体经济")
+    return ctx.result(income, ev, applicable=applies)
+
+
+def satisfaction_rate(ctx: MeasureContext) -> pd.DataFrame:
+    s = ctx.table("surveys").set_index("branch_id").reindex(ctx.branch_index)
+    n = s["respondents"].astype(float)
+    ok = s["satisfied"].astype(float) + s["basic"].astype(float)
+    rate = safe_ratio(ok.clip(upper=n), n)
+    ev = ("测评" + fmt_num(n) + "人，满意" + fmt_num(s["satisfied"].astype(float)) + "人、基本满意"
+          + fmt_num(s["basic"].astype(float)) + "人，满意率" + fmt_pct(rate))
+    return ctx.result(rate, ev.where(rate.notna(), "无群众满意度测评数据"))
+
+
+def incident_count(ctx: MeasureContext, kinds: list[str] = ()) -> pd.DataFrame:
+    i = ctx.in_year(ctx.table("incidents"))
+    if kinds:
+        i = i[i["kind"].isin(list(kinds))]
+    by_kind = i.groupby(["branch_id", "kind"]).size().rename("n").reset_index()
+    by_kind["txt"] = by_kind["kind"].astype(str) + by_kind["n"].astype(str) + "起"
+    text = by_kind.sort_values(["branch_id", "kind"]).groupby("branch_id")["txt"].agg("、".join)
+    n = ctx.per_branch(by_kind.groupby("branch_id")["n"].sum())
+    what = "、".join(kinds) if kinds else "负面事项"
+    ev = ("本年度发生" + text.reindex(ctx.branch_index).fillna("")).where(n > 0, f"本年度无{what}")
+    return ctx.result(n, ev)
+
+
+def rectification_rate(ctx: MeasureContext) -> pd.DataFrame:
+    r = ctx.table("rectifications")
+    r = r[r["due_date"] <= ctx.year_end]
+    closed = r["closed_date"].notna() & (r["closed_date"] <= r["due_date"])
+    g = r.assign(ok=closed.astype(int)).groupby("branch_id")["ok"].agg(["size", "sum"])
+    n, ok = ctx.per_branch(g["size"]), ctx.per_branch(g["sum"])
+    rate = safe_ratio(ok, n)
+    ev = "整改问题" + fmt_num(n) + "个，按期销号" + fmt_num(ok) + "个，按期销号率" + fmt_pct(rate)
+    return ctx.result(rate, ev.where(n > 0, "本年度无整改任务，此项不适用"), applicable=n > 0)
+
+
+@hookimpl
+def scoring_measures():
+    return [
+        Measure(
+            "collective_income", "村集体经济经营性收入", collective_income,
+            inputs={"branches": ("branch_id", "category"), "economy": ("branch_id", "operating_income")},
+            params={"categories": Param(["农村"], "考核此项的支部类别，其他类别不适用")},
+            unit="万元", kind="number",
+            description="村集体经济经营性收入（万元）；非农村支部不适用",
+        ),
+        Measure(
+            "satisfaction_rate", "群众满意率", satisfaction_rate,
+            inputs={"surveys": ("branch_id", "respondents", "satisfied", "basic")},
+            unit="%", kind="rate",
+            description="（满意 + 基本满意）÷ 测评人数",
+        ),
+        Measure(
+            "incident_count", "负面事项件数", incident_count,
+            inputs={"incidents": ("branch_id", "kind", "date")},
+            params={"kinds": Param([], f"只统计这些类型（{'、'.join(INCIDENT_KINDS)}；空表示全部）")},
+            unit="起", kind="count",
+            description="考核年度内发生的负面事项件数",
+        ),
+        Measure(
+            "rectification_rate", "整改按期销号率", rectification_rate,
+            inputs={"rectifications": ("branch_id", "due_date", "closed_date")},
+            unit="%", kind="rate",
+            description="整改时限在考核年度末以前的问题中，按期销号的比例；无整改任务的支部不适用",
+        ),
+    ]

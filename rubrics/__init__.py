@@ -1,0 +1,1 @@
+"""Standard rubrics shipped with the engine (TOML files beside this module)."""

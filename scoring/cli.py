@@ -1,0 +1,172 @@
+"""Command line: ``scoring run|plugins|sample`` (contract: product.md section 6).
+
+Exit status: 0 success; 1 the data had errors (all listed, nothing written); 2 usage, rubric or plugin
+errors. A user's mistake never prints a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import ScoringError, UsageError
+
+_ARGPARSE_ZH = (
+    ("the following arguments are required: ", "缺少必需的参数："),
+    ("unrecognized arguments: ", "无法识别的参数："),
+    ("invalid choice: ", "无效的选项："),
+    ("invalid int value: ", "应为整数："),
+    ("expected one argument", "需要一个参数值"),
+    ("choose from ", "可选："),
+    ("argument ", "参数 "),
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # Chinese usage errors, exit 2
+        for en, zh in _ARGPARSE_ZH:
+            message = message.replace(en, zh)
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: 用法错误：{message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="scoring", description="党支部年度考核评分引擎：评分标准（TOML）+ 支部记录（Excel）→ 排名与逐项得分说明")
+    p.add_argument("--version", action="version", version=f"scoring {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="命令", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="评分并输出结果工作簿", description="读取支部记录，按评分标准评分，输出结果工作簿（和 JSON）")
+    run.add_argument("data", nargs="+", type=Path, metavar="DATA", help="数据：工作簿、CSV/Parquet 文件夹，或各支部工作簿所在的文件夹")
+    run.add_argument("-r", "--rubric", default=None, help="评分标准文件路径或内置名称（默认 five_star）")
+    run.add_argument("-o", "--output", type=Path, default=Path("results.xlsx"), help="结果工作簿路径（默认 results.xlsx）")
+    run.add_argument("--json", type=Path, default=None, help="同时输出 JSON 结果到此路径")
+    run.add_argument("--year", type=int, default=None, help="考核年度（默认取评分标准中的 year）")
+    run.add_argument("--plugin", type=Path, action="append", default=[], help="加载本地插件文件（可多次使用）")
+    run.add_argument("--title", default=None, help="结果标题，如「示例县2025年度党支部考核结果」")
+    run.add_argument("-q", "--quiet", action="store_true", help="不显示进度和摘要")
+
+    pl = sub.add_parser("plugins", help="列出全部测量项及其插件、输入和参数")
+    pl.add_argument("--plugin", type=Path, action="append", default=[], help="加载本地插件文件（可多次使用）")
+
+    sm = sub.add_parser("sample", help="生成示例县数据", description="按固定随机种子生成示例县的全部数据表")
+    sm.add_argument("--branches", type=int, default=320, help="支部数量（默认 320）")
+    sm.add_argument("-o", "--output", type=Path, required=True, help="输出文件夹")
+    sm.add_argument("--format", choices=("xlsx", "parquet", "csv"), default="xlsx", help="输出格式（默认 xlsx）")
+    sm.add_argument("--seed", type=int, default=2025, help="随机种子（默认 2025）")
+    sm.add_argument("--year", type=int, default=2025, help="考核年度（默认 2025）")
+    return p
+
+
+def _say(quiet: bool, *lines: str) -> None:
+    if not quiet:
+        for line in lines:
+            print(line)
+
+
+def _check_outputs(inputs: list[Path], outputs: list[Path]) -> None:
+    ins = set()
+    for p in inputs:
+        rp = p.resolve()
+        ins.add(rp)
+        if rp.is_dir():
+            ins |= {c.resolve() for c in rp.rglob("*") if c.is_file()}
+    for o in outputs:
+        if o.resolve() in ins:
+            raise UsageError(f"输出文件 {o} 是输入数据之一，不能覆盖输入文件；请用 -o 指定其他路径")
+        if o.suffix.lower() == ".xlsx" and o.exists() and o.is_dir():
+            raise UsageError(f"输出路径 {o} 是一个文件夹")
+        if not o.parent.exists():
+            raise UsageError(f"输出文件夹 {o.parent} 不存在")
+
+
+def cmd_run(a) -> int:
+    from .engine import Timer, build_meta, load, needed_tables, score
+    from .output.jsonout import write_json
+    from .output.xlsx import write_results
+    from .reader import read_dataset
+
+    for d in a.data:
+        if not d.exists():
+            raise UsageError(f"找不到数据：{d}")
+    outputs = [a.output] + ([a.json] if a.json else [])
+    _check_outputs(a.data, outputs)
+    timer = Timer()
+    with timer("rubric"):
+        rubric, reg, shown = load(a.rubric, a.plugin)
+    year = a.year or rubric.year
+    with timer("read"):
+        data = read_dataset(a.data, reg.tables, needed_tables(rubric, reg))
+    command = "scoring " + " ".join(shlex.quote(x) for x in sys.argv[1:])
+    meta = build_meta(rubric, reg, data, year, command, a.title)
+    result = score(rubric, reg, data, year, meta, timer)
+    with timer("write"):
+        write_results(result, a.output)
+        if a.json:
+            write_json(result, a.json)
+    b = result.branches
+    counts = b["level"].value_counts()
+    order = [lv.label for lv in rubric.grading.levels] + [rubric.grading.unrated_label]
+    summary = "，".join(f"{lv}{int(counts[lv])}个" for lv in order if lv in counts)
+    _say(a.quiet,
+         f"评分标准：{rubric.name}（{shown}，版本 {rubric.version}），考核年度 {year}",
+         f"参评支部 {len(b)} 个：{summary}",
+         f"否决或标记：{int((b['flags'] != '').sum())} 个支部有标记，{int((~b['rated']).sum())} 个支部不评定等级；"
+         f"{int((b['quota_note'] != '').sum())} 个支部因名额限制调整等级",
+         f"结果已写入：{a.output}" + (f"，{a.json}" if a.json else ""))
+    return 0
+
+
+def cmd_plugins(a) -> int:
+    from .registry import make_registry
+
+    reg = make_registry(list(a.plugin))
+    print(f"共 {len(reg.measures)} 个测量项：")
+    for m in sorted(reg.measures.values(), key=lambda m: (m.plugin, m.id)):
+        inputs = "；".join(f"{reg.tables[t].sheet}（{'、'.join(reg.tables[t].column(c).header for c in cols)}）"
+                          for t, cols in m.inputs.items())
+        print(f"\n{m.id}  {m.name}  [插件：{m.plugin}]")
+        print(f"  说明：{m.description}")
+        print(f"  单位：{m.unit or '—'}  读取：{inputs}")
+        if m.params:
+            for k, p in m.params.items():
+                print(f"  参数 {k}（默认 {p.default!r}）：{p.description}")
+        else:
+            print("  参数：无")
+    return 0
+
+
+def cmd_sample(a) -> int:
+    from .sample import main_sample
+
+    if a.branches < 1:
+        raise UsageError("--branches 必须是正整数")
+    paths = main_sample(a.branches, a.output, a.format, a.seed, a.year)
+    for p in paths:
+        print(f"已生成：{p}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "plugins": cmd_plugins, "sample": cmd_sample}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    a = parser.parse_args(argv)
+    if not a.command:
+        parser.print_help()
+        return 2
+    try:
+        return COMMANDS[a.command](a)
+    except ScoringError as e:
+        print(str(e), file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("已中断，未写入结果。", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

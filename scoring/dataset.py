@@ -1,0 +1,69 @@
+"""A county's records as typed pandas tables with canonical English column ids.
+
+dtypes after reading (whatever the source format):
+    str, enum, month -> object columns of Python str (None for empty)
+    int              -> pandas "Int64"
+    float            -> float64 (NaN for empty)
+    date             -> datetime64[ns] (NaT for empty)
+    bool             -> pandas "boolean"
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .errors import Problem
+from .tables import Table
+
+
+@dataclass
+class Dataset:
+    tables: dict[str, pd.DataFrame]
+    specs: dict[str, Table]
+    sources: list[str] = field(default_factory=list)
+    notes: list[Problem] = field(default_factory=list)  # data-quality notes: what was tolerated or corrected
+
+    def has(self, table_id: str) -> bool:
+        return table_id in self.tables
+
+    def table(self, table_id: str) -> pd.DataFrame:
+        """The table, or an empty frame with the spec's columns when the input had no such sheet."""
+        if table_id in self.tables:
+            return self.tables[table_id]
+        spec = self.specs[table_id]
+        return empty_frame(spec)
+
+    @property
+    def branches(self) -> pd.DataFrame:
+        return self.tables["branches"]
+
+    def sha256(self) -> str:
+        """Fingerprint of the content (not of file bytes): equal for equal records in any row order."""
+        h = hashlib.sha256()
+        for tid in sorted(self.tables):
+            df = self.tables[tid]
+            cols = sorted(df.columns)
+            h.update(tid.encode())
+            h.update("\x1f".join(cols).encode())
+            if len(df):
+                rows = pd.util.hash_pandas_object(df[cols].astype(str), index=False).sort_values()
+                h.update(rows.to_numpy().tobytes())
+        return h.hexdigest()
+
+
+def empty_frame(spec: Table) -> pd.DataFrame:
+    return pd.DataFrame({c.id: pd.Series(dtype=DTYPES[c.dtype]) for c in spec.columns})
+
+
+DTYPES = {
+    "str": "object",
+    "enum": "object",
+    "month": "object",
+    "int": "Int64",
+    "float": "float64",
+    "date": "datetime64[ns]",
+    "bool": "boolean",
+}

@@ -1,0 +1,542 @@
+"""Rubric models (TOML -> strict pydantic models) and the loader with cross-checks.
+
+A rubric is configuration: dimensions holding indicators (each naming the measure it uses, its
+parameters and a scoring rule), a bonus block, vetoes, grading levels, quotas and ranking rules.
+Everything is validated strictly (``extra="forbid"``); errors are rendered as
+``rubrics/x.toml: dimensions[1].indicators[3].rule.per: 必须大于 0``.
+
+Key paths in messages are 1-based for arrays of tables, as a rubric author counts them in the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from .errors import RubricError
+
+OPS = ("<", "<=", ">", ">=", "==", "!=")
+OP_ZH = {"<": "低于", "<=": "不超过", ">": "超过", ">=": "达到", "==": "等于", "!=": "不等于"}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Params = dict[str, Union[str, int, float, bool, list[str], list[int], list[float]]]
+
+
+# ---------------------------------------------------------------- rules
+class DeductShortfall(Strict):
+    """Deduct ``per`` points for each unit the measured value falls short of ``target``; floor 0."""
+
+    type: Literal["deduct_shortfall"]
+    target: float = Field(gt=0)
+    per: float = Field(gt=0)
+
+
+class Step(Strict):
+    """One row of a step table: exactly one of ge/gt/le/lt, and the points awarded when it holds."""
+
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+    points: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _one_bound(self):
+        n = sum(v is not None for v in (self.ge, self.gt, self.le, self.lt))
+        if n != 1:
+            raise ValueError("每一档必须且只能写 ge、gt、le、lt 中的一个")
+        return self
+
+    @property
+    def op_value(self) -> tuple[str, float]:
+        for op, v in ((">=", self.ge), (">", self.gt), ("<=", self.le), ("<", self.lt)):
+            if v is not None:
+                return op, v
+        raise AssertionError
+
+
+class Steps(Strict):
+    """Step table: the first step whose bound holds gives the points, else ``otherwise``."""
+
+    type: Literal["steps"]
+    steps: list[Step] = Field(min_length=1)
+    otherwise: float = Field(default=0, ge=0)
+
+
+class Linear(Strict):
+    """Linear ramp: 0 points at ``zero_at``, full points at ``full_at`` (either direction), clipped."""
+
+    type: Literal["linear"]
+    zero_at: float
+    full_at: float
+
+    @model_validator(mode="after")
+    def _distinct(self):
+        if self.zero_at == self.full_at:
+            raise ValueError("zero_at 与 full_at 不能相等")
+        return self
+
+
+class Ratio(Strict):
+    """Points = max x min(1, value / target)."""
+
+    type: Literal["ratio"]
+    target: float = Field(gt=0)
+
+
+class Condition(Strict):
+    op: Literal["<", "<=", ">", ">=", "==", "!="]
+    value: float
+
+
+class PassFail(Strict):
+    """Full points when ``value <op> threshold`` holds, else 0."""
+
+    type: Literal["pass_fail"]
+    op: Literal["<", "<=", ">", ">=", "==", "!="]
+    value: float
+
+
+class PerEvent(Strict):
+    """Deduct ``per`` points per counted event, at most ``cap`` (default: the indicator's max)."""
+
+    type: Literal["per_event"]
+    per: float = Field(gt=0)
+    cap: float | None = Field(default=None, gt=0)
+
+
+class Manual(Strict):
+    """A committee's manual score taken as is, clipped to [0, max]."""
+
+    type: Literal["manual"]
+
+
+Rule = Annotated[Union[DeductShortfall, Steps, Linear, Ratio, PassFail, PerEvent, Manual], Field(discriminator="type")]
+RULE_TYPES = ("deduct_shortfall", "steps", "linear", "ratio", "pass_fail", "per_event", "manual")
+
+
+class ExtraDeduction(Strict):
+    """A further deduction inside an indicator's points, from another measure (floor 0)."""
+
+    measure: str
+    params: Params = Field(default_factory=dict)
+    per: float = Field(gt=0)
+    label: str = Field(min_length=1)  # Chinese noun phrase for the sentence, e.g. "连续6个月以上未交党费的党员"
+    unit: str = "人"
+
+
+class Indicator(Strict):
+    id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    name: str = Field(min_length=1)
+    max: float = Field(gt=0)
+    measure: str
+    params: Params = Field(default_factory=dict)
+    rule: Rule
+    extra_deductions: list[ExtraDeduction] = Field(default_factory=list)
+    categories: list[str] | None = None  # applies only to these branch categories (others: not applicable)
+    explain: str | None = None  # optional sentence template overriding the rule's default wording
+    note: str | None = None  # author's comment shown in the audit sheet
+
+
+class Dimension(Strict):
+    id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    name: str = Field(min_length=1)
+    max: float | None = Field(default=None, gt=0)
+    indicators: list[Indicator] = Field(min_length=1)
+
+    @property
+    def total_max(self) -> float:
+        return self.max if self.max is not None else sum(i.max for i in self.indicators)
+
+
+# ---------------------------------------------------------------- bonus, vetoes, grading
+class Bonus(Strict):
+    """Bonus block: claims from a claims measure, points by level, highest level per work, a cap."""
+
+    name: str = "加分项"
+    measure: str = "honor_claims"
+    cap: float = Field(gt=0)
+    points: dict[str, float] = Field(min_length=1)  # level -> points, e.g. {"国家级" = 5}
+    kinds: list[str] | None = None  # only these claim kinds count (None: all)
+    require_document: bool = True
+    require_approved: bool = True
+    highest_only: bool = True  # for the same work (same title), only the highest level counts
+
+    @field_validator("points")
+    @classmethod
+    def _positive(cls, v):
+        for k, p in v.items():
+            if p < 0:
+                raise ValueError(f"级别「{k}」的分值不能为负数")
+        return v
+
+
+class VetoCondition(Strict):
+    """``measure`` (with params) or ``indicator`` (its measured value) compared with ``value``."""
+
+    measure: str | None = None
+    params: Params = Field(default_factory=dict)
+    indicator: str | None = None
+    op: Literal["<", "<=", ">", ">=", "==", "!="]
+    value: float
+    if_missing: bool = False  # whether a missing measurement (no data at all) counts as the condition holding
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.measure is None) == (self.indicator is None):
+            raise ValueError("必须且只能写 measure 或 indicator 中的一个")
+        return self
+
+
+class Veto(Strict):
+    id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    name: str = Field(min_length=1)
+    when: VetoCondition
+    effect: Literal["no_rating", "cap", "deduct", "flag"]
+    cap_level: str | None = None  # for effect "cap": the highest level label allowed
+    points: float | None = Field(default=None, gt=0)  # for effect "deduct"
+    flag: str | None = None  # a flag added when the veto fires (any effect), e.g. "软弱涣散候选"
+    explain: str | None = None  # Chinese sentence template; {value} is the measured value
+    categories: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _effect_fields(self):
+        if self.effect == "cap" and not self.cap_level:
+            raise ValueError("effect = \"cap\" 时必须写 cap_level")
+        if self.effect == "deduct" and self.points is None:
+            raise ValueError("effect = \"deduct\" 时必须写 points")
+        if self.effect == "flag" and not self.flag:
+            raise ValueError("effect = \"flag\" 时必须写 flag")
+        return self
+
+
+class Level(Strict):
+    label: str = Field(min_length=1)
+    min: float
+    stars: int | None = Field(default=None, ge=0, le=10)
+    requires: list[VetoCondition] = Field(default_factory=list)  # extra conditions for this level
+    requires_text: str | None = None  # Chinese description of the extra condition
+
+
+class Grading(Strict):
+    model: Literal["stars", "grade"] = "stars"
+    scale: float = Field(default=100, gt=0)
+    not_applicable: Literal["rescale", "full_marks"] = "rescale"
+    levels: list[Level] = Field(min_length=1)
+    unrated_label: str = "未评定"
+
+    @model_validator(mode="after")
+    def _order(self):
+        mins = [lv.min for lv in self.levels]
+        for a, b in zip(mins, mins[1:]):
+            if b >= a:
+                raise ValueError(f"等级门槛必须从高到低排列且严格递减：{mins}")
+        labels = [lv.label for lv in self.levels]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"等级名称重复：{labels}")
+        if self.model == "stars" and any(lv.stars is None for lv in self.levels):
+            raise ValueError("星级模式下每个等级都必须写 stars")
+        return self
+
+
+class Quota(Strict):
+    level: str
+    max_share: float = Field(gt=0)
+    scope: Literal["county", "parent", "category"] = "county"
+    rounding: Literal["floor", "round", "ceil"] = "floor"
+
+    @field_validator("max_share")
+    @classmethod
+    def _share(cls, v):
+        if v > 1:
+            raise ValueError("名额比例不能超过 1（即 100%）")
+        return v
+
+
+class Rectification(Strict):
+    bottom_share: float = Field(gt=0, le=1)
+    scope: Literal["county", "parent", "category"] = "county"
+    rounding: Literal["floor", "round", "ceil"] = "floor"
+    flag: str = "整顿候选"
+
+
+class Ranking(Strict):
+    # after total (desc): keys "base_total", "bonus", or "dimension:<id>", each descending; branch_id last
+    tie_break: list[str] = Field(default_factory=lambda: ["base_total"])
+
+
+class Rubric(Strict):
+    id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+    name: str
+    version: str = "1"
+    year: int = Field(ge=2000, le=2100)
+    scheme: str | None = None  # which kind of scheme it follows (free text)
+    grading: Grading
+    dimensions: list[Dimension] = Field(min_length=1)
+    bonus: Bonus | None = None
+    vetoes: list[Veto] = Field(default_factory=list)
+    quotas: list[Quota] = Field(default_factory=list)
+    rectification: Rectification | None = None
+    ranking: Ranking = Field(default_factory=Ranking)
+
+    def indicators(self) -> list[tuple[Dimension, Indicator]]:
+        return [(d, i) for d in self.dimensions for i in d.indicators]
+
+    def level_index(self, label: str) -> int:
+        return [lv.label for lv in self.grading.levels].index(label)
+
+    def sha256(self) -> str:
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+    def canonical_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json", exclude_none=True), ensure_ascii=False, sort_keys=True)
+
+
+# ---------------------------------------------------------------- loading
+_MSG = {
+    "missing": "缺少必填项",
+    "extra_forbidden": "未知的键（拼写错误？）",
+    "literal_error": "取值无效",
+    "union_tag_invalid": "未知的类型",
+    "union_tag_not_found": "缺少 type",
+    "string_type": "应为文本",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "int_from_float": "应为整数",
+    "float_type": "应为数字",
+    "float_parsing": "应为数字",
+    "bool_type": "应为 true 或 false",
+    "bool_parsing": "应为 true 或 false",
+    "list_type": "应为数组",
+    "dict_type": "应为表（table）",
+    "model_type": "应为表（table）",
+    "model_attributes_type": "应为表（table）",
+    "too_short": "至少需要一项",
+    "string_too_short": "不能为空",
+    "string_pattern_mismatch": "只能使用英文字母、数字和下划线，且不能以数字开头",
+}
+
+
+def _zh_message(err: dict) -> str:
+    t = err["type"]
+    ctx = err.get("ctx") or {}
+    if t == "greater_than":
+        return f"必须大于 {ctx.get('gt')}"
+    if t == "greater_than_equal":
+        return f"必须大于或等于 {ctx.get('ge')}"
+    if t == "less_than_equal":
+        return f"必须小于或等于 {ctx.get('le')}"
+    if t == "less_than":
+        return f"必须小于 {ctx.get('lt')}"
+    if t == "literal_error":
+        return f"取值无效，应为 {ctx.get('expected')}"
+    if t == "union_tag_invalid":
+        return f"未知的类型「{ctx.get('tag')}」，可用：{', '.join(RULE_TYPES)}"
+    if t == "value_error":
+        return str(err["msg"]).removeprefix("Value error, ")
+    return _MSG.get(t, str(err["msg"]))
+
+
+def _key_path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part + 1}]"
+        elif part in RULE_TYPES or part.startswith("function-"):
+            continue  # discriminator tags and validator wrappers are not keys the author wrote
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(顶层)"
+
+
+def parse_rubric(data: dict, source: str) -> Rubric:
+    try:
+        return Rubric.model_validate(data)
+    except ValidationError as e:
+        raise RubricError([f"{source}: {_key_path(err['loc'])}: {_zh_message(err)}" for err in e.errors()]) from None
+
+
+def builtin_rubric_path(name: str) -> Path | None:
+    """The path of a built-in rubric by name ("five_star" or "five_star.toml"), or None."""
+    fname = name if name.endswith(".toml") else name + ".toml"
+    base = resources.files("rubrics")
+    cand = base.joinpath(fname)
+    return Path(str(cand)) if cand.is_file() else None
+
+
+def resolve_rubric_path(spec: str | Path | None) -> Path:
+    if spec is None:
+        spec = "five_star"
+    p = Path(spec)
+    if p.is_file():
+        return p
+    if p.suffix in ("", ".toml") and p.parent == Path("."):
+        b = builtin_rubric_path(str(spec))
+        if b is not None:
+            return b
+    raise RubricError([f"{spec}: 找不到评分标准文件（也不是内置评分标准的名称：{', '.join(builtin_names())}）"])
+
+
+def builtin_names() -> list[str]:
+    base = resources.files("rubrics")
+    return sorted(p.name[:-5] for p in base.iterdir() if p.name.endswith(".toml"))
+
+
+def read_toml(path: Path, shown: str) -> dict:
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise RubricError([f"{shown}: TOML 语法错误：{e}"]) from None
+    except OSError as e:
+        raise RubricError([f"{shown}: 无法读取：{e.strerror}"]) from None
+
+
+def load_rubric(spec: str | Path | None, registry=None) -> tuple[Rubric, str]:
+    """Load, validate and cross-check a rubric. Returns (rubric, shown path)."""
+    path = resolve_rubric_path(spec)
+    shown = str(spec) if spec is not None and Path(str(spec)).is_file() else f"rubrics/{path.name}"
+    data = read_toml(path, shown)
+    rubric = parse_rubric(data, shown)
+    if registry is not None:
+        problems = cross_check(rubric, registry)
+        if problems:
+            raise RubricError([f"{shown}: {p}" for p in problems])
+    return rubric, shown
+
+
+def cross_check(r: Rubric, registry) -> list[str]:
+    """Checks that need more than one key: measures exist, params known, sums, orders, references."""
+    out: list[str] = []
+    from .tables import CATEGORIES
+
+    def check_measure(path: str, measure: str, params: dict, kind: str | None = None):
+        m = registry.get(measure)
+        if m is None:
+            out.append(f"{path}.measure: 未知的测量项「{measure}」（用 scoring plugins 查看可用的测量项）")
+            return
+        for k in params:
+            if k not in m.params:
+                known = "、".join(m.params) or "无"
+                out.append(f"{path}.params.{k}: 测量项「{measure}」没有参数「{k}」（可用参数：{known}）")
+        if kind == "claims" and m.kind != "claims":
+            out.append(f"{path}.measure: 「{measure}」不是申报记录类测量项，不能用于加分")
+        if kind != "claims" and m.kind == "claims":
+            out.append(f"{path}.measure: 「{measure}」是申报记录类测量项，只能用于加分块")
+
+    def check_categories(path: str, cats):
+        for c in cats or []:
+            if c not in CATEGORIES:
+                out.append(f"{path}: 未知的支部类别「{c}」（可用：{'、'.join(CATEGORIES)}）")
+
+    ids: dict[str, str] = {}
+    for di, d in enumerate(r.dimensions, 1):
+        dpath = f"dimensions[{di}]"
+        if d.id in ids:
+            out.append(f"{dpath}.id: 标识「{d.id}」重复（另见 {ids[d.id]}）")
+        ids[d.id] = dpath
+        total = sum(i.max for i in d.indicators)
+        if d.max is not None and abs(total - d.max) > 1e-9:
+            word = "超过" if total > d.max else "少于"
+            out.append(f"{dpath}.max: 各指标满分合计 {total:g} 分，{word}维度满分 {d.max:g} 分")
+        for ii, ind in enumerate(d.indicators, 1):
+            ipath = f"{dpath}.indicators[{ii}]"
+            if ind.id in ids:
+                out.append(f"{ipath}.id: 标识「{ind.id}」重复（另见 {ids[ind.id]}）")
+            ids[ind.id] = ipath
+            check_measure(ipath, ind.measure, ind.params)
+            check_categories(f"{ipath}.categories", ind.categories)
+            for ei, ex in enumerate(ind.extra_deductions, 1):
+                check_measure(f"{ipath}.extra_deductions[{ei}]", ex.measure, ex.params)
+            rule = ind.rule
+            if isinstance(rule, Steps):
+                for si, st in enumerate(rule.steps, 1):
+                    if st.points > ind.max:
+                        out.append(f"{ipath}.rule.steps[{si}].points: {st.points:g} 分超过指标满分 {ind.max:g} 分")
+                ops = {st.op_value[0] for st in rule.steps}
+                if ops <= {">=", ">"} or ops <= {"<=", "<"}:
+                    vals = [st.op_value[1] for st in rule.steps]
+                    desc = ops <= {">=", ">"}
+                    pairs = list(zip(vals, vals[1:]))
+                    if any((b > a) if desc else (b < a) for a, b in pairs):
+                        order = "从高到低" if desc else "从低到高"
+                        out.append(f"{ipath}.rule.steps: 门槛顺序错误，应{order}排列：{vals}")
+                    pts = [st.points for st in rule.steps]
+                    if any(b > a for a, b in zip(pts, pts[1:])):
+                        out.append(f"{ipath}.rule.steps: 分值应逐档递减：{pts}")
+                else:
+                    out.append(f"{ipath}.rule.steps: 同一个档次表不能混用 ge/gt 与 le/lt")
+                if rule.otherwise > ind.max:
+                    out.append(f"{ipath}.rule.otherwise: 超过指标满分 {ind.max:g} 分")
+            if isinstance(rule, PerEvent) and rule.cap is not None and rule.cap > ind.max:
+                out.append(f"{ipath}.rule.cap: 扣分上限 {rule.cap:g} 超过指标满分 {ind.max:g} 分")
+
+    labels = [lv.label for lv in r.grading.levels]
+    for li, lv in enumerate(r.grading.levels, 1):
+        if lv.min > r.grading.scale:
+            out.append(f"grading.levels[{li}].min: 门槛 {lv.min:g} 超过满分 {r.grading.scale:g}")
+        for ci, c in enumerate(lv.requires, 1):
+            cpath = f"grading.levels[{li}].requires[{ci}]"
+            if c.measure:
+                check_measure(cpath, c.measure, c.params)
+            elif c.indicator not in {i.id for _, i in r.indicators()}:
+                out.append(f"{cpath}.indicator: 未知的指标「{c.indicator}」")
+    dims_total = sum(d.total_max for d in r.dimensions)
+    if abs(dims_total - r.grading.scale) > 1e-9 and r.grading.not_applicable == "rescale":
+        pass  # totals are rescaled to the scale; any dimension total is fine
+
+    ind_ids = {i.id for _, i in r.indicators()}
+    vids: set[str] = set()
+    for vi, v in enumerate(r.vetoes, 1):
+        vpath = f"vetoes[{vi}]"
+        if v.id in vids:
+            out.append(f"{vpath}.id: 否决项标识「{v.id}」重复")
+        vids.add(v.id)
+        if v.when.measure:
+            check_measure(f"{vpath}.when", v.when.measure, v.when.params)
+        elif v.when.indicator not in ind_ids:
+            out.append(f"{vpath}.when.indicator: 未知的指标「{v.when.indicator}」")
+        if v.cap_level is not None and v.cap_level not in labels:
+            out.append(f"{vpath}.cap_level: 未知的等级「{v.cap_level}」（可用：{'、'.join(labels)}）")
+        check_categories(f"{vpath}.categories", v.categories)
+    if r.bonus is not None:
+        check_measure("bonus", r.bonus.measure, {}, kind="claims")
+    seen_q = set()
+    for qi, q in enumerate(r.quotas, 1):
+        if q.level not in labels:
+            out.append(f"quotas[{qi}].level: 未知的等级「{q.level}」（可用：{'、'.join(labels)}）")
+        elif r.level_index(q.level) == len(labels) - 1:
+            out.append(f"quotas[{qi}].level: 最低等级「{q.level}」不能设名额（超出名额的支部无处可降）")
+        if (q.level, q.scope) in seen_q:
+            out.append(f"quotas[{qi}]: 等级「{q.level}」在同一范围内的名额重复设置")
+        seen_q.add((q.level, q.scope))
+    dim_ids = {d.id for d in r.dimensions}
+    for ti, key in enumerate(r.ranking.tie_break, 1):
+        if key in ("base_total", "bonus"):
+            continue
+        if key.startswith("dimension:") and key.split(":", 1)[1] in dim_ids:
+            continue
+        out.append(f"ranking.tie_break[{ti}]: 无法识别「{key}」（可用 base_total、bonus 或 dimension:<维度标识>）")
+    return out
+
+
+def dump_toml(r: Rubric) -> str:
+    """The resolved rubric as TOML text (for the audit sheet and ``rubric show``)."""
+    import tomli_w
+
+    return tomli_w.dumps(r.model_dump(mode="json", exclude_none=True))
