@@ -20,8 +20,13 @@ def inspection_score(ctx: MeasureContext) -> pd.DataFrame:
 def _claims(ctx: MeasureContext) -> pd.DataFrame:
     h = ctx.table("honors")
     level_rank = h["level"].map({lv: i for i, lv in enumerate(HONOR_LEVELS)})
-    h = h.assign(_lr=level_rank).sort_values(["branch_id", "title", "_lr", "kind", "date"], na_position="last")
     doc = h["document"].astype(object).where(h["document"].notna(), "").astype(str).str.strip()
+    approved = h["approved"].fillna(False).astype(bool)
+    # claim ids follow the content, never the input row order: sort on every column that matters
+    h = h.assign(_lr=level_rank, document=doc, approved=approved).sort_values(
+        ["branch_id", "title", "_lr", "kind", "date", "document", "approved"], na_position="last"
+    )
+    doc = h["document"]
     return pd.DataFrame({
         "branch_id": h["branch_id"],
         "claim": h["branch_id"] + "-" + (h.groupby("branch_id").cumcount() + 1).astype(str),
@@ -30,7 +35,7 @@ def _claims(ctx: MeasureContext) -> pd.DataFrame:
         "level": h["level"],
         "document": doc,
         "has_document": doc != "",
-        "approved": h["approved"].fillna(False).astype(bool),
+        "approved": h["approved"],
     }).reset_index(drop=True)
 
 

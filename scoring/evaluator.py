@@ -269,7 +269,7 @@ def bonus_table(r: Rubric, claims: pd.DataFrame) -> pd.DataFrame:
         dup = c["eligible"] & ~c.index.isin(best.index)
         best_level = c["branch_id"].astype(str) + "\x1f" + c["title"].astype(str)
         level_of_best = best.set_index(best["branch_id"].astype(str) + "\x1f" + best["title"].astype(str))["level"]
-        exclude(dup, "同一项工作只计最高级别（已按" + best_level.map(level_of_best).fillna("").astype(str) + "计分）")
+        exclude(dup, "同一项工作只计最高级别（已按" + best_level.map(level_of_best).astype(object).fillna("").astype(str) + "计分）")
     c["eligible"] = eligible
     # the cap: highest-points claims first, each adds what is left under the cap
     order = c.sort_values(["branch_id", "eligible", "base", "claim"], ascending=[True, False, False, True])

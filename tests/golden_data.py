@@ -49,9 +49,14 @@ def golden_tables() -> dict[str, pd.DataFrame]:
 
 
 def golden_dataset() -> Dataset:
+    return make_dataset(golden_tables())
+
+
+def make_dataset(raw: dict[str, pd.DataFrame]) -> Dataset:
+    """Type canonical tables as the reader would (dtypes of scoring.dataset)."""
     specs = builtin_table_map()
     tables = {}
-    for tid, df in golden_tables().items():
+    for tid, df in raw.items():
         spec = specs[tid]
         full = df.reindex(columns=[c.id for c in spec.columns])
         for c in spec.columns:
