@@ -99,5 +99,5 @@ def make_registry(local_plugins: list[Path] = (), use_entry_points: bool = True)
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as e:
-        raise PluginError(f"插件「{e.plugin_name}」有未知的钩子函数：{e}") from None
+        raise PluginError(f"插件「{pm.get_name(e.plugin)}」有未知的钩子函数：{e}") from None
     return Registry(pm)

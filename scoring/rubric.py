@@ -242,10 +242,6 @@ class Grading(Strict):
 
     @model_validator(mode="after")
     def _order(self):
-        mins = [lv.min for lv in self.levels]
-        for a, b in zip(mins, mins[1:]):
-            if b >= a:
-                raise ValueError(f"等级门槛必须从高到低排列且严格递减：{mins}")
         labels = [lv.label for lv in self.levels]
         if len(set(labels)) != len(labels):
             raise ValueError(f"等级名称重复：{labels}")
@@ -336,13 +332,13 @@ def _zh_message(err: dict) -> str:
     t = err["type"]
     ctx = err.get("ctx") or {}
     if t == "greater_than":
-        return f"必须大于 {ctx.get('gt')}"
+        return f"必须大于 {ctx.get('gt'):g}"
     if t == "greater_than_equal":
-        return f"必须大于或等于 {ctx.get('ge')}"
+        return f"必须大于或等于 {ctx.get('ge'):g}"
     if t == "less_than_equal":
-        return f"必须小于或等于 {ctx.get('le')}"
+        return f"必须小于或等于 {ctx.get('le'):g}"
     if t == "less_than":
-        return f"必须小于 {ctx.get('lt')}"
+        return f"必须小于 {ctx.get('lt'):g}"
     if t == "literal_error":
         return f"取值无效，应为 {ctx.get('expected')}"
     if t == "union_tag_invalid":
@@ -487,6 +483,9 @@ def cross_check(r: Rubric, registry) -> list[str]:
                 out.append(f"{ipath}.rule.cap: 扣分上限 {rule.cap:g} 超过指标满分 {ind.max:g} 分")
 
     labels = [lv.label for lv in r.grading.levels]
+    for li, (hi, lo) in enumerate(zip(r.grading.levels, r.grading.levels[1:]), 2):
+        if lo.min >= hi.min:
+            out.append(f"grading.levels[{li}].min: 门槛 {lo.min:g} 不低于上一等级「{hi.label}」的 {hi.min:g}，等级应从高到低排列")
     for li, lv in enumerate(r.grading.levels, 1):
         if lv.min > r.grading.scale:
             out.append(f"grading.levels[{li}].min: 门槛 {lv.min:g} 超过满分 {r.grading.scale:g}")
