@@ -1,0 +1,113 @@
+"""End to end through the command line: the golden county as a real workbook, bad input, safety."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from golden_data import golden_tables
+from scoring.sample import write_dataset
+
+RUBRIC = Path(__file__).parent / "golden" / "small_rubric.toml"
+ENV = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+
+
+def scoring(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "scoring", *map(str, args)], capture_output=True, text=True,
+                          env=ENV, cwd=cwd)
+
+
+@pytest.fixture()
+def golden_xlsx(tmp_path):
+    p = tmp_path / "golden.xlsx"
+    write_dataset(golden_tables(), p, "xlsx")
+    return p
+
+
+def test_run_golden_workbook_json_contract(golden_xlsx, tmp_path):
+    out, js = tmp_path / "r.xlsx", tmp_path / "r.json"
+    p = scoring("run", golden_xlsx, "-r", RUBRIC, "-o", out, "--json", js)
+    assert p.returncode == 0, p.stderr
+    assert "参评支部 3 个" in p.stdout
+    d = json.loads(js.read_text(encoding="utf-8"))
+    assert set(d) >= {"rubric", "data_sha256", "branches"}
+    assert set(d["rubric"]) >= {"id", "name", "version", "sha256"} and d["rubric"]["id"] == "golden_small"
+    assert [b["branch_id"] for b in d["branches"]] == ["C", "A", "B"]  # rank order
+    for b in d["branches"]:
+        assert set(b) >= {"branch_id", "name", "category", "parent", "rank", "total", "stars", "grade",
+                          "dimensions", "indicators", "bonus", "vetoes", "flags"}
+        for i in b["indicators"]:
+            assert set(i) >= {"id", "dimension", "value", "points", "max", "explanation"}
+        for x in b["dimensions"]:
+            assert set(x) >= {"id", "name", "score", "max"}
+        for x in b["bonus"]:
+            assert set(x) >= {"id", "points", "counted", "explanation"}
+        for x in b["vetoes"]:
+            assert set(x) >= {"id", "effect", "explanation"}
+    c, a, b = d["branches"]
+    assert (c["total"], c["stars"], c["grade"]) == (100.0, None, None)
+    assert c["vetoes"][0]["effect"] == "no_rating"
+    assert (a["total"], a["stars"]) == (96.0, 4)
+    assert (b["total"], b["stars"]) == (77.5, 3)
+    pts = {i["id"]: i["points"] for i in b["indicators"]}
+    assert pts == {"committee": 4.5, "lectures": 4.0, "attendance": 2.0, "satisfaction": 4.0, "economy": 1.0}
+    wb = openpyxl.load_workbook(out, read_only=True)
+    assert wb.sheetnames[:2] == ["总排名", "得分明细"]
+
+
+def test_same_input_same_output(golden_xlsx, tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    assert scoring("run", golden_xlsx, "-r", RUBRIC, "-o", tmp_path / "a.xlsx", "--json", a).returncode == 0
+    assert scoring("run", golden_xlsx, "-r", RUBRIC, "-o", tmp_path / "b.xlsx", "--json", b).returncode == 0
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_bad_data_exit_1_located_chinese_no_output(tmp_path):
+    t = golden_tables()
+    t["meetings"].loc[0, "kind"] = "支部委员会议"  # unknown enumeration value
+    t["surveys"].loc[1, "branch_id"] = "Z"  # unknown branch
+    bad = tmp_path / "bad.xlsx"
+    write_dataset(t, bad, "xlsx")
+    out, js = tmp_path / "r.xlsx", tmp_path / "r.json"
+    p = scoring("run", bad, "-r", RUBRIC, "-o", out, "--json", js)
+    assert p.returncode == 1
+    assert "Traceback" not in p.stderr
+    assert "工作表「组织生活记录」 第2行 「类型」列" in p.stderr and "支部委员会议" in p.stderr
+    assert "工作表「群众满意度测评」 第3行 「支部编码」列" in p.stderr and "「Z」" in p.stderr
+    assert "2 处问题" in p.stderr
+    assert not out.exists() and not js.exists()
+
+
+def test_output_may_not_overwrite_an_input(golden_xlsx):
+    before = golden_xlsx.read_bytes()
+    p = scoring("run", golden_xlsx, "-r", RUBRIC, "-o", golden_xlsx)
+    assert p.returncode == 2 and "不能覆盖输入文件" in p.stderr
+    assert golden_xlsx.read_bytes() == before
+
+
+def test_missing_data_path_is_a_usage_error(tmp_path):
+    p = scoring("run", tmp_path / "nothing.xlsx", "-o", tmp_path / "r.xlsx")
+    assert p.returncode == 2 and "找不到数据" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_unknown_option_is_a_chinese_usage_error():
+    p = scoring("run")
+    assert p.returncode == 2 and "缺少必需的参数" in p.stderr
+
+
+def test_sample_then_run_from_parquet(tmp_path):
+    d = tmp_path / "county"
+    p = scoring("sample", "--branches", 30, "-o", d, "--format", "parquet")
+    assert p.returncode == 0, p.stderr
+    assert (d / "branches.parquet").exists()
+    js = tmp_path / "r.json"
+    p = scoring("run", d, "-o", tmp_path / "r.xlsx", "--json", js, "-q")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == ""
+    assert len(json.loads(js.read_text(encoding="utf-8"))["branches"]) == 30
