@@ -120,14 +120,31 @@ class PerEvent(Strict):
     cap: float | None = Field(default=None, gt=0)
 
 
+class PerUnit(Strict):
+    """Points = value x ``per``, clipped to the indicator's max in absolute value. A negative ``per``
+    deducts (allowed in the points model, 积分制, only)."""
+
+    type: Literal["per_unit"]
+    per: float
+
+    @field_validator("per")
+    @classmethod
+    def _nonzero(cls, v):
+        if v == 0:
+            raise ValueError("不能为 0")
+        return v
+
+
 class Manual(Strict):
     """A committee's manual score taken as is, clipped to [0, max]."""
 
     type: Literal["manual"]
 
 
-Rule = Annotated[Union[DeductShortfall, Steps, Linear, Ratio, PassFail, PerEvent, Manual], Field(discriminator="type")]
-RULE_TYPES = ("deduct_shortfall", "steps", "linear", "ratio", "pass_fail", "per_event", "manual")
+Rule = Annotated[
+    Union[DeductShortfall, Steps, Linear, Ratio, PassFail, PerEvent, PerUnit, Manual], Field(discriminator="type")
+]
+RULE_TYPES = ("deduct_shortfall", "steps", "linear", "ratio", "pass_fail", "per_event", "per_unit", "manual")
 
 
 class ExtraDeduction(Strict):
@@ -157,6 +174,8 @@ class Dimension(Strict):
     id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     name: str = Field(min_length=1)
     max: float | None = Field(default=None, gt=0)
+    star_share: float | None = Field(default=None, gt=0, le=1)  # per_dimension model: share of max for the star
+    star_name: str | None = None  # per_dimension model: the star's name, e.g. "支部过硬星"
     indicators: list[Indicator] = Field(min_length=1)
 
     @property
@@ -207,8 +226,9 @@ class Veto(Strict):
     id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     name: str = Field(min_length=1)
     when: VetoCondition
-    effect: Literal["no_rating", "cap", "deduct", "flag"]
+    effect: Literal["no_rating", "cap", "deduct", "flag", "award"]
     cap_level: str | None = None  # for effect "cap": the highest level label allowed
+    award_level: str | None = None  # for effect "award" (直接定级): the level awarded whatever the score
     points: float | None = Field(default=None, gt=0)  # for effect "deduct"
     flag: str | None = None  # a flag added when the veto fires (any effect), e.g. "软弱涣散候选"
     explain: str | None = None  # Chinese sentence template; {value} is the measured value
@@ -220,6 +240,8 @@ class Veto(Strict):
             raise ValueError("effect = \"cap\" 时必须写 cap_level")
         if self.effect == "deduct" and self.points is None:
             raise ValueError("effect = \"deduct\" 时必须写 points")
+        if self.effect == "award" and not self.award_level:
+            raise ValueError("effect = \"award\" 时必须写 award_level")
         if self.effect == "flag" and not self.flag:
             raise ValueError("effect = \"flag\" 时必须写 flag")
         return self
@@ -227,16 +249,33 @@ class Veto(Strict):
 
 class Level(Strict):
     label: str = Field(min_length=1)
-    min: float
+    min: float  # the total's minimum; in the per_dimension model, the number of stars earned
+    min_total: float | None = None  # per_dimension model: the total must also reach this (绍兴: >= 450 of 500)
     stars: int | None = Field(default=None, ge=0, le=10)
     requires: list[VetoCondition] = Field(default_factory=list)  # extra conditions for this level
     requires_text: str | None = None  # Chinese description of the extra condition
 
 
+class Section(Strict):
+    """A weighted section of the total: (points of ``dimensions`` - points lost in ``deduct_dimensions``)
+    / max of ``dimensions`` x scale x ``weight`` (e.g. (基础项 - 减分项) x 70% + 评议项 x 30%)."""
+
+    id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    name: str = Field(min_length=1)
+    dimensions: list[str] = Field(min_length=1)
+    deduct_dimensions: list[str] = Field(default_factory=list)
+    weight: float = Field(gt=0, le=1)
+
+
 class Grading(Strict):
-    model: Literal["stars", "grade"] = "stars"
+    # stars: total -> stars; grade: total -> 好/较好/一般/较差; per_dimension: a star per dimension reaching
+    # its threshold, level = stars earned; points: 积分制, base + additions - deductions, may exceed 100
+    model: Literal["stars", "grade", "per_dimension", "points"] = "stars"
     scale: float = Field(default=100, gt=0)
+    base: float = Field(default=100, ge=0)  # points model: the starting points (基准分)
     not_applicable: Literal["rescale", "full_marks"] = "rescale"
+    star_share: float = Field(default=0.85, gt=0, le=1)  # per_dimension model: default star threshold
+    sections: list[Section] = Field(default_factory=list)  # weighted blending; empty: one section, weight 1
     levels: list[Level] = Field(min_length=1)
     unrated_label: str = "未评定"
 
@@ -245,9 +284,17 @@ class Grading(Strict):
         labels = [lv.label for lv in self.levels]
         if len(set(labels)) != len(labels):
             raise ValueError(f"等级名称重复：{labels}")
-        if self.model == "stars" and any(lv.stars is None for lv in self.levels):
+        if self.model in ("stars", "per_dimension") and any(lv.stars is None for lv in self.levels):
             raise ValueError("星级模式下每个等级都必须写 stars")
+        if self.model == "grade" and any(lv.stars is not None for lv in self.levels):
+            raise ValueError("等次模式（grade）下等级不能写 stars")
+        if self.sections and abs(sum(x.weight for x in self.sections) - 1) > 1e-9:
+            raise ValueError(f"各部分权重之和应为 1，实际为 {sum(x.weight for x in self.sections):g}")
         return self
+
+    @property
+    def rates_stars(self) -> bool:
+        return all(lv.stars is not None for lv in self.levels)
 
 
 class Quota(Strict):
@@ -274,6 +321,17 @@ class Rectification(Strict):
 class Ranking(Strict):
     # after total (desc): keys "base_total", "bonus", or "dimension:<id>", each descending; branch_id last
     tie_break: list[str] = Field(default_factory=lambda: ["base_total"])
+    scope: Literal["county", "parent", "category"] = "county"  # scope_rank is the rank within this scope
+
+
+class Variant(Strict):
+    """The rubric as it applies to some branch categories: the base dimensions with the variant's
+    changes merged in (resolved at load time, so ``dimensions`` is complete)."""
+
+    id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    name: str = Field(min_length=1)
+    categories: list[str] = Field(min_length=1)
+    dimensions: list[Dimension] = Field(min_length=1)
 
 
 class Rubric(Strict):
@@ -289,9 +347,24 @@ class Rubric(Strict):
     quotas: list[Quota] = Field(default_factory=list)
     rectification: Rectification | None = None
     ranking: Ranking = Field(default_factory=Ranking)
+    variants: list[Variant] = Field(default_factory=list)
+    plugins: list[str] = Field(default_factory=list)  # local plugin files (resolved to absolute paths)
 
     def indicators(self) -> list[tuple[Dimension, Indicator]]:
         return [(d, i) for d in self.dimensions for i in d.indicators]
+
+    def all_indicators(self) -> list[tuple[Dimension, Indicator]]:
+        """Indicators of the base and of every variant (a variant's override appears once per variant)."""
+        out = self.indicators()
+        for v in self.variants:
+            out += [(d, i) for d in v.dimensions for i in d.indicators]
+        return out
+
+    def dimensions_for(self, category: str) -> list[Dimension]:
+        for v in self.variants:
+            if category in v.categories:
+                return v.dimensions
+        return self.dimensions
 
     def level_index(self, label: str) -> int:
         return [lv.label for lv in self.grading.levels].index(label)
@@ -375,22 +448,23 @@ def builtin_rubric_path(name: str) -> Path | None:
     return Path(str(cand)) if cand.is_file() else None
 
 
-def resolve_rubric_path(spec: str | Path | None) -> Path:
+def resolve_rubric_path(spec: str | Path | None, relative_to: Path | None = None) -> Path | None:
+    """A rubric file by path (relative to ``relative_to`` when given) or by built-in name; None if absent."""
     if spec is None:
         spec = "five_star"
     p = Path(spec)
+    if relative_to is not None and not p.is_absolute() and (relative_to / p).is_file():
+        return relative_to / p
     if p.is_file():
         return p
     if p.suffix in ("", ".toml") and p.parent == Path("."):
-        b = builtin_rubric_path(str(spec))
-        if b is not None:
-            return b
-    raise RubricError([f"{spec}: 找不到评分标准文件（也不是内置评分标准的名称：{', '.join(builtin_names())}）"])
+        return builtin_rubric_path(str(spec))
+    return None
 
 
 def builtin_names() -> list[str]:
     base = resources.files("rubrics")
-    return sorted(p.name[:-5] for p in base.iterdir() if p.name.endswith(".toml"))
+    return sorted(p.name[:-5] for p in base.iterdir() if p.name.endswith(".toml") and not p.name.startswith("_"))
 
 
 def read_toml(path: Path, shown: str) -> dict:
@@ -403,11 +477,152 @@ def read_toml(path: Path, shown: str) -> dict:
         raise RubricError([f"{shown}: 无法读取：{e.strerror}"]) from None
 
 
+# ---------------------------------------------------------------- extends: merge rules
+# How a child rubric's keys merge into the rubric it extends (documented for rubric authors in docs/):
+#   - scalars and plain arrays: the child's value replaces the parent's;
+#   - tables (grading, bonus, ranking, rectification, bonus.points ...): merged key by key, recursively;
+#   - "rule", "params", "when", "requires", "steps": replaced as a whole (a rule is one unit);
+#   - arrays of tables with an identity — dimensions, indicators, vetoes, variants and grading.sections
+#     by "id", grading.levels by "label", quotas by (level, scope): an entry with the same identity is
+#     merged into the parent's entry, a new identity is appended;
+#   - "plugins": the union, each path relative to the file that names it;
+#   - "drop" (child only): {dimensions = [...], indicators = [...], vetoes = [...], quotas = ["level", ...],
+#     variants = [...]} removes inherited entries after merging.
+REPLACED = frozenset({"rule", "params", "when", "requires", "steps", "categories", "tie_break", "extra_deductions"})
+IDENTITY = {"dimensions": "id", "indicators": "id", "vetoes": "id", "variants": "id", "sections": "id", "levels": "label"}
+
+
+def _merge_list(base: list, child: list, key) -> list:
+    out = [dict(x) if isinstance(x, dict) else x for x in base]
+    for item in child:
+        ident = key(item) if isinstance(item, dict) else None
+        match = next((i for i, x in enumerate(out) if isinstance(x, dict) and ident is not None and key(x) == ident), None)
+        if match is None:
+            out.append(item)
+        else:
+            out[match] = merge_tables(out[match], item)
+    return out
+
+
+def merge_tables(base: dict, child: dict) -> dict:
+    out = dict(base)
+    for k, v in child.items():
+        b = base.get(k)
+        if k in REPLACED or b is None:
+            out[k] = v
+        elif k in IDENTITY and isinstance(v, list) and isinstance(b, list):
+            ident = IDENTITY[k]
+            out[k] = _merge_list(b, v, lambda x, ident=ident: x.get(ident))
+        elif k == "quotas" and isinstance(v, list) and isinstance(b, list):
+            out[k] = _merge_list(b, v, lambda x: (x.get("level"), x.get("scope", "county")))
+        elif k == "plugins" and isinstance(v, list) and isinstance(b, list):
+            out[k] = b + [x for x in v if x not in b]
+        elif isinstance(v, dict) and isinstance(b, dict):
+            out[k] = merge_tables(b, v)
+        else:
+            out[k] = v
+    return out
+
+
+def _apply_drop(data: dict, drop: dict, where: str) -> tuple[dict, list[str]]:
+    problems: list[str] = []
+    if not isinstance(drop, dict):
+        return data, [f"{where}: 应为表（table），如 drop = {{ indicators = [\"party_lectures\"] }}"]
+    data = dict(data)
+    for kind, ids in drop.items():
+        if not isinstance(ids, list):
+            problems.append(f"{where}.{kind}: 应为数组")
+            continue
+        if kind == "indicators":
+            dims = [dict(d) for d in data.get("dimensions", [])]
+            present = {i.get("id") for d in dims for i in d.get("indicators", [])}
+            for d in dims:
+                d["indicators"] = [i for i in d.get("indicators", []) if i.get("id") not in ids]
+            data["dimensions"] = dims
+        elif kind in ("dimensions", "vetoes", "variants"):
+            present = {x.get("id") for x in data.get(kind, [])}
+            data[kind] = [x for x in data.get(kind, []) if x.get("id") not in ids]
+        elif kind == "quotas":
+            present = {x.get("level") for x in data.get("quotas", [])}
+            data["quotas"] = [x for x in data.get("quotas", []) if x.get("level") not in ids]
+        else:
+            problems.append(f"{where}.{kind}: 未知的键（可用：dimensions、indicators、vetoes、quotas、variants）")
+            continue
+        for i in ids:
+            if i not in present:
+                problems.append(f"{where}.{kind}: 被继承的评分标准中没有「{i}」，无法删除")
+    return data, problems
+
+
+def _read_raw(path: Path, shown: str, chain: tuple[Path, ...], chain_shown: tuple[str, ...]) -> dict:
+    data = read_toml(path, shown)
+    base_dir = path.parent
+    if "plugins" in data and isinstance(data["plugins"], list):
+        data["plugins"] = [str((base_dir / p).resolve()) if isinstance(p, str) else p for p in data["plugins"]]
+    ext = data.pop("extends", None)
+    if ext is None:
+        return data
+    parents = [ext] if isinstance(ext, str) else ext
+    if not isinstance(parents, list) or not all(isinstance(x, str) for x in parents):
+        raise RubricError([f"{shown}: extends: 应为文件名或文件名数组"])
+    merged: dict = {}
+    for parent in parents:
+        ppath = resolve_rubric_path(parent, relative_to=base_dir)
+        if ppath is None:
+            raise RubricError([f"{shown}: extends: 找不到被继承的评分标准「{parent}」"])
+        if ppath.resolve() in chain:
+            names = list(chain_shown[chain.index(ppath.resolve()):]) + [parent]
+            raise RubricError([f"{shown}: extends: 继承出现循环：{' 继承 '.join(names)}"])
+        pdata = _read_raw(ppath, parent, chain + (ppath.resolve(),), chain_shown + (parent,))
+        merged = merge_tables(merged, pdata)
+    drop = data.pop("drop", None)
+    merged = merge_tables(merged, data)
+    if drop is not None:
+        merged, problems = _apply_drop(merged, drop, f"{shown}: drop")
+        if problems:
+            raise RubricError(problems)
+    return merged
+
+
+def _expand_variants(data: dict, shown: str) -> dict:
+    """Resolve each variant's dimension changes against the (final) base dimensions."""
+    variants = data.get("variants")
+    if not isinstance(variants, list):
+        return data
+    out = []
+    problems = []
+    for vi, v in enumerate(variants, 1):
+        if not isinstance(v, dict):
+            out.append(v)
+            continue
+        v = dict(v)
+        dims = _merge_list(data.get("dimensions", []), v.pop("dimensions", []), lambda x: x.get("id"))
+        # an indicator patch may name an indicator of the base in another dimension: merge it in place
+        drop = v.pop("drop", None)
+        resolved = {"dimensions": dims}
+        if drop is not None:
+            resolved, ps = _apply_drop(resolved, drop, f"{shown}: variants[{vi}].drop")
+            problems += ps
+        v["dimensions"] = resolved["dimensions"]
+        out.append(v)
+    if problems:
+        raise RubricError(problems)
+    return {**data, "variants": out}
+
+
+def read_rubric_data(spec: str | Path | None) -> tuple[dict, str]:
+    """The rubric's TOML with every ``extends`` merged in and variants resolved, and the name to show."""
+    path = resolve_rubric_path(spec)
+    if path is None:
+        raise RubricError([f"{spec}: 找不到评分标准文件（也不是内置评分标准的名称：{', '.join(builtin_names())}）"])
+    shown = str(spec) if spec is not None and Path(str(spec)).is_file() else f"rubrics/{path.name}"
+    data = _read_raw(path, shown, (path.resolve(),), (shown,))
+    return _expand_variants(data, shown), shown
+
+
 def load_rubric(spec: str | Path | None, registry=None) -> tuple[Rubric, str]:
     """Load, validate and cross-check a rubric. Returns (rubric, shown path)."""
-    path = resolve_rubric_path(spec)
-    shown = str(spec) if spec is not None and Path(str(spec)).is_file() else f"rubrics/{path.name}"
-    data = read_toml(path, shown)
+    data, shown = read_rubric_data(spec)
     rubric = parse_rubric(data, shown)
     if registry is not None:
         problems = cross_check(rubric, registry)
