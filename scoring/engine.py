@@ -16,7 +16,8 @@ from .evaluator import Measured, evaluate, measure_requests
 from .measure import MeasureContext
 from .registry import Registry, make_registry
 from .result import Result
-from .rubric import Rubric, dump_toml, load_rubric
+from .errors import RubricError
+from .rubric import Rubric, cross_check, dump_toml, parse_rubric, read_rubric_data
 
 
 @dataclass
@@ -95,6 +96,12 @@ def build_meta(r: Rubric, reg: Registry, data: Dataset, year: int, command: str,
 
 
 def load(rubric_spec, plugins: list[Path] = ()) -> tuple[Rubric, Registry, str]:
-    reg = make_registry(list(plugins))
-    rubric, shown = load_rubric(rubric_spec, reg)
+    """Load the rubric (extends merged), then the plugins (command-line ones and the rubric's own local
+    plugin files), then cross-check the rubric against the measures they provide."""
+    data, shown = read_rubric_data(rubric_spec)
+    rubric = parse_rubric(data, shown)
+    reg = make_registry(list(plugins) + [Path(p) for p in rubric.plugins])
+    problems = cross_check(rubric, reg)
+    if problems:
+        raise RubricError([f"{shown}: {p}" for p in problems])
     return rubric, reg, shown

@@ -25,6 +25,7 @@ from .rubric import (
     Manual,
     PassFail,
     PerEvent,
+    PerUnit,
     Ratio,
     Rubric,
     Steps,
@@ -64,7 +65,7 @@ def measure_requests(r: Rubric) -> dict[str, tuple[str, dict]]:
     def add(m, p):
         req[measure_key(m, p)] = (m, dict(p))
 
-    for _, ind in r.indicators():
+    for _, ind in r.all_indicators():
         add(ind.measure, ind.params)
         for ex in ind.extra_deductions:
             add(ex.measure, ex.params)
@@ -170,6 +171,15 @@ def score_indicator(ind: Indicator, m: Measured, idx: pd.Index) -> tuple[pd.Seri
             f"，得满分{_n(mx)}分",
         )
         return pts, text, math.nan
+    if isinstance(rule, PerUnit):
+        raw = v * rule.per
+        pts = raw.clip(-mx, mx)
+        capped = raw.abs() > mx
+        word = "加" if rule.per > 0 else "扣"
+        unit = m.unit or "次"
+        text = (f"，每{unit}{word}{_n(abs(rule.per))}分，{word}" + fmt_num(pts.abs()) + "分"
+                + _pick(capped, f"（{word}分上限{_n(mx)}分）", ""))
+        return pts, text, math.nan
     if isinstance(rule, Manual):
         pts = v.clip(0, mx)
         text = "，计" + fmt_num(pts) + "分" + _pick(v > mx, f"（超过满分{_n(mx)}分，按满分计）", "")
@@ -178,63 +188,92 @@ def score_indicator(ind: Indicator, m: Measured, idx: pd.Index) -> tuple[pd.Seri
 
 
 def indicator_table(r: Rubric, branches: pd.DataFrame, measured: dict[str, Measured]) -> pd.DataFrame:
-    idx = pd.Index(branches["branch_id"], name="branch_id")
-    category = branches.set_index("branch_id")["category"].reindex(idx)
-    full_marks = r.grading.not_applicable == "full_marks"
-    frames = []
-    for order, (dim, ind) in enumerate(r.indicators()):
-        m = measured[measure_key(ind.measure, ind.params)]
-        f = m.frame.reindex(idx)
-        value = f["value"].astype(float)
-        evidence = f["evidence"].fillna("").astype(str)
-        applicable = f["applicable"].fillna(False).astype(bool)
-        if ind.categories is not None:
-            in_cat = category.isin(ind.categories)
-            applicable &= in_cat
-            evidence = evidence.where(in_cat, f"{ind.name}仅考核{'、'.join(ind.categories)}支部")
-        has_value = value.notna()
-        pts, text, target = score_indicator(ind, m, idx)
-        pts = pts.fillna(0.0)
-        lost_extra_text = pd.Series("", index=idx, dtype=object)
-        for ex in ind.extra_deductions:
-            em = measured[measure_key(ex.measure, ex.params)]
-            ev = em.frame["value"].reindex(idx).astype(float).fillna(0).clip(lower=0)
-            cut = np.minimum(pts, ev * ex.per)
-            pts = pts - cut
-            lost_extra_text = lost_extra_text + _pick(
-                ev > 0,
-                "；" + ex.label + fmt_num(ev) + ex.unit + f"，每{ex.unit}扣{_n(ex.per)}分，扣" + fmt_num(cut) + "分",
-                "",
-            )
-        if ind.explain:
-            lost = ind.max - pts
-            sentence = render(ind.explain, {
-                "evidence": evidence, "value": fmt_value(value, m.rate), "points": fmt_num(pts), "max": _n(ind.max),
-                "lost": fmt_num(lost), "target": _n(target) if not math.isnan(target) else "", "name": ind.name,
-            }, idx)
-        else:
-            sentence = evidence + text + lost_extra_text
-        sentence = sentence.where(has_value, evidence + "，此项不得分")
-        pts = pts.where(has_value, 0.0)
-        na_text = "不适用：" + evidence + ("，按满分计" if full_marks else "，不计入满分")
-        frames.append(pd.DataFrame({
-            "branch_id": idx,
-            "dimension": dim.id,
-            "dimension_name": dim.name,
-            "indicator": ind.id,
-            "name": ind.name,
-            "value": value.to_numpy(),
-            "target": target,
-            "points": np.where(applicable, pts, ind.max if full_marks else 0.0).round(4),
-            "max": np.where(applicable | full_marks, ind.max, 0.0),
-            "nominal_max": ind.max,
-            "applicable": applicable.to_numpy(),
-            "explanation": np.where(applicable, sentence, na_text),
-            "order": order,
-        }))
-    out = pd.concat(frames, ignore_index=True)
+    """One row per branch and indicator, in rubric order. Branches of a category that a variant covers are
+    scored with the variant's dimensions."""
+    category = branches["category"].astype(str)
+    groups: list[tuple[list, pd.Index]] = []
+    covered = pd.Series(False, index=branches.index)
+    for v in r.variants:
+        mask = category.isin(v.categories)
+        covered |= mask
+        groups.append((v.dimensions, pd.Index(branches.loc[mask, "branch_id"], name="branch_id")))
+    groups.insert(0, (r.dimensions, pd.Index(branches.loc[~covered, "branch_id"], name="branch_id")))
+    cat_of = branches.set_index("branch_id")["category"]
+    frames = [
+        _indicator_rows(r, dims, idx, cat_of.reindex(idx), measured) for dims, idx in groups if len(idx)
+    ]
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=INDICATOR_COLUMNS)
     out["lost"] = (out["max"] - out["points"]).round(4)
     return out
+
+
+INDICATOR_COLUMNS = ["branch_id", "dimension", "dimension_name", "indicator", "name", "value", "target", "points",
+                     "max", "nominal_max", "applicable", "explanation", "order"]
+
+
+def _indicator_rows(r: Rubric, dims, idx: pd.Index, category: pd.Series, measured: dict[str, Measured]) -> pd.DataFrame:
+    full_marks = r.grading.not_applicable == "full_marks"
+    frames = []
+    order = 0
+    for dim in dims:
+        for ind in dim.indicators:
+            frames.append(_one_indicator(ind, dim, order, idx, category, measured, full_marks))
+            order += 1
+    return pd.concat(frames, ignore_index=True)
+
+
+def _one_indicator(ind: Indicator, dim, order: int, idx: pd.Index, category: pd.Series,
+                   measured: dict[str, Measured], full_marks: bool) -> pd.DataFrame:
+    m = measured[measure_key(ind.measure, ind.params)]
+    f = m.frame.reindex(idx)
+    value = f["value"].astype(float)
+    evidence = f["evidence"].fillna("").astype(str)
+    applicable = f["applicable"].fillna(False).astype(bool)
+    if ind.categories is not None:
+        in_cat = category.isin(ind.categories)
+        applicable &= in_cat
+        evidence = evidence.where(in_cat, f"{ind.name}仅考核{'、'.join(ind.categories)}支部")
+    has_value = value.notna()
+    pts, text, target = score_indicator(ind, m, idx)
+    pts = pts.fillna(0.0)
+    lost_extra_text = pd.Series("", index=idx, dtype=object)
+    for ex in ind.extra_deductions:
+        em = measured[measure_key(ex.measure, ex.params)]
+        ev = em.frame["value"].reindex(idx).astype(float).fillna(0).clip(lower=0)
+        cut = np.minimum(pts.clip(lower=0), ev * ex.per)
+        pts = pts - cut
+        lost_extra_text = lost_extra_text + _pick(
+            ev > 0,
+            "；" + ex.label + fmt_num(ev) + ex.unit + f"，每{ex.unit}扣{_n(ex.per)}分，扣" + fmt_num(cut) + "分",
+            "",
+        )
+    if ind.explain:
+        sentence = render(ind.explain, {
+            "evidence": evidence, "value": fmt_value(value, m.rate), "points": fmt_num(pts), "max": _n(ind.max),
+            "lost": fmt_num(ind.max - pts), "target": _n(target) if not math.isnan(target) else "", "name": ind.name,
+        }, idx)
+    else:
+        sentence = evidence + text + lost_extra_text
+    sentence = sentence.where(has_value, evidence + "，此项不得分")
+    pts = pts.where(has_value, 0.0)
+    na_text = "不适用：" + evidence + ("，按满分计" if full_marks else "，不计入满分")
+    # a deduction-only item (negative per_unit, 积分制) can take points away but never add any
+    top = 0.0 if isinstance(ind.rule, PerUnit) and ind.rule.per < 0 else ind.max
+    return pd.DataFrame({
+        "branch_id": idx,
+        "dimension": dim.id,
+        "dimension_name": dim.name,
+        "indicator": ind.id,
+        "name": ind.name,
+        "value": value.to_numpy(),
+        "target": target,
+        "points": np.where(applicable, pts, top if full_marks else 0.0).round(4),
+        "max": np.where(applicable | full_marks, top, 0.0),
+        "nominal_max": ind.max,
+        "applicable": applicable.to_numpy(),
+        "explanation": np.where(applicable, sentence, na_text),
+        "order": order,
+    })
 
 
 # ---------------------------------------------------------------- bonus
@@ -317,6 +356,8 @@ def veto_table(r: Rubric, branches: pd.DataFrame, measured: dict[str, Measured])
             eff = f"最高只能评为{v.cap_level}"
         elif v.effect == "deduct":
             eff = f"扣{_n(v.points)}分"
+        elif v.effect == "award":
+            eff = f"直接评定为{v.award_level}"
         else:
             eff = f"列为{v.flag}"
         if v.flag and v.effect != "flag":
@@ -333,12 +374,13 @@ def veto_table(r: Rubric, branches: pd.DataFrame, measured: dict[str, Measured])
             "name": v.name,
             "effect": v.effect,
             "cap_level": v.cap_level,
+            "award_level": v.award_level,
             "points": v.points if v.points is not None else 0.0,
             "flag": v.flag or "",
             "explanation": text.reindex(fired).to_numpy(),
             "order": order,
         }))
-    cols = ["branch_id", "veto", "name", "effect", "cap_level", "points", "flag", "explanation", "order"]
+    cols = ["branch_id", "veto", "name", "effect", "cap_level", "award_level", "points", "flag", "explanation", "order"]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
 
 
@@ -359,8 +401,38 @@ def _scope_key(b: pd.DataFrame, scope: str) -> pd.Series:
     return b[scope].astype(str)
 
 
+def _base_totals(r: Rubric, ind: pd.DataFrame, dims: pd.DataFrame, idx: pd.Index) -> pd.Series:
+    """The score before bonus and fixed deductions, by the rubric's grading model and sections."""
+    g = r.grading
+    if g.model == "points":  # 积分制: base points plus every indicator's signed points, not rescaled
+        return (g.base + ind.groupby("branch_id")["points"].sum().reindex(idx).fillna(0.0)).round(4)
+    if not g.sections:
+        sums = ind.groupby("branch_id")[["points", "max"]].sum().reindex(idx)
+        return (sums["points"] / sums["max"].where(sums["max"] > 0) * g.scale).fillna(0.0).round(4)
+    pivot = dims.pivot(index="branch_id", columns="dimension", values=["score", "max"]).reindex(idx).fillna(0.0)
+    lost = (pivot["max"] - pivot["score"])
+    total = pd.Series(0.0, index=idx)
+    for sec in g.sections:
+        have = [d for d in sec.dimensions if d in pivot["score"].columns]
+        minus = [d for d in sec.deduct_dimensions if d in lost.columns]
+        pts = pivot["score"][have].sum(axis=1) - lost[minus].sum(axis=1)
+        mx = pivot["max"][have].sum(axis=1)
+        total += (pts / mx.where(mx > 0) * g.scale).fillna(0.0).clip(lower=0) * sec.weight
+    return total.round(4)
+
+
+def _dimension_stars(r: Rubric, dims: pd.DataFrame) -> pd.Series:
+    """per_dimension model: whether each (branch, dimension) row earned its star."""
+    share = {d.id: d.star_share for d in r.dimensions}
+    for v in r.variants:
+        share.update({d.id: d.star_share for d in v.dimensions if d.star_share is not None})
+    thr = dims["dimension"].map(share).astype(float).fillna(r.grading.star_share)
+    return (dims["max"] <= 0) | (dims["score"] >= thr * dims["max"] - 1e-9)
+
+
 def evaluate(r: Rubric, branches: pd.DataFrame, measured: dict[str, Measured], meta: dict | None = None) -> Result:
     """Score every branch. ``measured`` maps :func:`measure_key` to the measure's output."""
+    g = r.grading
     b = branches[["branch_id", "name", "category", "parent"]].copy()
     b["self_score"] = branches["self_score"].astype(float) if "self_score" in branches else np.nan
     b.index = pd.Index(b["branch_id"], name=None)
@@ -373,11 +445,10 @@ def evaluate(r: Rubric, branches: pd.DataFrame, measured: dict[str, Measured], m
         .reset_index()
     )
     dims[["score", "max"]] = dims[["score", "max"]].round(4)
-    sums = ind.groupby("branch_id")[["points", "max"]].sum().reindex(idx)
-    scale = r.grading.scale
-    base = (sums["points"] / sums["max"].where(sums["max"] > 0) * scale).fillna(0.0)
-    b["base_total"] = base.round(4)
-    b["max_total"] = scale
+    if g.model == "per_dimension":
+        dims["star"] = _dimension_stars(r, dims)
+    b["base_total"] = _base_totals(r, ind, dims, idx)
+    b["max_total"] = g.base if g.model == "points" else g.scale
 
     claims = measured[measure_key(r.bonus.measure, {})].frame if r.bonus is not None else None
     bonus = bonus_table(r, claims)
@@ -389,37 +460,56 @@ def evaluate(r: Rubric, branches: pd.DataFrame, measured: dict[str, Measured], m
     b["total"] = (b["base_total"] + b["bonus"] - b["deduction"]).clip(lower=0).round(4)
 
     # level: the first level whose minimum and extra conditions hold
-    levels = r.grading.levels
+    levels = g.levels
     n_lv = len(levels)
+    if g.model == "per_dimension":
+        measure_of_level = dims.groupby("branch_id")["star"].sum().reindex(idx).fillna(0).astype(float)
+        b["stars_earned"] = measure_of_level.astype(int)
+    else:
+        measure_of_level = b["total"]
     level_idx = pd.Series(n_lv, index=idx)  # n_lv = below every level
     notes = pd.Series("", index=idx, dtype=object)
     missed_at = pd.Series(n_lv, index=idx)  # the highest level reached by score but missed on its conditions
     for li in range(n_lv - 1, -1, -1):
         lv = levels[li]
-        ok = b["total"] >= lv.min - 1e-9
+        ok = measure_of_level >= lv.min - 1e-9
         req_ok = pd.Series(True, index=idx)
         for c in lv.requires:
             holds, _, _ = condition_values(c, r, measured, idx)
             req_ok &= holds
+        why = lv.requires_text or "附加条件"
+        if lv.min_total is not None:
+            req_ok &= b["total"] >= lv.min_total - 1e-9
+            why = f"总分不低于{_n(lv.min_total)}分" + ("" if not lv.requires else "，且" + why)
         level_idx = level_idx.where(~(ok & req_ok), li)
         missed = ok & ~req_ok
-        if lv.requires and missed.any():
-            notes = notes.where(~missed, f"总分达到{lv.label}分数线，但不满足「{lv.requires_text or '附加条件'}」，未评为{lv.label}")
+        if missed.any():
+            reached = "星数" if g.model == "per_dimension" else "总分"
+            notes = notes.where(~missed, f"{reached}达到{lv.label}标准，但不满足「{why}」，未评为{lv.label}")
             missed_at = missed_at.where(~missed, li)
     b["level_idx"] = level_idx
     b["requires_note"] = notes.where(missed_at < level_idx, "")
 
+    # vetoes: award (直接定级) lifts, cap lowers, no_rating removes the rating; restrictions win over awards
     rated = pd.Series(True, index=idx)
+    awarded = pd.Series(False, index=idx)
     flags = pd.Series("", index=idx, dtype=object)
     if len(vet):
-        no_rating = vet.loc[vet["effect"] == "no_rating", "branch_id"].unique()
-        rated[rated.index.isin(no_rating)] = False
+        aw = vet[vet["effect"] == "award"].assign(ai=lambda d: d["award_level"].map(r.level_index))
+        aw_idx = aw.groupby("branch_id")["ai"].min().reindex(idx)
+        awarded = aw_idx.notna() & (aw_idx < b["level_idx"])
+        b["level_idx"] = np.where(awarded, aw_idx.fillna(0), b["level_idx"]).astype(int)
         caps = vet[vet["effect"] == "cap"].assign(ci=lambda d: d["cap_level"].map(r.level_index))
         cap_idx = caps.groupby("branch_id")["ci"].max().reindex(idx)
-        b["level_idx"] = np.where(cap_idx.notna(), np.maximum(b["level_idx"], cap_idx.fillna(0)), b["level_idx"]).astype(int)
+        capped = cap_idx.notna() & (cap_idx > b["level_idx"])
+        b["level_idx"] = np.where(capped, cap_idx.fillna(0), b["level_idx"]).astype(int)
+        awarded &= ~capped
+        no_rating = vet.loc[vet["effect"] == "no_rating", "branch_id"].unique()
+        rated[rated.index.isin(no_rating)] = False
         fl = vet[vet["flag"] != ""].drop_duplicates(["branch_id", "flag"]).sort_values(["branch_id", "order"])
         flags = fl.groupby("branch_id")["flag"].agg("；".join).reindex(idx).fillna("")
     b["rated"] = rated
+    b["awarded"] = awarded
 
     # ranking: total desc, tie-breaks desc, branch_id asc
     keys, asc = ["total"], [False]
@@ -434,17 +524,20 @@ def evaluate(r: Rubric, branches: pd.DataFrame, measured: dict[str, Measured], m
     b.index.name = None
     b = b.sort_values(keys, ascending=asc, kind="mergesort")
     b["rank"] = np.arange(1, len(b) + 1)
+    b["scope_rank"] = b.groupby(_scope_key(b, r.ranking.scope), sort=False).cumcount() + 1
     b = b.drop(columns=[k for k in b.columns if k.startswith("_tb_")])
 
-    # quotas, top level first, by rank within scope; overflow drops one level and may meet the next quota
+    # quotas, top level first, by rank within scope; overflow drops one level and may meet the next quota.
+    # A directly awarded level (直接定级) counts towards the quota but is not taken away by it.
     original_idx = b["level_idx"].copy()
     for q in sorted(r.quotas, key=lambda q: r.level_index(q.level)):
         qi = r.level_index(q.level)
         scope = _scope_key(b, q.scope)
         allowed = _share_count(q.max_share, scope.map(scope.value_counts()), q.rounding)
         at = b["rated"] & (b["level_idx"] == qi)
-        pos = at.astype(int).groupby(scope).cumsum()  # b is in rank order
-        over = at & (pos > allowed)
+        protected = at & b["awarded"]
+        pos = (at & ~protected).astype(int).groupby(scope).cumsum() + protected.groupby(scope).transform("sum")
+        over = at & ~protected & (pos > allowed)
         b.loc[over, "level_idx"] = qi + 1
     changed = b["rated"] & (b["level_idx"] != original_idx)
     label_of = {i: lv.label for i, lv in enumerate(levels)}
@@ -466,19 +559,20 @@ def evaluate(r: Rubric, branches: pd.DataFrame, measured: dict[str, Measured], m
     b["flags"] = flags.reindex(b.index).fillna("")
 
     lv_label = b["level_idx"].map(label_of)
-    below = b["level_idx"] >= n_lv
-    b["level"] = _pick(b["rated"] & ~below, lv_label.fillna(""), r.grading.unrated_label)
-    if r.grading.model == "stars":
+    has_level = b["rated"] & (b["level_idx"] < n_lv)
+    b["level"] = _pick(has_level, lv_label.fillna(""), g.unrated_label)
+    if g.rates_stars:
         stars = b["level_idx"].map({i: lv.stars for i, lv in enumerate(levels)})
-        b["stars"] = stars.where(b["rated"] & ~below).astype("Int64")
+        b["stars"] = stars.where(has_level).astype("Int64")
         b["grade"] = None
     else:
         b["stars"] = pd.array([pd.NA] * len(b), dtype="Int64")
-        b["grade"] = lv_label.where(b["rated"] & ~below, None)
-    branches_out = b[[
-        "branch_id", "name", "category", "parent", "rank", "base_total", "bonus", "deduction", "total", "max_total",
-        "stars", "grade", "level", "rated", "flags", "quota_note", "requires_note", "self_score",
-    ]].reset_index(drop=True)
+        b["grade"] = lv_label.where(has_level, None)
+    cols = ["branch_id", "name", "category", "parent", "rank", "scope_rank", "base_total", "bonus", "deduction", "total",
+            "max_total", "stars", "grade", "level", "rated", "flags", "quota_note", "requires_note", "self_score"]
+    if g.model == "per_dimension":
+        cols.insert(cols.index("stars"), "stars_earned")
+    branches_out = b[cols].reset_index(drop=True)
 
     rank = branches_out.set_index("branch_id")["rank"]
     ind = ind.assign(_r=ind["branch_id"].map(rank)).sort_values(["_r", "order"]).drop(columns="_r").reset_index(drop=True)

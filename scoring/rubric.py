@@ -655,54 +655,85 @@ def cross_check(r: Rubric, registry) -> list[str]:
             if c not in CATEGORIES:
                 out.append(f"{path}: 未知的支部类别「{c}」（可用：{'、'.join(CATEGORIES)}）")
 
-    ids: dict[str, str] = {}
-    for di, d in enumerate(r.dimensions, 1):
-        dpath = f"dimensions[{di}]"
-        if d.id in ids:
-            out.append(f"{dpath}.id: 标识「{d.id}」重复（另见 {ids[d.id]}）")
-        ids[d.id] = dpath
-        total = sum(i.max for i in d.indicators)
-        if d.max is not None and abs(total - d.max) > 1e-9:
-            word = "超过" if total > d.max else "少于"
-            out.append(f"{dpath}.max: 各指标满分合计 {total:g} 分，{word}维度满分 {d.max:g} 分")
-        for ii, ind in enumerate(d.indicators, 1):
-            ipath = f"{dpath}.indicators[{ii}]"
-            if ind.id in ids:
-                out.append(f"{ipath}.id: 标识「{ind.id}」重复（另见 {ids[ind.id]}）")
-            ids[ind.id] = ipath
-            check_measure(ipath, ind.measure, ind.params)
-            check_categories(f"{ipath}.categories", ind.categories)
-            for ei, ex in enumerate(ind.extra_deductions, 1):
-                check_measure(f"{ipath}.extra_deductions[{ei}]", ex.measure, ex.params)
-            rule = ind.rule
-            if isinstance(rule, Steps):
-                for si, st in enumerate(rule.steps, 1):
-                    if st.points > ind.max:
-                        out.append(f"{ipath}.rule.steps[{si}].points: {st.points:g} 分超过指标满分 {ind.max:g} 分")
-                ops = {st.op_value[0] for st in rule.steps}
-                if ops <= {">=", ">"} or ops <= {"<=", "<"}:
-                    vals = [st.op_value[1] for st in rule.steps]
-                    desc = ops <= {">=", ">"}
-                    pairs = list(zip(vals, vals[1:]))
-                    if any((b > a) if desc else (b < a) for a, b in pairs):
-                        order = "从高到低" if desc else "从低到高"
-                        out.append(f"{ipath}.rule.steps: 门槛顺序错误，应{order}排列：{vals}")
-                    pts = [st.points for st in rule.steps]
-                    if any(b > a for a, b in zip(pts, pts[1:])):
-                        out.append(f"{ipath}.rule.steps: 分值应逐档递减：{pts}")
-                else:
-                    out.append(f"{ipath}.rule.steps: 同一个档次表不能混用 ge/gt 与 le/lt")
-                if rule.otherwise > ind.max:
-                    out.append(f"{ipath}.rule.otherwise: 超过指标满分 {ind.max:g} 分")
-            if isinstance(rule, PerEvent) and rule.cap is not None and rule.cap > ind.max:
-                out.append(f"{ipath}.rule.cap: 扣分上限 {rule.cap:g} 超过指标满分 {ind.max:g} 分")
+    def check_dimensions(dims: list[Dimension], prefix: str):
+        ids: dict[str, str] = {}
+        for di, d in enumerate(dims, 1):
+            dpath = f"{prefix}dimensions[{di}]"
+            if d.id in ids:
+                out.append(f"{dpath}.id: 标识「{d.id}」重复（另见 {ids[d.id]}）")
+            ids[d.id] = dpath
+            total = sum(i.max for i in d.indicators)
+            if d.max is not None and abs(total - d.max) > 1e-9:
+                word = "超过" if total > d.max else "少于"
+                out.append(f"{dpath}.max: 各指标满分合计 {total:g} 分，{word}维度满分 {d.max:g} 分")
+            for ii, ind in enumerate(d.indicators, 1):
+                ipath = f"{dpath}.indicators[{ii}]"
+                if ind.id in ids:
+                    out.append(f"{ipath}.id: 标识「{ind.id}」重复（另见 {ids[ind.id]}）")
+                ids[ind.id] = ipath
+                check_indicator(ind, ipath)
+
+    def check_indicator(ind: Indicator, ipath: str):
+        check_measure(ipath, ind.measure, ind.params)
+        check_categories(f"{ipath}.categories", ind.categories)
+        for ei, ex in enumerate(ind.extra_deductions, 1):
+            check_measure(f"{ipath}.extra_deductions[{ei}]", ex.measure, ex.params)
+        rule = ind.rule
+        if isinstance(rule, Steps):
+            for si, st in enumerate(rule.steps, 1):
+                if st.points > ind.max:
+                    out.append(f"{ipath}.rule.steps[{si}].points: {st.points:g} 分超过指标满分 {ind.max:g} 分")
+            ops = {st.op_value[0] for st in rule.steps}
+            if ops <= {">=", ">"} or ops <= {"<=", "<"}:
+                vals = [st.op_value[1] for st in rule.steps]
+                desc = ops <= {">=", ">"}
+                if any((b > a) if desc else (b < a) for a, b in zip(vals, vals[1:])):
+                    order = "从高到低" if desc else "从低到高"
+                    out.append(f"{ipath}.rule.steps: 门槛顺序错误，应{order}排列：{vals}")
+                pts = [st.points for st in rule.steps]
+                if any(b > a for a, b in zip(pts, pts[1:])):
+                    out.append(f"{ipath}.rule.steps: 分值应逐档递减：{pts}")
+            else:
+                out.append(f"{ipath}.rule.steps: 同一个档次表不能混用 ge/gt 与 le/lt")
+            if rule.otherwise > ind.max:
+                out.append(f"{ipath}.rule.otherwise: 超过指标满分 {ind.max:g} 分")
+        if isinstance(rule, PerEvent) and rule.cap is not None and rule.cap > ind.max:
+            out.append(f"{ipath}.rule.cap: 扣分上限 {rule.cap:g} 超过指标满分 {ind.max:g} 分")
+        if isinstance(rule, PerUnit) and rule.per < 0 and r.grading.model != "points":
+            out.append(f"{ipath}.rule.per: 负分（按次扣分）只能用于积分制（grading.model = \"points\"），其他模式请用 per_event")
+
+    check_dimensions(r.dimensions, "")
+    for vi, v in enumerate(r.variants, 1):
+        check_categories(f"variants[{vi}].categories", v.categories)
+        check_dimensions(v.dimensions, f"variants[{vi}].")
+        for c in v.categories:
+            others = [w.id for w in r.variants[: vi - 1] if c in w.categories]
+            if others:
+                out.append(f"variants[{vi}].categories: 类别「{c}」已在变体「{others[0]}」中")
+    dim_ids = {d.id for d in r.dimensions}
+    if r.grading.sections:
+        seen: dict[str, str] = {}
+        for si, sec in enumerate(r.grading.sections, 1):
+            for key in ("dimensions", "deduct_dimensions"):
+                for dj, did in enumerate(getattr(sec, key), 1):
+                    if did not in dim_ids:
+                        out.append(f"grading.sections[{si}].{key}[{dj}]: 未知的维度「{did}」")
+                    elif did in seen:
+                        out.append(f"grading.sections[{si}].{key}[{dj}]: 维度「{did}」已属于部分「{seen[did]}」")
+                    seen[did] = sec.id
+        for did in sorted(dim_ids - set(seen)):
+            out.append(f"grading.sections: 维度「{did}」不属于任何部分")
+    if r.grading.model == "per_dimension":
+        for li, lv in enumerate(r.grading.levels, 1):
+            if lv.min > len(r.dimensions):
+                out.append(f"grading.levels[{li}].min: 需要 {lv.min:g} 颗星，但只有 {len(r.dimensions)} 个维度")
 
     labels = [lv.label for lv in r.grading.levels]
     for li, (hi, lo) in enumerate(zip(r.grading.levels, r.grading.levels[1:]), 2):
         if lo.min >= hi.min:
             out.append(f"grading.levels[{li}].min: 门槛 {lo.min:g} 不低于上一等级「{hi.label}」的 {hi.min:g}，等级应从高到低排列")
     for li, lv in enumerate(r.grading.levels, 1):
-        if lv.min > r.grading.scale:
+        if lv.min > r.grading.scale and r.grading.model not in ("points", "per_dimension"):
             out.append(f"grading.levels[{li}].min: 门槛 {lv.min:g} 超过满分 {r.grading.scale:g}")
         for ci, c in enumerate(lv.requires, 1):
             cpath = f"grading.levels[{li}].requires[{ci}]"
@@ -710,10 +741,8 @@ def cross_check(r: Rubric, registry) -> list[str]:
                 check_measure(cpath, c.measure, c.params)
             elif c.indicator not in {i.id for _, i in r.indicators()}:
                 out.append(f"{cpath}.indicator: 未知的指标「{c.indicator}」")
-    dims_total = sum(d.total_max for d in r.dimensions)
-    if abs(dims_total - r.grading.scale) > 1e-9 and r.grading.not_applicable == "rescale":
-        pass  # totals are rescaled to the scale; any dimension total is fine
-
+        if lv.min_total is not None and r.grading.model != "per_dimension":
+            out.append(f"grading.levels[{li}].min_total: 只用于按维度评星（per_dimension），其他模式请用 min")
     ind_ids = {i.id for _, i in r.indicators()}
     vids: set[str] = set()
     for vi, v in enumerate(r.vetoes, 1):
@@ -725,8 +754,10 @@ def cross_check(r: Rubric, registry) -> list[str]:
             check_measure(f"{vpath}.when", v.when.measure, v.when.params)
         elif v.when.indicator not in ind_ids:
             out.append(f"{vpath}.when.indicator: 未知的指标「{v.when.indicator}」")
-        if v.cap_level is not None and v.cap_level not in labels:
-            out.append(f"{vpath}.cap_level: 未知的等级「{v.cap_level}」（可用：{'、'.join(labels)}）")
+        for key in ("cap_level", "award_level"):
+            lv = getattr(v, key)
+            if lv is not None and lv not in labels:
+                out.append(f"{vpath}.{key}: 未知的等级「{lv}」（可用：{'、'.join(labels)}）")
         check_categories(f"{vpath}.categories", v.categories)
     if r.bonus is not None:
         check_measure("bonus", r.bonus.measure, {}, kind="claims")
@@ -739,7 +770,6 @@ def cross_check(r: Rubric, registry) -> list[str]:
         if (q.level, q.scope) in seen_q:
             out.append(f"quotas[{qi}]: 等级「{q.level}」在同一范围内的名额重复设置")
         seen_q.add((q.level, q.scope))
-    dim_ids = {d.id for d in r.dimensions}
     for ti, key in enumerate(r.ranking.tie_break, 1):
         if key in ("base_total", "bonus"):
             continue
