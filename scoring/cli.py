@@ -51,6 +51,21 @@ def _parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plugins", help="列出全部测量项及其插件、输入和参数")
     pl.add_argument("--plugin", type=Path, action="append", default=[], help="加载本地插件文件（可多次使用）")
 
+    rb = sub.add_parser("rubric", help="评分标准：检查、查看、对比、JSON Schema")
+    rsub = rb.add_subparsers(dest="rubric_command", metavar="子命令", parser_class=_Parser)
+    rc = rsub.add_parser("check", help="检查评分标准并显示摘要")
+    rc.add_argument("rubric", nargs="?", default=None, help="评分标准文件路径或内置名称（默认 five_star）")
+    rc.add_argument("--plugin", type=Path, action="append", default=[], help="加载本地插件文件（可多次使用）")
+    rs = rsub.add_parser("show", help="显示合并继承（extends）之后的完整评分标准（TOML）")
+    rs.add_argument("rubric", nargs="?", default=None, help="评分标准文件路径或内置名称（默认 five_star）")
+    rs.add_argument("--plugin", type=Path, action="append", default=[], help="加载本地插件文件（可多次使用）")
+    rd = rsub.add_parser("diff", help="对比两个评分标准（如本县标准与省标准）")
+    rd.add_argument("a", help="原评分标准")
+    rd.add_argument("b", help="新评分标准")
+    rd.add_argument("--plugin", type=Path, action="append", default=[], help="加载本地插件文件（可多次使用）")
+    rj = rsub.add_parser("schema", help="输出评分标准文件的 JSON Schema（供编辑器补全和检查）")
+    rj.add_argument("-o", "--output", type=Path, default=None, help="写入文件（默认输出到屏幕）")
+
     sm = sub.add_parser("sample", help="生成示例县数据", description="按固定随机种子生成示例县的全部数据表")
     sm.add_argument("--branches", type=int, default=320, help="支部数量（默认 320）")
     sm.add_argument("-o", "--output", type=Path, required=True, help="输出文件夹")
@@ -149,7 +164,37 @@ def cmd_sample(a) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "plugins": cmd_plugins, "sample": cmd_sample}
+def cmd_rubric(a) -> int:
+    from . import rubric_tools
+    from .engine import load
+    from .rubric import dump_toml
+
+    if a.rubric_command == "check":
+        r, reg, shown = load(a.rubric, a.plugin)
+        print(rubric_tools.check_summary(r, shown, reg))
+    elif a.rubric_command == "show":
+        r, _, shown = load(a.rubric, a.plugin)
+        print(f"# {shown} 合并继承后的完整评分标准（{r.name}，版本 {r.version}）")
+        print(dump_toml(r), end="")
+    elif a.rubric_command == "diff":
+        ra, _, sa = load(a.a, a.plugin)
+        rb, _, sb = load(a.b, a.plugin)
+        print(rubric_tools.diff(ra, rb, sa, sb)[0])
+    elif a.rubric_command == "schema":
+        import json
+
+        text = json.dumps(rubric_tools.json_schema(), ensure_ascii=False, indent=2) + "\n"
+        if a.output:
+            a.output.write_text(text, encoding="utf-8")
+            print(f"JSON Schema 已写入：{a.output}")
+        else:
+            print(text, end="")
+    else:
+        raise UsageError("请指定子命令：check、show、diff 或 schema（例如 scoring rubric check five_star）")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "plugins": cmd_plugins, "sample": cmd_sample, "rubric": cmd_rubric}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -163,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     except ScoringError as e:
         print(str(e), file=sys.stderr)
         return e.exit_code
+    except BrokenPipeError:  # output piped into head and closed early
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("已中断，未写入结果。", file=sys.stderr)
         return 130

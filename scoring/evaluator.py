@@ -351,7 +351,7 @@ def veto_table(r: Rubric, branches: pd.DataFrame, measured: dict[str, Measured])
         if not holds.any():
             continue
         if v.effect == "no_rating":
-            eff = "取消评星资格（只考核不评星）"
+            eff = "取消评星资格（只考核不评星）" if r.grading.rates_stars else "取消定级资格（只考核不定级）"
         elif v.effect == "cap":
             eff = f"最高只能评为{v.cap_level}"
         elif v.effect == "deduct":

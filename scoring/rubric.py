@@ -481,15 +481,18 @@ def read_toml(path: Path, shown: str) -> dict:
 # How a child rubric's keys merge into the rubric it extends (documented for rubric authors in docs/):
 #   - scalars and plain arrays: the child's value replaces the parent's;
 #   - tables (grading, bonus, ranking, rectification, bonus.points ...): merged key by key, recursively;
-#   - "rule", "params", "when", "requires", "steps": replaced as a whole (a rule is one unit);
-#   - arrays of tables with an identity — dimensions, indicators, vetoes, variants and grading.sections
-#     by "id", grading.levels by "label", quotas by (level, scope): an entry with the same identity is
-#     merged into the parent's entry, a new identity is appended;
+#   - "rule", "params", "when", "requires", "steps", "categories", "extra_deductions", ranking.tie_break,
+#     grading.levels and grading.sections: replaced as a whole (a rule, a level ladder, a blend is one unit);
+#   - arrays of tables with an identity — dimensions, indicators, vetoes and variants by "id", quotas by
+#     (level, scope): an entry with the same identity is merged into the parent's entry, a new identity is
+#     appended;
 #   - "plugins": the union, each path relative to the file that names it;
 #   - "drop" (child only): {dimensions = [...], indicators = [...], vetoes = [...], quotas = ["level", ...],
 #     variants = [...]} removes inherited entries after merging.
-REPLACED = frozenset({"rule", "params", "when", "requires", "steps", "categories", "tie_break", "extra_deductions"})
-IDENTITY = {"dimensions": "id", "indicators": "id", "vetoes": "id", "variants": "id", "sections": "id", "levels": "label"}
+REPLACED = frozenset({
+    "rule", "params", "when", "requires", "steps", "categories", "tie_break", "extra_deductions", "levels", "sections",
+})
+IDENTITY = {"dimensions": "id", "indicators": "id", "vetoes": "id", "variants": "id"}
 
 
 def _merge_list(base: list, child: list, key) -> list:

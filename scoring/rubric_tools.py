@@ -1,0 +1,290 @@
+"""``scoring rubric check|show|diff|schema``: what a county office needs to customize a rubric safely."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from .rubric import (
+    DeductShortfall,
+    Linear,
+    Manual,
+    PassFail,
+    PerEvent,
+    PerUnit,
+    Ratio,
+    Rubric,
+    Steps,
+)
+
+MODEL_ZH = {
+    "stars": "总分定星（评星定级）",
+    "grade": "总分定等次（分类定级）",
+    "per_dimension": "按维度评星（每个维度达标得一颗星）",
+    "points": "积分制（基准分加减分）",
+}
+SCOPE_ZH = {"county": "全县", "parent": "乡镇（上级党组织）", "category": "支部类别"}
+EFFECT_ZH = {"no_rating": "取消评星资格", "cap": "等级封顶", "deduct": "扣分", "flag": "标记", "award": "直接定级"}
+
+
+def _g(x: float) -> str:
+    return f"{x:g}"
+
+
+def rule_text(ind) -> str:
+    """A short Chinese description of an indicator's scoring rule."""
+    r = ind.rule
+    if isinstance(r, DeductShortfall):
+        return f"要求{_g(r.target)}，每少1扣{_g(r.per)}分，扣完为止"
+    if isinstance(r, Steps):
+        ops = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
+        parts = [f"{ops[st.op_value[0]]}{_g(st.op_value[1])}得{_g(st.points)}分" for st in r.steps]
+        return "；".join(parts) + f"；其他得{_g(r.otherwise)}分"
+    if isinstance(r, Linear):
+        return f"{_g(r.zero_at)}得0分至{_g(r.full_at)}得满分，线性计分"
+    if isinstance(r, Ratio):
+        return f"按达到{_g(r.target)}的比例计分"
+    if isinstance(r, PassFail):
+        return f"{r.op}{_g(r.value)}得满分，否则0分"
+    if isinstance(r, PerEvent):
+        cap = f"，最多扣{_g(r.cap)}分" if r.cap is not None else "，扣完为止"
+        return f"每次扣{_g(r.per)}分{cap}"
+    if isinstance(r, PerUnit):
+        word = "加" if r.per > 0 else "扣"
+        return f"每次{word}{_g(abs(r.per))}分，最多{word}{_g(ind.max)}分"
+    if isinstance(r, Manual):
+        return "考评委员会评分，不超过满分"
+    return r.type  # pragma: no cover
+
+
+def check_summary(r: Rubric, shown: str, registry) -> str:
+    g = r.grading
+    lines = [
+        f"评分标准有效：{shown}",
+        f"  {r.name}（标识 {r.id}，版本 {r.version}，考核年度 {r.year}）",
+        f"  评定方式：{MODEL_ZH[g.model]}" + (f"，满分 {_g(g.scale)}" if g.model != "points" else f"，基准分 {_g(g.base)}"),
+    ]
+    if r.scheme:
+        lines.append(f"  依据：{r.scheme}")
+    if g.sections:
+        lines.append("  加权：" + " + ".join(f"{s.name}×{_g(s.weight * 100)}%" for s in g.sections))
+    lines.append(f"  维度 {len(r.dimensions)} 个，指标 {len(r.indicators())} 项：")
+    for d in r.dimensions:
+        lines.append(f"    {d.name}（{d.id}）{_g(d.total_max)}分：" + "、".join(f"{i.name}{_g(i.max)}" for _, i in [(d, i) for i in d.indicators]))
+    measures = sorted({i.measure for _, i in r.all_indicators()})
+    plugins = sorted({registry.measures[m].plugin for m in measures})
+    lines.append(f"  使用测量项 {len(measures)} 个（插件：{'、'.join(plugins)}）")
+    if r.bonus:
+        lv = "、".join(f"{k}{_g(v)}分" for k, v in r.bonus.points.items())
+        lines.append(f"  加分：{r.bonus.name}，{lv}，上限 {_g(r.bonus.cap)} 分")
+    lines.append("  等级：" + "、".join(
+        f"{lv.label}≥{_g(lv.min)}" + ("颗星" if g.model == "per_dimension" else "") + ("（另有条件）" if lv.requires or lv.min_total else "")
+        for lv in g.levels))
+    if r.vetoes:
+        lines.append("  否决与预警：" + "、".join(f"{v.name}（{EFFECT_ZH[v.effect]}）" for v in r.vetoes))
+    if r.quotas:
+        lines.append("  名额：" + "、".join(f"{q.level}不超过{_g(q.max_share * 100)}%（{SCOPE_ZH[q.scope]}）" for q in r.quotas))
+    if r.rectification:
+        lines.append(f"  整顿：{SCOPE_ZH[r.rectification.scope]}排名后{_g(r.rectification.bottom_share * 100)}%列为{r.rectification.flag}")
+    for v in r.variants:
+        lines.append(f"  类别变体「{v.name}」（{'、'.join(v.categories)}）：{sum(d.total_max for d in v.dimensions):g}分，"
+                     f"{sum(len(d.indicators) for d in v.dimensions)}项指标")
+    if r.plugins:
+        lines.append(f"  本地插件：{'、'.join(r.plugins)}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- diff
+def _flatten_dims(dims: list[dict], walk) -> None:
+    for dim in dims:
+        for key in ("name", "max", "star_share", "star_name"):
+            if key in dim:
+                walk(f"dimension[{dim['id']}].{key}", dim[key])
+        for ind in dim["indicators"]:
+            walk(f"indicator[{ind['id']}]", {**{k: v for k, v in ind.items() if k != "id"}, "dimension": dim["id"]})
+
+
+def _flatten(r: Rubric) -> dict[str, Any]:
+    """Key paths by identity (not position), so that a moved entry is not a change. A category variant is
+    flattened as its difference from the base dimensions of the same rubric, so that a change made to the
+    base (which every variant inherits) shows once."""
+    d = r.model_dump(mode="json", exclude_none=True)
+    out: dict[str, Any] = {}
+
+    def walker(target: dict):
+        def walk(prefix: str, x):
+            if isinstance(x, dict):
+                for k, v in x.items():
+                    walk(f"{prefix}.{k}" if prefix else k, v)
+            elif isinstance(x, (list, dict)) and not x:
+                return  # an empty list or table says nothing a diff should report
+            elif isinstance(x, list) and all(isinstance(e, dict) for e in x):
+                for e in x:
+                    ident = e.get("id") or e.get("label") or (f"{e.get('level')}@{e.get('scope')}" if "level" in e else None)
+                    if ident is None:
+                        target[prefix] = x
+                        return
+                    walk(f"{prefix}[{ident}]", {k: v for k, v in e.items() if k not in ("id", "label")})
+            else:
+                target[prefix] = x
+        return walk
+
+    walk = walker(out)
+    base: dict[str, Any] = {}
+    _flatten_dims(d.pop("dimensions"), walker(base))
+    out.update(base)
+    for v in d.pop("variants", []):
+        vid = v["id"]
+        for key in ("name", "categories"):
+            out[f"variants[{vid}].{key}"] = v[key]
+        mine: dict[str, Any] = {}
+        _flatten_dims(v["dimensions"], walker(mine))
+        for k in set(mine) | set(base):
+            if mine.get(k) != base.get(k):
+                out[f"variants[{vid}].{k}"] = mine.get(k, "（已删除）")
+    for key in ("id", "name", "version", "year", "scheme", "plugins"):
+        d.pop(key, None)
+    walk("", d)
+    return out
+
+
+_SECTION = (
+    ("indicator[", "指标"), ("dimension[", "维度"), ("grading.levels[", "等级门槛"), ("grading", "评定方式"),
+    ("quotas[", "名额"), ("bonus", "加分"), ("vetoes[", "否决项"), ("variants[", "类别变体"),
+    ("rectification", "整顿"), ("ranking", "排名"),
+)
+
+
+def _section(key: str) -> str:
+    for prefix, name in _SECTION:
+        if key.startswith(prefix):
+            return name
+    return "其他"
+
+
+def _show(v) -> str:
+    if isinstance(v, float):
+        return _g(v)
+    if isinstance(v, (list, dict)):
+        return json.dumps(v, ensure_ascii=False)
+    return str(v)
+
+
+def diff(a: Rubric, b: Rubric, shown_a: str, shown_b: str) -> tuple[str, int]:
+    """What changed from ``a`` to ``b``, in Chinese, grouped; and the number of changes."""
+    fa, fb = _flatten(a), _flatten(b)
+    ind_a = {i.id: i for _, i in a.indicators()}
+    ind_b = {i.id: i for _, i in b.indicators()}
+    lines = [f"评分标准对比：{shown_a}（{a.name}，版本 {a.version}） → {shown_b}（{b.name}，版本 {b.version}）"]
+    n = 0
+    added = [i for i in ind_b if i not in ind_a]
+    removed = [i for i in ind_a if i not in ind_b]
+    for iid in added:
+        i = ind_b[iid]
+        lines.append(f"  新增指标：{i.name}（{iid}），{_g(i.max)}分，测量项 {i.measure}，{rule_text(i)}")
+        n += 1
+    for iid in removed:
+        i = ind_a[iid]
+        lines.append(f"  删除指标：{i.name}（{iid}），原{_g(i.max)}分")
+        n += 1
+    skip = tuple(f"indicator[{i}]" for i in added + removed)
+    groups: dict[str, list[str]] = {}
+    keys = [k for k in sorted(set(fa) | set(fb)) if not k.startswith(skip) and fa.get(k) != fb.get(k)]
+
+    def entity(key: str) -> str | None:
+        return key.rsplit("].", 1)[0] + "]" if "]." in key else None
+
+    # an entry (a level, a veto, a quota ...) added or removed as a whole is one line, not one per key
+    by_entity: dict[str, list[str]] = {}
+    for k in keys:
+        e = entity(k)
+        if e is not None:
+            by_entity.setdefault(e, []).append(k)
+    whole: set[str] = set()
+    for e, ks in by_entity.items():
+        in_a = [k for k in fa if k.startswith(e + ".")]
+        in_b = [k for k in fb if k.startswith(e + ".")]
+        if not in_a or not in_b:
+            src = fb if not in_a else fa
+            body = "，".join(f"{k[len(e) + 1:]} = {_show(src[k])}" for k in (in_b or in_a) if src[k] not in ([], {}, ""))
+            groups.setdefault(_section(e), []).append(("新增 " if not in_a else "删除 ") + f"{e}（{body}）")
+            whole |= set(ks)
+            n += 1
+    for key in keys:
+        if key in whole:
+            continue
+        va, vb = fa.get(key, None), fb.get(key, None)
+        if va is None:
+            text = f"新增 {key} = {_show(vb)}"
+        elif vb is None:
+            text = f"删除 {key}（原为 {_show(va)}）"
+        else:
+            text = f"{key}：{_show(va)} → {_show(vb)}"
+        groups.setdefault(_section(key), []).append(text)
+        n += 1
+    for name, items in groups.items():
+        lines.append(f"  {name}：")
+        lines += [f"    {t}" for t in items]
+    if n == 0:
+        lines.append("  两个评分标准的内容相同")
+    return "\n".join(lines), n
+
+
+# ---------------------------------------------------------------- schema
+def json_schema() -> dict:
+    """JSON Schema for rubric files as authors write them: a complete rubric, or a partial one that
+    ``extends`` another (then nothing is required and entries may be partial overrides)."""
+    full = Rubric.model_json_schema(ref_template="#/$defs/{model}")
+    defs = full.pop("$defs", {})
+    full.pop("title", None)
+
+    def relaxed(node):
+        node = copy.deepcopy(node)
+
+        def strip(x):
+            if isinstance(x, dict):
+                x.pop("required", None)
+                if "$ref" in x and x["$ref"].startswith("#/$defs/"):
+                    x["$ref"] = x["$ref"] + "Patch"
+                for v in x.values():
+                    strip(v)
+            elif isinstance(x, list):
+                for v in x:
+                    strip(v)
+        strip(node)
+        return node
+
+    all_defs = dict(defs)
+    for name, d in defs.items():
+        all_defs[name + "Patch"] = relaxed(d)
+    # raw variants hold dimension patches and a drop table; they are resolved into full dimensions on load
+    drop = {
+        "type": "object", "additionalProperties": False, "title": "删除继承来的条目",
+        "properties": {k: {"type": "array", "items": {"type": "string"}}
+                       for k in ("dimensions", "indicators", "vetoes", "quotas", "variants")},
+    }
+    all_defs["Drop"] = drop
+    for name in ("Variant", "VariantPatch"):
+        if name in all_defs:
+            v = all_defs[name]
+            v["properties"]["dimensions"] = {"type": "array", "items": {"$ref": "#/$defs/DimensionPatch"}}
+            v["properties"]["drop"] = {"$ref": "#/$defs/Drop"}
+            if "required" in v:
+                v["required"] = [k for k in v["required"] if k != "dimensions"]
+    extends = {"title": "继承的评分标准", "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+    rubric_patch = relaxed(full)
+    for sch in (full, rubric_patch):
+        sch["properties"]["extends"] = extends
+        sch["properties"]["drop"] = {"$ref": "#/$defs/Drop"}
+    all_defs["RubricFile"] = full
+    all_defs["RubricFilePatch"] = rubric_patch
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "党支部年度考核评分标准（TOML）",
+        "type": "object",
+        "if": {"required": ["extends"]},
+        "then": {"$ref": "#/$defs/RubricFilePatch"},
+        "else": {"$ref": "#/$defs/RubricFile"},
+        "$defs": all_defs,
+    }
