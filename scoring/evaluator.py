@@ -528,16 +528,20 @@ def evaluate(r: Rubric, branches: pd.DataFrame, measured: dict[str, Measured], m
     b = b.drop(columns=[k for k in b.columns if k.startswith("_tb_")])
 
     # quotas, top level first, by rank within scope; overflow drops one level and may meet the next quota.
-    # A directly awarded level (直接定级) counts towards the quota but is not taken away by it.
+    # A directly awarded level (直接定级) takes the scope's places first, then the others by rank.
     original_idx = b["level_idx"].copy()
     for q in sorted(r.quotas, key=lambda q: r.level_index(q.level)):
         qi = r.level_index(q.level)
         scope = _scope_key(b, q.scope)
         allowed = _share_count(q.max_share, scope.map(scope.value_counts()), q.rounding)
         at = b["rated"] & (b["level_idx"] == qi)
-        protected = at & b["awarded"]
-        pos = (at & ~protected).astype(int).groupby(scope).cumsum() + protected.groupby(scope).transform("sum")
-        over = at & ~protected & (pos > allowed)
+        first = at & b["awarded"]
+        pos = pd.Series(0, index=b.index)
+        n_first = first.astype(int).groupby(scope).transform("sum")
+        pos[first] = first.astype(int).groupby(scope).cumsum()[first]
+        rest = at & ~first
+        pos[rest] = (rest.astype(int).groupby(scope).cumsum() + n_first)[rest]
+        over = at & (pos > allowed)
         b.loc[over, "level_idx"] = qi + 1
     changed = b["rated"] & (b["level_idx"] != original_idx)
     label_of = {i: lv.label for i, lv in enumerate(levels)}
@@ -567,7 +571,7 @@ def evaluate(r: Rubric, branches: pd.DataFrame, measured: dict[str, Measured], m
         b["grade"] = None
     else:
         b["stars"] = pd.array([pd.NA] * len(b), dtype="Int64")
-        b["grade"] = lv_label.where(has_level, None)
+        b["grade"] = pd.Series(np.where(has_level, lv_label.astype(object), None), index=b.index, dtype=object)
     cols = ["branch_id", "name", "category", "parent", "rank", "scope_rank", "base_total", "bonus", "deduction", "total",
             "max_total", "stars", "grade", "level", "rated", "flags", "quota_note", "requires_note", "self_score"]
     if g.model == "per_dimension":

@@ -488,7 +488,7 @@ def read_toml(path: Path, shown: str) -> dict:
 #     appended;
 #   - "plugins": the union, each path relative to the file that names it;
 #   - "drop" (child only): {dimensions = [...], indicators = [...], vetoes = [...], quotas = ["level", ...],
-#     variants = [...]} removes inherited entries after merging.
+#     variants = [...]} removes inherited entries before the child's own entries are merged in.
 REPLACED = frozenset({
     "rule", "params", "when", "requires", "steps", "categories", "tie_break", "extra_deductions", "levels", "sections",
 })
@@ -579,12 +579,11 @@ def _read_raw(path: Path, shown: str, chain: tuple[Path, ...], chain_shown: tupl
         pdata = _read_raw(ppath, parent, chain + (ppath.resolve(),), chain_shown + (parent,))
         merged = merge_tables(merged, pdata)
     drop = data.pop("drop", None)
-    merged = merge_tables(merged, data)
-    if drop is not None:
+    if drop is not None:  # drop removes inherited entries, before this file's own are merged in
         merged, problems = _apply_drop(merged, drop, f"{shown}: drop")
         if problems:
             raise RubricError(problems)
-    return merged
+    return merge_tables(merged, data)
 
 
 def _expand_variants(data: dict, shown: str) -> dict:
@@ -786,4 +785,19 @@ def dump_toml(r: Rubric) -> str:
     """The resolved rubric as TOML text (for the audit sheet and ``rubric show``)."""
     import tomli_w
 
-    return tomli_w.dumps(r.model_dump(mode="json", exclude_none=True))
+    data = r.model_dump(mode="json", exclude_none=True)
+    # a variant is shown with its complete dimensions; on loading they are merged over the base dimensions
+    # again, so name what the variant removed from the base to make the text load back to the same rubric
+    base_dims = {d.id for d in r.dimensions}
+    base_inds = {i.id for _, i in r.indicators()}
+    for v, vd in zip(r.variants, data.get("variants", [])):
+        dims = {d.id for d in v.dimensions}
+        inds = {i.id for d in v.dimensions for i in d.indicators}
+        drop = {}
+        if base_dims - dims:
+            drop["dimensions"] = sorted(base_dims - dims)
+        if base_inds - inds:
+            drop["indicators"] = sorted(base_inds - inds)
+        if drop:
+            vd["drop"] = drop
+    return tomli_w.dumps(data)

@@ -234,7 +234,7 @@ def diff(a: Rubric, b: Rubric, shown_a: str, shown_b: str) -> tuple[str, int]:
 # ---------------------------------------------------------------- schema
 def json_schema() -> dict:
     """JSON Schema for rubric files as authors write them: a complete rubric, or a partial one that
-    ``extends`` another (then nothing is required and entries may be partial overrides)."""
+    ``extends`` another or is extended (then nothing is required and entries may be partial overrides)."""
     full = Rubric.model_json_schema(ref_template="#/$defs/{model}")
     defs = full.pop("$defs", {})
     full.pop("title", None)
@@ -283,7 +283,9 @@ def json_schema() -> dict:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "党支部年度考核评分标准（TOML）",
         "type": "object",
-        "if": {"required": ["extends"]},
+        # a file that extends another, or a fragment without an id (like rubrics/_bonus.toml) that others
+        # extend, may be partial; a complete rubric must have every required key
+        "if": {"anyOf": [{"required": ["extends"]}, {"not": {"required": ["id"]}}]},
         "then": {"$ref": "#/$defs/RubricFilePatch"},
         "else": {"$ref": "#/$defs/RubricFile"},
         "$defs": all_defs,

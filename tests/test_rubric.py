@@ -44,7 +44,7 @@ def test_invalid_rubric_messages(case, monkeypatch):
     expected = case.with_suffix(".errors.txt").read_text(encoding="utf-8").strip()
     assert str(e.value).strip() == expected
     for line in e.value.messages:
-        assert line.startswith(f"{case.name}: ")
+        assert line.split(": ")[0].endswith(".toml") and case.name in line  # names the file (and key path)
 
 
 @pytest.mark.parametrize("case", CASES[:3], ids=[c.stem for c in CASES[:3]])
@@ -64,3 +64,51 @@ def test_missing_rubric_file_is_a_usage_error(tmp_path):
     with pytest.raises(RubricError) as e:
         load(str(tmp_path / "nope.toml"))
     assert "找不到评分标准文件" in str(e.value)
+
+
+def test_json_schema_validates_every_shipped_rubric():
+    import jsonschema
+
+    from scoring.rubric import read_toml
+    from scoring.rubric_tools import json_schema
+
+    schema = json_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    root = Path(__file__).resolve().parent.parent / "rubrics"
+    files = sorted(root.glob("*.toml")) + sorted(root.glob("examples/*.toml"))
+    assert len(files) >= 6
+    for f in files:
+        errors = list(validator.iter_errors(read_toml(f, f.name)))
+        assert not errors, (f.name, [e.message for e in errors][:3])
+    # and it catches what authors get wrong
+    bad = read_toml(root / "five_star.toml", "five_star.toml")
+    bad["grading"]["modle"] = "stars"
+    assert list(validator.iter_errors(bad))
+    bad = read_toml(root / "examples" / "county_custom.toml", "county_custom.toml")
+    bad["quotas"][0]["max_share"] = "15%"
+    assert list(validator.iter_errors(bad))
+
+
+def test_rubric_commands_from_the_cli(tmp_path):
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "scoring", "rubric", *args], capture_output=True, text=True)
+
+    p = run("check", "five_star")
+    assert p.returncode == 0 and "评分标准有效：rubrics/five_star.toml" in p.stdout and "五星≥90" in p.stdout
+    p = run("check", str(CASES[0]))
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    custom = Path(__file__).resolve().parent.parent / "rubrics" / "examples" / "county_custom.toml"
+    p = run("diff", "five_star", str(custom))
+    assert p.returncode == 0
+    changes = [line.strip() for line in p.stdout.splitlines()[1:] if line.startswith("    ") or "新增指标" in line]
+    assert changes == [
+        "新增指标：青年党员占比（young_members），2分，测量项 young_member_share，按达到0.15的比例计分",
+        "indicator[member_training].max：6 → 4",
+        "indicator[party_lectures].rule.per：1 → 2",
+        "indicator[party_lectures].rule.target：4 → 2",
+        "quotas[五星@county].max_share：0.1 → 0.15",
+    ]
+    out = tmp_path / "schema.json"
+    p = run("schema", "-o", str(out))
+    assert p.returncode == 0 and out.exists()
