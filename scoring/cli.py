@@ -112,8 +112,7 @@ def cmd_run(a) -> int:
     with timer("rubric"):
         rubric, reg, shown = load(a.rubric, a.plugin)
     year = a.year or rubric.year
-    with timer("read"):
-        data = read_dataset(a.data, reg.tables, needed_tables(rubric, reg))
+    data = read_dataset(a.data, reg.tables, needed_tables(rubric, reg), timer=timer)
     command = "scoring " + " ".join(shlex.quote(x) for x in sys.argv[1:])
     meta = build_meta(rubric, reg, data, year, command, a.title)
     result = score(rubric, reg, data, year, meta, timer)

@@ -25,6 +25,9 @@ class Dataset:
     specs: dict[str, Table]
     sources: list[str] = field(default_factory=list)
     notes: list[Problem] = field(default_factory=list)  # data-quality notes: what was tolerated or corrected
+    # where each record came from: per table a frame aligned with the table's index, columns file and
+    # sheet (categorical; sheet missing for CSV/Parquet) and row (Excel row / CSV line as the user sees it)
+    origins: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def has(self, table_id: str) -> bool:
         return table_id in self.tables

@@ -23,14 +23,14 @@ class Problem:
     message: str
 
     def location(self) -> str:
-        parts = [self.file]
+        where = ""
         if self.sheet:
-            parts.append(f"工作表「{self.sheet}」")
+            where += f"工作表「{self.sheet}」"
         if self.row is not None:
-            parts.append(f"第{self.row}行")
+            where += f"第{self.row}行"
         if self.column:
-            parts.append(f"「{self.column}」列")
-        return " ".join(parts)
+            where += f"「{self.column}」列"
+        return f"{self.file} {where}" if where else self.file
 
     def __str__(self) -> str:
         return f"{self.location()}：{self.message}"

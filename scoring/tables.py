@@ -16,7 +16,7 @@ Column ``dtype`` values:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 CATEGORIES = ("农村", "社区", "机关", "国有企业", "非公企业", "学校", "社会组织")
 MEETING_KINDS = ("支部党员大会", "支委会", "党小组会", "党课", "主题党日", "组织生活会", "民主评议党员")
@@ -99,7 +99,7 @@ BUILTIN_TABLES: tuple[Table, ...] = (
             Column("name", "姓名", "str", example="李四"),
             Column("gender", "性别", "enum", required=False, values=GENDERS, example="男"),
             Column("birth_date", "出生日期", "date", required=False, example="1970-03-01"),
-            Column("join_date", "入党日期", "date", required=False, example="1995-07-01"),
+            Column("join_date", "入党日期", "date", required=False, help="接收为预备党员的日期", example="1995-07-01"),
             Column("status", "党员类别", "enum", values=MEMBER_STATUS, help="正式党员或预备党员", example="正式"),
             Column("role", "支部职务", "enum", required=False, values=MEMBER_ROLES,
                    help="书记、副书记、委员或党员；空白按党员", example="党员"),
@@ -116,7 +116,7 @@ BUILTIN_TABLES: tuple[Table, ...] = (
             _BRANCH_COL,
             Column("date", "日期", "date", example="2025-01-15"),
             Column("kind", "类型", "enum", values=MEETING_KINDS, help="会议或活动类型", example="支委会"),
-            Column("expected", "应到人数", "int", example=5),
+            Column("expected", "应到人数", "int", help="支委会填支委人数，其他会议填应参加的党员人数", example=5),
             Column("attended", "实到人数", "int", example=5),
             Column("topic", "主题", "str", required=False, example="学习传达上级会议精神"),
         ),
@@ -128,7 +128,7 @@ BUILTIN_TABLES: tuple[Table, ...] = (
             _MEMBER_COL, _BRANCH_COL,
             Column("month", "月份", "month", help="格式 YYYY-MM", example="2025-01"),
             Column("due", "应交金额", "float", example=10),
-            Column("paid", "实交金额", "float", example=10),
+            Column("paid", "实交金额", "float", help="未交纳填0", example=10),
             Column("paid_date", "交纳日期", "date", required=False, help="未交纳留空", example="2025-01-10"),
         ),
         key=("member_id", "month"), foreign_keys=(_B, _M), grain="每名党员每月一行", help="党费按月交纳记录",
@@ -192,7 +192,8 @@ BUILTIN_TABLES: tuple[Table, ...] = (
             Column("document", "文号", "str", required=False, help="表彰文件文号；无文号不计分",
                    example="示县发〔2025〕12号"),
             Column("date", "日期", "date", required=False, example="2025-06-30"),
-            Column("approved", "审核通过", "bool", help="考评委员会审核结果：是/否", example="是"),
+            Column("approved", "审核通过", "bool", required=False,
+                   help="考评委员会审核结果：是/否；空白视为未审核，不计分", example="是"),
         ),
         foreign_keys=(_B,), grain="每项申报一行", help="表彰、创新项目等加分申报",
     ),

@@ -78,8 +78,8 @@ def test_bad_data_exit_1_located_chinese_no_output(tmp_path):
     p = scoring("run", bad, "-r", RUBRIC, "-o", out, "--json", js)
     assert p.returncode == 1
     assert "Traceback" not in p.stderr
-    assert "工作表「组织生活记录」 第2行 「类型」列" in p.stderr and "支部委员会议" in p.stderr
-    assert "工作表「群众满意度测评」 第3行 「支部编码」列" in p.stderr and "「Z」" in p.stderr
+    assert "工作表「组织生活记录」第2行「类型」列" in p.stderr and "支部委员会议" in p.stderr
+    assert "工作表「群众满意度测评」第3行「支部编码」列" in p.stderr and "「Z」" in p.stderr
     assert "2 处问题" in p.stderr
     assert not out.exists() and not js.exists()
 

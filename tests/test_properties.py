@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
@@ -152,3 +154,30 @@ def test_a_fired_no_rating_veto_always_wins(raw):
     b = res.branches.set_index("branch_id")
     for bid in fired:
         assert pd.isna(b.loc[bid, "stars"]) and b.loc[bid, "level"] == RUBRIC.grading.unrated_label
+
+
+SCOPED, SCOPED_REG, _ = load(str(Path(__file__).parent / "golden" / "quota_scopes.toml"))
+
+
+@SETTINGS
+@given(counties())
+def test_no_level_exceeds_its_quota_within_its_scope(raw):
+    b = score(SCOPED, SCOPED_REG, make_dataset(raw)).branches
+    for q in SCOPED.quotas:
+        key = {"county": pd.Series("全县", index=b.index), "parent": b["parent"], "category": b["category"]}[q.scope]
+        n = key.map(key.value_counts())
+        allowed = _share_count(q.max_share, n, q.rounding)
+        at_level = (b["level"] == q.level).groupby(key).sum()
+        assert (at_level <= allowed.groupby(key).first()).all(), q
+
+
+@SETTINGS
+@given(counties(), st.data())
+def test_removing_a_bonus_claim_never_raises_a_total(raw, data):
+    if raw["honors"].empty:
+        return
+    drop = data.draw(st.integers(0, len(raw["honors"]) - 1))
+    fewer = dict(raw, honors=raw["honors"].drop(raw["honors"].index[drop]).reset_index(drop=True))
+    before = run(raw).branches.set_index("branch_id")["total"]
+    after = run(fewer).branches.set_index("branch_id")["total"]
+    assert (after <= before.reindex(after.index) + 1e-9).all()
