@@ -1119,6 +1119,9 @@ def _xlsx_values(s: pd.Series, kind: str) -> list:
     return [None if v is None or v == "" else str(v) for v in vals]
 
 
+_MAX_SHEET_ROWS = 1_048_575  # Excel's row limit less the header row
+
+
 def _write_xlsx(tables: dict[str, pd.DataFrame], target: str) -> None:
     import xlsxwriter
 
@@ -1129,36 +1132,44 @@ def _write_xlsx(tables: dict[str, pd.DataFrame], target: str) -> None:
                               "valign": "vcenter", "text_wrap": True})
     date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
     try:
-        for tid, df in _ordered(tables):
+        for tid, whole in _ordered(tables):
             spec = specs.get(tid)
-            ws = wb.add_worksheet(spec.sheet if spec is not None else str(tid)[:31])
-            cols = _column_kinds(df, spec)
-            # constant_memory streams rows in order: widths, panes and the header come first
-            writers, fmts, values = [], [], []
-            for ci, (cid, header, kind) in enumerate(cols):
-                head_w = _display_width(pd.Series([header]))
-                if kind == "date":
-                    width = 12
-                elif kind == "str":
-                    width = _display_width(df[cid].iloc[:2000])
-                else:
-                    width = min(_display_width(df[cid].iloc[:2000]), 14)
-                ws.set_column(ci, ci, max(8, min(46, max(width, head_w) + 2)))
-                writers.append(ws.write_string if kind in ("str", "bool") else ws.write_number)
-                fmts.append(date_fmt if kind == "date" else None)
-                values.append(_xlsx_values(df[cid], kind))
-            ws.freeze_panes(1, 0)
-            ws.set_row(0, 20)
-            for ci, (_, header, _) in enumerate(cols):
-                ws.write_string(0, ci, header, head_fmt)
-            if cols:
-                ws.autofilter(0, 0, max(len(df), 1), len(cols) - 1)
-            for r, row in enumerate(zip(*values), start=1):
-                for ci, v in enumerate(row):
-                    if v is not None:  # empty stays an empty cell
-                        writers[ci](r, ci, v, fmts[ci])
+            name = spec.sheet if spec is not None else str(tid)[:31]
+            # a sheet holds 1,048,576 rows: a longer table continues on "党费交纳2", "党费交纳3", ... (the
+            # reader reads continuation sheets as one table)
+            for part, start in enumerate(range(0, max(len(whole), 1), _MAX_SHEET_ROWS), 1):
+                ws = wb.add_worksheet(name if part == 1 else f"{name}{part}")
+                _write_sheet(ws, whole.iloc[start:start + _MAX_SHEET_ROWS], spec, head_fmt, date_fmt)
     finally:
         wb.close()
+
+
+def _write_sheet(ws, df: pd.DataFrame, spec: Table | None, head_fmt, date_fmt) -> None:
+    cols = _column_kinds(df, spec)
+    # constant_memory streams rows in order: widths, panes and the header come first
+    writers, fmts, values = [], [], []
+    for ci, (cid, header, kind) in enumerate(cols):
+        head_w = _display_width(pd.Series([header]))
+        if kind == "date":
+            width = 12
+        elif kind == "str":
+            width = _display_width(df[cid].iloc[:2000])
+        else:
+            width = min(_display_width(df[cid].iloc[:2000]), 14)
+        ws.set_column(ci, ci, max(8, min(46, max(width, head_w) + 2)))
+        writers.append(ws.write_string if kind in ("str", "bool") else ws.write_number)
+        fmts.append(date_fmt if kind == "date" else None)
+        values.append(_xlsx_values(df[cid], kind))
+    ws.freeze_panes(1, 0)
+    ws.set_row(0, 20)
+    for ci, (_, header, _) in enumerate(cols):
+        ws.write_string(0, ci, header, head_fmt)
+    if cols:
+        ws.autofilter(0, 0, max(len(df), 1), len(cols) - 1)
+    for r, row in enumerate(zip(*values), start=1):
+        for ci, v in enumerate(row):
+            if v is not None:  # empty stays an empty cell
+                writers[ci](r, ci, v, fmts[ci])
 
 
 def _csv_frame(df: pd.DataFrame, spec: Table | None) -> pd.DataFrame:

@@ -451,3 +451,21 @@ def test_failed_write_leaves_no_partial_file(small, tmp_path, monkeypatch):
         write_dataset(small, path, "xlsx")
     assert path.read_bytes() == b"previous"
     assert [p.name for p in tmp_path.iterdir()] == ["county.xlsx"]
+
+
+def test_long_tables_continue_on_further_sheets_and_read_back_whole(tmp_path, monkeypatch):
+    import scoring.sample as sample
+    from scoring.reader import read_dataset
+    from scoring.tables import builtin_table_map
+
+    monkeypatch.setattr(sample, "_MAX_SHEET_ROWS", 1000)  # Excel's limit, scaled down
+    tables = sample.generate_county(8, seed=3)
+    path = tmp_path / "c.xlsx"
+    sample.write_dataset(tables, path, "xlsx")
+    import openpyxl
+
+    names = openpyxl.load_workbook(path, read_only=True).sheetnames
+    n_dues = len(tables["dues"])
+    assert n_dues > 2000 and "党费交纳2" in names and "党费交纳3" in names
+    data = read_dataset([path], builtin_table_map(), ["dues"])
+    assert len(data.tables["dues"]) == n_dues
