@@ -459,7 +459,7 @@ def test_long_tables_continue_on_further_sheets_and_read_back_whole(tmp_path, mo
     from scoring.tables import builtin_table_map
 
     monkeypatch.setattr(sample, "_MAX_SHEET_ROWS", 1000)  # Excel's limit, scaled down
-    tables = sample.generate_county(8, seed=3)
+    tables = sample.generate_county(12, seed=3)
     path = tmp_path / "c.xlsx"
     sample.write_dataset(tables, path, "xlsx")
     import openpyxl
