@@ -108,7 +108,7 @@ def cmd_run(a) -> int:
             raise UsageError(f"找不到数据：{d}")
     outputs = [a.output] + ([a.json] if a.json else [])
     _check_outputs(a.data, outputs)
-    timer = Timer()
+    timer = Timer(quiet=a.quiet)
     with timer("rubric"):
         rubric, reg, shown = load(a.rubric, a.plugin)
     year = a.year or rubric.year
@@ -120,6 +120,7 @@ def cmd_run(a) -> int:
         write_results(result, a.output)
         if a.json:
             write_json(result, a.json)
+    timer.close()
     b = result.branches
     counts = b["level"].value_counts()
     order = [lv.label for lv in rubric.grading.levels] + [rubric.grading.unrated_label]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -11,30 +9,16 @@ import pandas as pd
 
 from . import __version__
 from .dataset import Dataset
-from .errors import PluginError
+from .errors import PluginError, RubricError
 from .evaluator import Measured, evaluate, measure_requests
 from .measure import MeasureContext
+from .progress import Phases
 from .registry import Registry, make_registry
 from .result import Result
-from .errors import RubricError
 from .rubric import Rubric, cross_check, dump_toml, parse_rubric, read_rubric_data
 
 
-@dataclass
-class Timer:
-    phases: dict[str, float] = field(default_factory=dict)
-
-    def __call__(self, name: str):
-        timer = self
-
-        class _Phase:
-            def __enter__(self):
-                self.t = time.perf_counter()
-
-            def __exit__(self, *exc):
-                timer.phases[name] = timer.phases.get(name, 0.0) + time.perf_counter() - self.t
-
-        return _Phase()
+Timer = Phases  # the benchmark and the CLI time phases with the same object
 
 
 def needed_tables(r: Rubric, reg: Registry) -> set[str]:
@@ -44,10 +28,15 @@ def needed_tables(r: Rubric, reg: Registry) -> set[str]:
     return out
 
 
-def compute_measures(r: Rubric, reg: Registry, data: Dataset, year: int) -> dict[str, Measured]:
+def compute_measures(r: Rubric, reg: Registry, data: Dataset, year: int, progress: Phases | None = None) -> dict[str, Measured]:
     ctx = MeasureContext(data=data, year=year)
     out: dict[str, Measured] = {}
-    for key, (mid, params) in measure_requests(r).items():
+    requests = measure_requests(r)
+    if progress is not None:
+        progress.add_steps(len(requests))
+    for key, (mid, params) in requests.items():
+        if progress is not None:
+            progress.step(f"计算测量项：{reg.measures[mid].name}")
         m = reg.measures[mid]
         kwargs = {k: p.default for k, p in m.params.items()}
         kwargs.update(params)
@@ -64,13 +53,15 @@ def compute_measures(r: Rubric, reg: Registry, data: Dataset, year: int) -> dict
 
 
 def score(r: Rubric, reg: Registry, data: Dataset, year: int | None = None, meta: dict | None = None,
-          timer: Timer | None = None) -> Result:
-    timer = timer or Timer()
+          timer: Phases | None = None) -> Result:
+    timer = timer or Phases()
     year = year or r.year
     with timer("measure"):
-        measured = compute_measures(r, reg, data, year)
+        measured = compute_measures(r, reg, data, year, progress=timer)
     with timer("evaluate"):
         result = evaluate(r, data.table("branches"), measured, meta=meta)
+    w = result.warnings
+    result.meta["warnings"] = pd.DataFrame({"branch_id": w["branch_id"], "事项": w["name"], "说明": w["explanation"]})
     return result
 
 

@@ -69,7 +69,7 @@ def measure_requests(r: Rubric) -> dict[str, tuple[str, dict]]:
         add(ind.measure, ind.params)
         for ex in ind.extra_deductions:
             add(ex.measure, ex.params)
-    for v in r.vetoes:
+    for v in list(r.vetoes) + list(r.warnings):
         if v.when.measure:
             add(v.when.measure, v.when.params)
     for lv in r.grading.levels:
@@ -384,6 +384,29 @@ def veto_table(r: Rubric, branches: pd.DataFrame, measured: dict[str, Measured])
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
 
 
+def warning_table(r: Rubric, branches: pd.DataFrame, measured: dict[str, Measured]) -> pd.DataFrame:
+    """Fired warnings (预警): branch_id, warning, name, explanation, order."""
+    idx = pd.Index(branches["branch_id"], name="branch_id")
+    category = branches.set_index("branch_id")["category"].reindex(idx)
+    frames = []
+    for order, w in enumerate(r.warnings):
+        holds, evidence, m = condition_values(w.when, r, measured, idx)
+        if w.categories is not None:
+            holds &= category.isin(w.categories)
+        if not holds.any():
+            continue
+        if w.explain:
+            value = m.frame["value"].reindex(idx).astype(float)
+            text = render(w.explain, {"evidence": evidence, "value": fmt_value(value, m.rate), "name": w.name}, idx)
+        else:
+            text = w.name + "：" + evidence
+        fired = holds[holds].index
+        frames.append(pd.DataFrame({"branch_id": fired, "warning": w.id, "name": w.name,
+                                    "explanation": text.reindex(fired).to_numpy(), "order": order}))
+    cols = ["branch_id", "warning", "name", "explanation", "order"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+
+
 # ---------------------------------------------------------------- grading, quotas, ranking
 def _share_count(share: float, n: pd.Series, rounding: str) -> pd.Series:
     x = share * n.astype(float)
@@ -585,4 +608,8 @@ def evaluate(r: Rubric, branches: pd.DataFrame, measured: dict[str, Measured], m
         vet = vet.assign(_r=vet["branch_id"].map(rank)).sort_values(["_r", "order"]).drop(columns="_r").reset_index(drop=True)
     if len(bonus):
         bonus = bonus.assign(_r=bonus["branch_id"].map(rank)).sort_values(["_r", "claim"]).drop(columns="_r").reset_index(drop=True)
-    return Result(rubric=r, branches=branches_out, dimensions=dims, indicators=ind, bonus=bonus, vetoes=vet, meta=dict(meta or {}))
+    warn = warning_table(r, branches, measured)
+    if len(warn):
+        warn = warn.assign(_r=warn["branch_id"].map(rank)).sort_values(["_r", "order"]).drop(columns="_r").reset_index(drop=True)
+    return Result(rubric=r, branches=branches_out, dimensions=dims, indicators=ind, bonus=bonus, vetoes=vet,
+                  warnings=warn, meta=dict(meta or {}))

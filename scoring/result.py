@@ -19,6 +19,7 @@ indicators  branch_id, dimension, indicator, name, value (float or NaN), target 
             lost (float = max - points), explanation (Chinese sentence), order (int, rubric order)
 bonus       branch_id, claim (str id), title, kind, level, points (float, points this claim adds
             after highest-level and cap rules; 0 when not counted), counted (bool), explanation
+warnings    branch_id, warning (id), name, explanation, order (fired warnings, 预警: no effect on the score)
 vetoes      branch_id, veto (id), name, effect (no_rating, cap, deduct, flag, award), cap_level, award_level,
             points, flag, explanation, order (only fired vetoes)
 """
@@ -38,4 +39,5 @@ class Result:
     indicators: pd.DataFrame
     bonus: pd.DataFrame
     vetoes: pd.DataFrame
+    warnings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["branch_id", "warning", "name", "explanation", "order"]))
     meta: dict = field(default_factory=dict)  # rubric_sha256, data_sha256, engine_version, plugins, command, year

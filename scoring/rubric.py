@@ -247,6 +247,16 @@ class Veto(Strict):
         return self
 
 
+class Warning_(Strict):
+    """A warning (预警): shown to the committee and the branch, with no effect on points or level."""
+
+    id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    name: str = Field(min_length=1)
+    when: VetoCondition
+    explain: str | None = None  # Chinese sentence template; {evidence}, {value}, {name}
+    categories: list[str] | None = None
+
+
 class Level(Strict):
     label: str = Field(min_length=1)
     min: float  # the total's minimum; in the per_dimension model, the number of stars earned
@@ -344,6 +354,7 @@ class Rubric(Strict):
     dimensions: list[Dimension] = Field(min_length=1)
     bonus: Bonus | None = None
     vetoes: list[Veto] = Field(default_factory=list)
+    warnings: list[Warning_] = Field(default_factory=list)
     quotas: list[Quota] = Field(default_factory=list)
     rectification: Rectification | None = None
     ranking: Ranking = Field(default_factory=Ranking)
@@ -492,7 +503,7 @@ def read_toml(path: Path, shown: str) -> dict:
 REPLACED = frozenset({
     "rule", "params", "when", "requires", "steps", "categories", "tie_break", "extra_deductions", "levels", "sections",
 })
-IDENTITY = {"dimensions": "id", "indicators": "id", "vetoes": "id", "variants": "id"}
+IDENTITY = {"dimensions": "id", "indicators": "id", "vetoes": "id", "warnings": "id", "variants": "id"}
 
 
 def _merge_list(base: list, child: list, key) -> list:
@@ -542,14 +553,14 @@ def _apply_drop(data: dict, drop: dict, where: str) -> tuple[dict, list[str]]:
             for d in dims:
                 d["indicators"] = [i for i in d.get("indicators", []) if i.get("id") not in ids]
             data["dimensions"] = dims
-        elif kind in ("dimensions", "vetoes", "variants"):
+        elif kind in ("dimensions", "vetoes", "warnings", "variants"):
             present = {x.get("id") for x in data.get(kind, [])}
             data[kind] = [x for x in data.get(kind, []) if x.get("id") not in ids]
         elif kind == "quotas":
             present = {x.get("level") for x in data.get("quotas", [])}
             data["quotas"] = [x for x in data.get("quotas", []) if x.get("level") not in ids]
         else:
-            problems.append(f"{where}.{kind}: 未知的键（可用：dimensions、indicators、vetoes、quotas、variants）")
+            problems.append(f"{where}.{kind}: 未知的键（可用：dimensions、indicators、vetoes、warnings、quotas、variants）")
             continue
         for i in ids:
             if i not in present:
@@ -761,6 +772,17 @@ def cross_check(r: Rubric, registry) -> list[str]:
             if lv is not None and lv not in labels:
                 out.append(f"{vpath}.{key}: 未知的等级「{lv}」（可用：{'、'.join(labels)}）")
         check_categories(f"{vpath}.categories", v.categories)
+    wids: set[str] = set()
+    for wi, w in enumerate(r.warnings, 1):
+        wpath = f"warnings[{wi}]"
+        if w.id in wids:
+            out.append(f"{wpath}.id: 预警标识「{w.id}」重复")
+        wids.add(w.id)
+        if w.when.measure:
+            check_measure(f"{wpath}.when", w.when.measure, w.when.params)
+        elif w.when.indicator not in ind_ids:
+            out.append(f"{wpath}.when.indicator: 未知的指标「{w.when.indicator}」")
+        check_categories(f"{wpath}.categories", w.categories)
     if r.bonus is not None:
         check_measure("bonus", r.bonus.measure, {}, kind="claims")
     seen_q = set()

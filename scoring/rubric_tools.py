@@ -83,6 +83,8 @@ def check_summary(r: Rubric, shown: str, registry) -> str:
         for lv in g.levels))
     if r.vetoes:
         lines.append("  否决与预警：" + "、".join(f"{v.name}（{EFFECT_ZH[v.effect]}）" for v in r.vetoes))
+    if r.warnings:
+        lines.append("  预警：" + "、".join(w.name for w in r.warnings))
     if r.quotas:
         lines.append("  名额：" + "、".join(f"{q.level}不超过{_g(q.max_share * 100)}%（{SCOPE_ZH[q.scope]}）" for q in r.quotas))
     if r.rectification:
@@ -151,7 +153,7 @@ def _flatten(r: Rubric) -> dict[str, Any]:
 
 _SECTION = (
     ("indicator[", "指标"), ("dimension[", "维度"), ("grading.levels[", "等级门槛"), ("grading", "评定方式"),
-    ("quotas[", "名额"), ("bonus", "加分"), ("vetoes[", "否决项"), ("variants[", "类别变体"),
+    ("quotas[", "名额"), ("bonus", "加分"), ("vetoes[", "否决项"), ("warnings[", "预警"), ("variants[", "类别变体"),
     ("rectification", "整顿"), ("ranking", "排名"),
 )
 
@@ -262,7 +264,7 @@ def json_schema() -> dict:
     drop = {
         "type": "object", "additionalProperties": False, "title": "删除继承来的条目",
         "properties": {k: {"type": "array", "items": {"type": "string"}}
-                       for k in ("dimensions", "indicators", "vetoes", "quotas", "variants")},
+                       for k in ("dimensions", "indicators", "vetoes", "warnings", "quotas", "variants")},
     }
     all_defs["Drop"] = drop
     for name in ("Variant", "VariantPatch"):

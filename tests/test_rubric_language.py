@@ -354,3 +354,16 @@ def test_show_output_loads_back_to_the_same_rubric(tmp_path):
     a, _, _ = load("five_star")
     b, _, _ = load(f)
     assert a.sha256() == b.sha256()
+
+
+def test_warnings_fire_without_touching_points(tmp_path):
+    # 党课 fewer than 4 -> a warning for A only; totals are those of the plain golden rubric
+    res, b = run(tmp_path, """
+        [[warnings]]
+        id = "few_lectures"
+        name = "党课偏少"
+        when = { indicator = "lectures", op = "<", value = 4 }
+    """)
+    assert list(res.warnings["branch_id"]) == ["A"]
+    assert res.warnings.iloc[0]["explanation"] == "党课偏少：党课全年开展3次"
+    assert b.loc["A", "total"] == pytest.approx(96.0) and b.loc["A", "flags"] == ""
