@@ -47,8 +47,7 @@ def incident_count(ctx: MeasureContext, kinds: list[str] = ()) -> pd.DataFrame:
 
 
 def rectification_rate(ctx: MeasureContext) -> pd.DataFrame:
-    r = ctx.table("rectifications")
-    r = r[r["due_date"] <= ctx.year_end]
+    r = ctx.in_year(ctx.table("rectifications"), "due_date")
     closed = r["closed_date"].notna() & (r["closed_date"] <= r["due_date"])
     g = r.assign(ok=closed.astype(int)).groupby("branch_id")["ok"].agg(["size", "sum"])
     n, ok = ctx.per_branch(g["size"]), ctx.per_branch(g["sum"])
@@ -84,6 +83,6 @@ def scoring_measures():
             "rectification_rate", "整改按期销号率", rectification_rate,
             inputs={"rectifications": ("branch_id", "due_date", "closed_date")},
             unit="%", kind="rate",
-            description="整改时限在考核年度末以前的问题中，按期销号的比例；无整改任务的支部不适用",
+            description="整改时限在考核年度内的问题中，按期（不晚于整改时限）销号的比例；无整改任务的支部不适用",
         ),
     ]
