@@ -340,69 +340,61 @@ def condition_values(c: VetoCondition, r: Rubric, measured: dict[str, Measured],
     return holds, f["evidence"].fillna("").astype(str), m
 
 
-def veto_table(r: Rubric, branches: pd.DataFrame, measured: dict[str, Measured]) -> pd.DataFrame:
+def _fired(r: Rubric, items, branches: pd.DataFrame, measured: dict[str, Measured], effect_text=None):
+    """For each veto or warning whose condition holds somewhere: (order, item, fired branch ids, sentence)."""
     idx = pd.Index(branches["branch_id"], name="branch_id")
     category = branches.set_index("branch_id")["category"].reindex(idx)
-    frames = []
-    for order, v in enumerate(r.vetoes):
+    for order, v in enumerate(items):
         holds, evidence, m = condition_values(v.when, r, measured, idx)
         if v.categories is not None:
             holds &= category.isin(v.categories)
         if not holds.any():
             continue
-        if v.effect == "no_rating":
-            eff = "取消评星资格（只考核不评星）" if r.grading.rates_stars else "取消定级资格（只考核不定级）"
-        elif v.effect == "cap":
-            eff = f"最高只能评为{v.cap_level}"
-        elif v.effect == "deduct":
-            eff = f"扣{_n(v.points)}分"
-        elif v.effect == "award":
-            eff = f"直接评定为{v.award_level}"
-        else:
-            eff = f"列为{v.flag}"
-        if v.flag and v.effect != "flag":
-            eff += f"，并列为{v.flag}"
+        eff = effect_text(v) if effect_text else ""
         if v.explain:
             value = m.frame["value"].reindex(idx).astype(float)
             text = render(v.explain, {"evidence": evidence, "value": fmt_value(value, m.rate), "effect": eff, "name": v.name}, idx)
         else:
-            text = v.name + "：" + evidence + "，" + eff
+            text = v.name + "：" + evidence + ("，" + eff if eff else "")
         fired = holds[holds].index
-        frames.append(pd.DataFrame({
-            "branch_id": fired,
-            "veto": v.id,
-            "name": v.name,
-            "effect": v.effect,
-            "cap_level": v.cap_level,
-            "award_level": v.award_level,
-            "points": v.points if v.points is not None else 0.0,
-            "flag": v.flag or "",
-            "explanation": text.reindex(fired).to_numpy(),
-            "order": order,
-        }))
+        yield order, v, fired, text.reindex(fired).to_numpy()
+
+
+def _effect_text(r: Rubric, v) -> str:
+    if v.effect == "no_rating":
+        eff = "取消评星资格（只考核不评星）" if r.grading.rates_stars else "取消定级资格（只考核不定级）"
+    elif v.effect == "cap":
+        eff = f"最高只能评为{v.cap_level}"
+    elif v.effect == "deduct":
+        eff = f"扣{_n(v.points)}分"
+    elif v.effect == "award":
+        eff = f"直接评定为{v.award_level}"
+    else:
+        eff = f"列为{v.flag}"
+    if v.flag and v.effect != "flag":
+        eff += f"，并列为{v.flag}"
+    return eff
+
+
+def veto_table(r: Rubric, branches: pd.DataFrame, measured: dict[str, Measured]) -> pd.DataFrame:
+    frames = [
+        pd.DataFrame({
+            "branch_id": fired, "veto": v.id, "name": v.name, "effect": v.effect, "cap_level": v.cap_level,
+            "award_level": v.award_level, "points": v.points if v.points is not None else 0.0, "flag": v.flag or "",
+            "explanation": text, "order": order,
+        })
+        for order, v, fired, text in _fired(r, r.vetoes, branches, measured, lambda v: _effect_text(r, v))
+    ]
     cols = ["branch_id", "veto", "name", "effect", "cap_level", "award_level", "points", "flag", "explanation", "order"]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
 
 
 def warning_table(r: Rubric, branches: pd.DataFrame, measured: dict[str, Measured]) -> pd.DataFrame:
     """Fired warnings (预警): branch_id, warning, name, explanation, order."""
-    idx = pd.Index(branches["branch_id"], name="branch_id")
-    category = branches.set_index("branch_id")["category"].reindex(idx)
-    frames = []
-    for order, w in enumerate(r.warnings):
-        holds, evidence, m = condition_values(w.when, r, measured, idx)
-        if w.categories is not None:
-            holds &= category.isin(w.categories)
-        if not holds.any():
-            continue
-        if w.explain:
-            value = m.frame["value"].reindex(idx).astype(float)
-            text = render(w.explain, {"evidence": evidence, "value": fmt_value(value, m.rate), "name": w.name}, idx)
-        else:
-            text = w.name + "：" + evidence
-        fired = holds[holds].index
-        frames.append(pd.DataFrame({"branch_id": fired, "warning": w.id, "name": w.name,
-                                    "explanation": text.reindex(fired).to_numpy(), "order": order}))
+    frames = [
+        pd.DataFrame({"branch_id": fired, "warning": w.id, "name": w.name, "explanation": text, "order": order})
+        for order, w, fired, text in _fired(r, r.warnings, branches, measured)
+    ]
     cols = ["branch_id", "warning", "name", "explanation", "order"]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
 

@@ -668,6 +668,12 @@ def cross_check(r: Rubric, registry) -> list[str]:
             if c not in CATEGORIES:
                 out.append(f"{path}: 未知的支部类别「{c}」（可用：{'、'.join(CATEGORIES)}）")
 
+    def check_condition(path: str, c: VetoCondition):
+        if c.measure:
+            check_measure(path, c.measure, c.params)
+        elif c.indicator not in {i.id for _, i in r.indicators()}:
+            out.append(f"{path}.indicator: 未知的指标「{c.indicator}」")
+
     def check_dimensions(dims: list[Dimension], prefix: str):
         ids: dict[str, str] = {}
         for di, d in enumerate(dims, 1):
@@ -749,40 +755,22 @@ def cross_check(r: Rubric, registry) -> list[str]:
         if lv.min > r.grading.scale and r.grading.model not in ("points", "per_dimension"):
             out.append(f"grading.levels[{li}].min: 门槛 {lv.min:g} 超过满分 {r.grading.scale:g}")
         for ci, c in enumerate(lv.requires, 1):
-            cpath = f"grading.levels[{li}].requires[{ci}]"
-            if c.measure:
-                check_measure(cpath, c.measure, c.params)
-            elif c.indicator not in {i.id for _, i in r.indicators()}:
-                out.append(f"{cpath}.indicator: 未知的指标「{c.indicator}」")
+            check_condition(f"grading.levels[{li}].requires[{ci}]", c)
         if lv.min_total is not None and r.grading.model != "per_dimension":
             out.append(f"grading.levels[{li}].min_total: 只用于按维度评星（per_dimension），其他模式请用 min")
-    ind_ids = {i.id for _, i in r.indicators()}
-    vids: set[str] = set()
-    for vi, v in enumerate(r.vetoes, 1):
-        vpath = f"vetoes[{vi}]"
-        if v.id in vids:
-            out.append(f"{vpath}.id: 否决项标识「{v.id}」重复")
-        vids.add(v.id)
-        if v.when.measure:
-            check_measure(f"{vpath}.when", v.when.measure, v.when.params)
-        elif v.when.indicator not in ind_ids:
-            out.append(f"{vpath}.when.indicator: 未知的指标「{v.when.indicator}」")
-        for key in ("cap_level", "award_level"):
-            lv = getattr(v, key)
-            if lv is not None and lv not in labels:
-                out.append(f"{vpath}.{key}: 未知的等级「{lv}」（可用：{'、'.join(labels)}）")
-        check_categories(f"{vpath}.categories", v.categories)
-    wids: set[str] = set()
-    for wi, w in enumerate(r.warnings, 1):
-        wpath = f"warnings[{wi}]"
-        if w.id in wids:
-            out.append(f"{wpath}.id: 预警标识「{w.id}」重复")
-        wids.add(w.id)
-        if w.when.measure:
-            check_measure(f"{wpath}.when", w.when.measure, w.when.params)
-        elif w.when.indicator not in ind_ids:
-            out.append(f"{wpath}.when.indicator: 未知的指标「{w.when.indicator}」")
-        check_categories(f"{wpath}.categories", w.categories)
+    for key, what, items in (("vetoes", "否决项", r.vetoes), ("warnings", "预警", r.warnings)):
+        seen_ids: set[str] = set()
+        for vi, v in enumerate(items, 1):
+            vpath = f"{key}[{vi}]"
+            if v.id in seen_ids:
+                out.append(f"{vpath}.id: {what}标识「{v.id}」重复")
+            seen_ids.add(v.id)
+            check_condition(f"{vpath}.when", v.when)
+            for lkey in ("cap_level", "award_level"):
+                lv = getattr(v, lkey, None)
+                if lv is not None and lv not in labels:
+                    out.append(f"{vpath}.{lkey}: 未知的等级「{lv}」（可用：{'、'.join(labels)}）")
+            check_categories(f"{vpath}.categories", v.categories)
     if r.bonus is not None:
         check_measure("bonus", r.bonus.measure, {}, kind="claims")
     seen_q = set()
