@@ -51,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plugins", help="列出全部测量项及其插件、输入和参数")
     pl.add_argument("--plugin", type=Path, action="append", default=[], help="加载本地插件文件（可多次使用）")
 
+    tp = sub.add_parser("template", help="生成与评分标准配套的数据采集模板（含填表说明和下拉选项）")
+    tp.add_argument("-r", "--rubric", default=None, help="评分标准文件路径或内置名称（默认 five_star）")
+    tp.add_argument("-o", "--output", type=Path, required=True, help="模板工作簿路径，如 template.xlsx")
+    tp.add_argument("--plugin", type=Path, action="append", default=[], help="加载本地插件文件（可多次使用）")
+
     rb = sub.add_parser("rubric", help="评分标准：检查、查看、对比、JSON Schema")
     rsub = rb.add_subparsers(dest="rubric_command", metavar="子命令", parser_class=_Parser)
     rc = rsub.add_parser("check", help="检查评分标准并显示摘要")
@@ -98,7 +103,7 @@ def _check_outputs(inputs: list[Path], outputs: list[Path]) -> None:
 
 
 def cmd_run(a) -> int:
-    from .engine import Timer, build_meta, load, needed_tables, score
+    from .engine import Timer, build_meta, load, needed_tables, require_branches, score
     from .output.jsonout import write_json
     from .output.xlsx import write_results
     from .reader import read_dataset
@@ -113,6 +118,7 @@ def cmd_run(a) -> int:
         rubric, reg, shown = load(a.rubric, a.plugin)
     year = a.year or rubric.year
     data = read_dataset(a.data, reg.tables, needed_tables(rubric, reg), timer=timer)
+    require_branches(data, a.data)
     command = "scoring " + " ".join(shlex.quote(x) for x in sys.argv[1:])
     meta = build_meta(rubric, reg, data, year, command, a.title)
     result = score(rubric, reg, data, year, meta, timer)
@@ -164,6 +170,14 @@ def cmd_sample(a) -> int:
     return 0
 
 
+def cmd_template(a) -> int:
+    from .output.template import main_template
+
+    p = main_template(a.rubric, a.output, a.plugin)
+    print(f"已生成数据采集模板：{p}")
+    return 0
+
+
 def cmd_rubric(a) -> int:
     from . import rubric_tools
     from .engine import load
@@ -194,7 +208,8 @@ def cmd_rubric(a) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "plugins": cmd_plugins, "sample": cmd_sample, "rubric": cmd_rubric}
+COMMANDS = {"run": cmd_run, "plugins": cmd_plugins, "sample": cmd_sample, "rubric": cmd_rubric,
+            "template": cmd_template}
 
 
 def main(argv: list[str] | None = None) -> int:

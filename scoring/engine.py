@@ -9,7 +9,7 @@ import pandas as pd
 
 from . import __version__
 from .dataset import Dataset
-from .errors import PluginError, RubricError
+from .errors import DataError, PluginError, Problem, RubricError
 from .evaluator import Measured, evaluate, measure_requests
 from .measure import MeasureContext
 from .progress import Phases
@@ -50,6 +50,13 @@ def compute_measures(r: Rubric, reg: Registry, data: Dataset, year: int, progres
                 raise PluginError(f"插件「{m.plugin}」的测量项「{mid}」缺少输出列：{sorted(missing)}")
         out[key] = Measured(frame=frame, unit=m.unit, rate=m.is_rate)
     return out
+
+
+def require_branches(data: Dataset, sources: list) -> None:
+    """A run needs at least one branch; an empty 支部信息 (an unfilled template) is a data error."""
+    if len(data.table("branches")) == 0:
+        where = "、".join(str(s) for s in sources)
+        raise DataError([Problem(where, data.specs["branches"].sheet, None, None, "没有任何支部记录（是否提交了未填写的模板？）")])
 
 
 def score(r: Rubric, reg: Registry, data: Dataset, year: int | None = None, meta: dict | None = None,
