@@ -51,6 +51,15 @@ def _parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plugins", help="列出全部测量项及其插件、输入和参数")
     pl.add_argument("--plugin", type=Path, action="append", default=[], help="加载本地插件文件（可多次使用）")
 
+    sc = sub.add_parser("self-check", help="单个支部自检：得分、失分原因与升星路径",
+                        description="支部书记自检：计算本支部得分和等级，列出每一处失分及原因，给出达到下一等级的最省路径")
+    sc.add_argument("data", nargs="+", type=Path, metavar="DATA", help="数据：工作簿、CSV/Parquet 文件夹，或工作簿文件夹")
+    sc.add_argument("-b", "--branch", required=True, help="支部编码")
+    sc.add_argument("-r", "--rubric", default=None, help="评分标准文件路径或内置名称（默认 five_star）")
+    sc.add_argument("-o", "--output", type=Path, default=None, help="自检工作簿路径（默认 selfcheck_<支部编码>.xlsx）")
+    sc.add_argument("--year", type=int, default=None, help="考核年度（默认取评分标准中的 year）")
+    sc.add_argument("--plugin", type=Path, action="append", default=[], help="加载本地插件文件（可多次使用）")
+
     tp = sub.add_parser("template", help="生成与评分标准配套的数据采集模板（含填表说明和下拉选项）")
     tp.add_argument("-r", "--rubric", default=None, help="评分标准文件路径或内置名称（默认 five_star）")
     tp.add_argument("-o", "--output", type=Path, required=True, help="模板工作簿路径，如 template.xlsx")
@@ -170,6 +179,12 @@ def cmd_sample(a) -> int:
     return 0
 
 
+def cmd_self_check(a) -> int:
+    from .selfcheck_cmd import main_selfcheck
+
+    return main_selfcheck(a.data, a.branch, a.rubric, a.output, a.plugin, None, year=a.year)
+
+
 def cmd_template(a) -> int:
     from .output.template import main_template
 
@@ -209,7 +224,7 @@ def cmd_rubric(a) -> int:
 
 
 COMMANDS = {"run": cmd_run, "plugins": cmd_plugins, "sample": cmd_sample, "rubric": cmd_rubric,
-            "template": cmd_template}
+            "template": cmd_template, "self-check": cmd_self_check}
 
 
 def main(argv: list[str] | None = None) -> int:
