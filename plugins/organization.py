@@ -47,7 +47,7 @@ def election_overdue(ctx: MeasureContext, term_rural_community: int = 5, term_ot
     due = due.fillna(pd.to_datetime(parts.assign(day=parts["day"] - 1), errors="coerce"))  # 29 Feb -> 28 Feb
     overdue = ((ctx.year_end - due).dt.days / 365.25).clip(lower=0).round(2)
     base = "上次换届" + last.dt.strftime("%Y-%m-%d") + "，任期" + term.astype(str) + "年，应于" + due.dt.strftime("%Y-%m-%d") + "前换届"
-    ev = pd.Series(np.where(overdue > 0, base + "，已超期" + fmt_num(overdue, 1) + "年", base + "，未超期"), index=b.index)
+    ev = pd.Series(np.where(overdue > 0, base + "，已超期" + fmt_num(overdue) + "年", base + "，未超期"), index=b.index)
     ev = ev.where(last.notna(), "无换届日期记录")
     return ctx.result(overdue.where(last.notna()), ev)
 

@@ -96,7 +96,8 @@ def render(template: str, fields: dict[str, pd.Series | str], index: pd.Index) -
 
 
 def _n(x: float) -> str:
-    return fmt_num(pd.Series([x])).iloc[0]
+    """A rubric constant (a threshold, points per unit) in full: 0.125 stays 0.125."""
+    return fmt_num(pd.Series([x]), digits=4).iloc[0]
 
 
 def _v(x: float, m: Measured) -> str:
@@ -176,9 +177,12 @@ def score_indicator(ind: Indicator, m: Measured, idx: pd.Index) -> tuple[pd.Seri
         pts = raw.clip(-mx, mx)
         capped = raw.abs() > mx
         word = "加" if rule.per > 0 else "扣"
-        unit = m.unit or "次"
-        text = (f"，每{unit}{word}{_n(abs(rule.per))}分，{word}" + fmt_num(pts.abs()) + "分"
-                + _pick(capped, f"（{word}分上限{_n(mx)}分）", ""))
+        if m.rate:  # a rate is paid in proportion: 93.8% x 10 points
+            how = "，按" + fmt_value(v, True) + f"×{_n(abs(rule.per))}分计，{word}"
+        else:
+            unit = m.unit or "次"
+            how = f"，每{unit}{word}{_n(abs(rule.per))}分，{word}"
+        text = how + fmt_num(pts.abs()) + "分" + _pick(capped, f"（{word}分上限{_n(mx)}分）", "")
         return pts, text, math.nan
     if isinstance(rule, Manual):
         pts = v.clip(0, mx)

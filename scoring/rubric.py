@@ -444,11 +444,26 @@ def _key_path(loc: tuple) -> str:
     return out or "(顶层)"
 
 
+def _dedupe_variant_errors(errors: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A variant carries the base dimensions merged in, so one mistake in the base would be reported once
+    more per variant; keep the base's line and drop the variants' copies of it."""
+    base = {(p, m) for p, m in errors if not p.startswith("variants[")}
+    out = []
+    for p, m in errors:
+        if p.startswith("variants[") and "." in p:
+            rest = p.split(".", 1)[1]
+            if (rest, m) in base:
+                continue
+        out.append((p, m))
+    return out
+
+
 def parse_rubric(data: dict, source: str) -> Rubric:
     try:
         return Rubric.model_validate(data)
     except ValidationError as e:
-        raise RubricError([f"{source}: {_key_path(err['loc'])}: {_zh_message(err)}" for err in e.errors()]) from None
+        errors = _dedupe_variant_errors([(_key_path(err["loc"]), _zh_message(err)) for err in e.errors()])
+        raise RubricError([f"{source}: {p}: {m}" for p, m in errors]) from None
 
 
 def builtin_rubric_path(name: str) -> Path | None:
@@ -788,7 +803,9 @@ def cross_check(r: Rubric, registry) -> list[str]:
         if key.startswith("dimension:") and key.split(":", 1)[1] in dim_ids:
             continue
         out.append(f"ranking.tie_break[{ti}]: 无法识别「{key}」（可用 base_total、bonus 或 dimension:<维度标识>）")
-    return out
+    # a variant repeats the base dimensions: report a mistake in them once, at the base
+    base_lines = {x for x in out if not x.startswith("variants[")}
+    return [x for x in out if not (x.startswith("variants[") and "." in x and x.split(".", 1)[1] in base_lines)]
 
 
 def dump_toml(r: Rubric) -> str:

@@ -142,9 +142,12 @@ def _flatten(r: Rubric) -> dict[str, Any]:
             out[f"variants[{vid}].{key}"] = v[key]
         mine: dict[str, Any] = {}
         _flatten_dims(v["dimensions"], walker(mine))
+        gone = {k.split("]", 1)[0] + "]" for k in set(base) - set(mine)}  # "indicator[x]" / "dimension[x]"
+        for entry in sorted(gone):
+            out[f"variants[{vid}].drop.{entry}"] = True
         for k in set(mine) | set(base):
-            if mine.get(k) != base.get(k):
-                out[f"variants[{vid}].{k}"] = mine.get(k, "（已删除）")
+            if k.split("]", 1)[0] + "]" not in gone and mine.get(k) != base.get(k):
+                out[f"variants[{vid}].{k}"] = mine.get(k)
     for key in ("id", "name", "version", "year", "scheme", "plugins"):
         d.pop(key, None)
     walk("", d)
@@ -166,6 +169,8 @@ def _section(key: str) -> str:
 
 
 def _show(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
     if isinstance(v, float):
         return _g(v)
     if isinstance(v, (list, dict)):
@@ -197,10 +202,11 @@ def diff(a: Rubric, b: Rubric, shown_a: str, shown_b: str) -> tuple[str, int]:
     def entity(key: str) -> str | None:
         return key.rsplit("].", 1)[0] + "]" if "]." in key else None
 
-    # an entry (a level, a veto, a quota ...) added or removed as a whole is one line, not one per key
+    # an entry (a level, a veto, a quota ...) added or removed as a whole is one line, not one per key;
+    # a variant's keys are already differences from its base, so they are listed one by one
     by_entity: dict[str, list[str]] = {}
     for k in keys:
-        e = entity(k)
+        e = entity(k) if not k.startswith("variants[") else None
         if e is not None:
             by_entity.setdefault(e, []).append(k)
     whole: set[str] = set()
