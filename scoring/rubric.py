@@ -493,12 +493,40 @@ def builtin_names() -> list[str]:
     return sorted(p.name[:-5] for p in base.iterdir() if p.name.endswith(".toml") and not p.name.startswith("_"))
 
 
+_TOML_ERRORS_ZH = (
+    ("Invalid value", "值无效（文字要用英文双引号括起来，数字不要带单位）"),
+    ("Expected newline or end of document after a statement", "一行只能写一项（值后面多了内容？）"),
+    ("Invalid initial character for a key part", "键名有误（是否用了中文标点或中文引号？）"),
+    ("Invalid statement", "这一行写法有误"),
+    ("Cannot overwrite a value", "同一个键写了两次"),
+    ("Cannot declare", "同一个表写了两次"),
+    ("Unclosed array", "数组缺少右方括号 ]"),
+    ("Unclosed inline table", "内联表缺少右花括号 }"),
+    ("Unterminated string", "文字缺少结尾的英文双引号"),
+    ("Illegal character", "含有不允许的字符"),
+)
+
+
+def _toml_error_zh(msg: str) -> str:
+    """tomllib's English message as a Chinese one, keeping the position: 第3行第8列."""
+    import re
+
+    where = ""
+    m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+    if m:
+        where = f"第{m.group(1)}行第{m.group(2)}列："
+    for en, zh in _TOML_ERRORS_ZH:
+        if msg.startswith(en):
+            return f"{where}{zh}"
+    return f"{where}{msg}"
+
+
 def read_toml(path: Path, shown: str) -> dict:
     try:
         with open(path, "rb") as f:
             return tomllib.load(f)
     except tomllib.TOMLDecodeError as e:
-        raise RubricError([f"{shown}: TOML 语法错误：{e}"]) from None
+        raise RubricError([f"{shown}: TOML 语法错误：{_toml_error_zh(str(e))}"]) from None
     except OSError as e:
         raise RubricError([f"{shown}: 无法读取：{e.strerror}"]) from None
 
