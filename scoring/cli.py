@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--year", type=int, default=None, help="考核年度（默认取评分标准中的 year）")
     run.add_argument("--plugin", type=Path, action="append", default=[], help="加载本地插件文件（可多次使用）")
     run.add_argument("--title", default=None, help="结果标题，如「示例县2025年度党支部考核结果」")
+    run.add_argument("--lenient", action="store_true",
+                     help="宽松模式：数据有误的支部列为“未评定”并写明原因，其余支部照常评分排名（缺少工作表等全局错误仍会停止）")
     run.add_argument("-q", "--quiet", action="store_true", help="不显示进度和摘要")
 
     pl = sub.add_parser("plugins", help="列出全部测量项及其插件、输入和参数")
@@ -126,10 +128,13 @@ def cmd_run(a) -> int:
     with timer("rubric"):
         rubric, reg, shown = load(a.rubric, a.plugin)
     year = a.year or rubric.year
-    data = read_dataset(a.data, reg.tables, needed_tables(rubric, reg), timer=timer)
+    data = read_dataset(a.data, reg.tables, needed_tables(rubric, reg), timer=timer, lenient=a.lenient)
     require_branches(data, a.data)
     command = "scoring " + " ".join(shlex.quote(x) for x in sys.argv[1:])
     meta = build_meta(rubric, reg, data, year, command, a.title)
+    excluded = data.excluded
+    if len(excluded):
+        meta["excluded"] = excluded
     result = score(rubric, reg, data, year, meta, timer)
     with timer("write"):
         write_results(result, a.output)
@@ -145,6 +150,8 @@ def cmd_run(a) -> int:
          f"参评支部 {len(b)} 个：{summary}",
          f"否决或标记：{int((b['flags'] != '').sum())} 个支部有标记，{int((~b['rated']).sum())} 个支部不评定等级；"
          f"{int((b['quota_note'] != '').sum())} 个支部因名额限制调整等级",
+         *([f"因数据有误未评定 {len(excluded)} 个支部（原因见结果工作簿「数据质量」）：{'、'.join(excluded['branch_id'].astype(str))}"]
+           if len(excluded) else []),
          f"结果已写入：{a.output}" + (f"，{a.json}" if a.json else ""))
     return 0
 

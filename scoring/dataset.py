@@ -19,6 +19,13 @@ from .errors import Problem
 from .tables import Table
 
 
+EXCLUDED_COLUMNS = ("branch_id", "name", "parent", "category", "reasons")
+
+
+def empty_excluded() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in EXCLUDED_COLUMNS})
+
+
 @dataclass
 class Dataset:
     tables: dict[str, pd.DataFrame]
@@ -28,6 +35,10 @@ class Dataset:
     # where each record came from: per table a frame aligned with the table's index, columns file and
     # sheet (categorical; sheet missing for CSV/Parquet) and row (Excel row / CSV line as the user sees it)
     origins: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # branches left out in lenient mode because of data problems attributed to them (see
+    # ``scoring.reader.read_dataset``): columns EXCLUDED_COLUMNS, one row per branch in 支部信息 order, reasons
+    # the "；"-joined located problem texts. Their records are in no table, ``branches`` included.
+    excluded: pd.DataFrame = field(default_factory=empty_excluded)
 
     def has(self, table_id: str) -> bool:
         return table_id in self.tables

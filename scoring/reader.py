@@ -8,6 +8,14 @@ Inputs (any number, in any mix):
 * a single CSV or Parquet file named like a table.
 
 The same table found in several places (several workbooks of a folder, several paths) is concatenated.
+A county committee merges ~300 branch workbooks plus its own, so the merge is checked: one branch's
+records of one table coming from two files (东岗村's 组织生活记录 in 东岗村.xlsx and again in 西岭村.xlsx or
+in the committee workbook) is a conflict, reported once per table, branch and extra file at the branch's
+first row in that file (the branch's own workbook, the one holding its 支部信息 row, counts as the first
+whatever the file order); a branch listed in 支部信息 without a single record in any other table read is
+a problem too (its workbook was probably never received). In a folder, files that are not data (说明.docx,
+a PDF) are skipped with a note, and so are hidden files and Excel's lock files (``~$东岗村.xlsx``); a
+workbook that cannot be opened is a problem.
 
 Validation is lazy, in the spirit of pandera's lazy mode: every problem in every file is collected as a
 located :class:`~scoring.errors.Problem` (file, sheet, row, column as the user wrote it) and raised at
@@ -15,6 +23,16 @@ the end in one :class:`~scoring.errors.DataError`. Repetitive problems are cappe
 (the first ``MAX_LISTED`` and one summary line). What was tolerated and corrected (title rows skipped,
 full-width digits converted, text dates parsed, unknown columns ignored, stray spaces stripped) is
 summarized per column in ``Dataset.notes``.
+
+Lenient mode (``read_dataset(..., lenient=True)``) lets a county run go ahead while a few branches fix
+their workbooks. Every problem located in a record is attributed to a branch: the record's 支部编码, or,
+where that is empty or unknown, the branch of the member the record names (党员编号 in 党费交纳, 学习培训,
+民主评议结果); a conflict and a branch without records belong to their branch. When every problem is
+attributed, the branches concerned are removed from every table (支部信息 included) and listed in
+``Dataset.excluded`` with their located problems as reasons, so nothing is dropped silently. Problems that
+belong to no branch (a missing sheet or required column, an unreadable file, a bad 支部编码 cell itself)
+still raise, listing every problem. In lenient mode the cap on repeated problems applies per branch, so
+each excluded branch has its own problems listed.
 
 Row numbers are what the user sees: the 1-based Excel row (title and header rows included) or the CSV
 line number (header on line 1). Parquet has no rows to look at; its records are numbered as if the file
@@ -40,7 +58,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .dataset import DTYPES, Dataset
+from .dataset import DTYPES, EXCLUDED_COLUMNS, Dataset, empty_excluded
 from .errors import DataError, PluginError, Problem, UsageError
 from .tables import Column, Table
 
@@ -92,7 +110,8 @@ _NUMBER_TYPES = (int, float, np.integer, np.floating)
 # entry point
 
 
-def read_dataset(paths: Sequence[Path], specs: Mapping[str, Table], needed: Iterable[str], timer=None) -> Dataset:
+def read_dataset(paths: Sequence[Path], specs: Mapping[str, Table], needed: Iterable[str], timer=None, *,
+                 lenient: bool = False) -> Dataset:
     """Read every input, validate it against ``specs`` and return the typed tables.
 
     ``needed`` names the tables the rubric's measures read ("branches" is always needed); a needed table
@@ -100,6 +119,11 @@ def read_dataset(paths: Sequence[Path], specs: Mapping[str, Table], needed: Iter
     too. Raises :class:`DataError` listing every problem when anything is wrong, :class:`UsageError`
     when a path does not exist or is not a data file, :class:`PluginError` when ``needed`` names a table
     no spec defines.
+
+    With ``lenient`` the problems that belong to a branch do not stop the run: that branch's records are
+    removed from every table and the branch is listed in ``Dataset.excluded`` (branch_id, name, parent,
+    category, reasons). DataError is still raised, listing every problem, when some problem belongs to no
+    branch.
     """
     specs = dict(specs)
     if isinstance(paths, (str, Path)):
@@ -115,12 +139,20 @@ def read_dataset(paths: Sequence[Path], specs: Mapping[str, Table], needed: Iter
     with timer("read"):
         for p in paths:
             reader.add_path(Path(p))
+    excluded = empty_excluded()
     with timer("validate"):
         tables, origins = reader.assemble()
         reader.check_keys(tables)
         reader.check_references(tables)
+        reader.check_conflicts(tables, origins)
+        reader.check_branches_have_records(tables)
         reader.check_needed(wanted, tables, [Path(p) for p in paths])
-    if reader.problems:
+        owners = reader.row_branches(tables) if lenient and reader.pending else None
+        reader.flush(owners)
+        resolved = bool(reader.problems) and owners is not None and all(b is not None for b in reader.owners)
+        if resolved:
+            tables, origins, excluded = reader.exclude(tables, origins, owners)
+    if reader.problems and not resolved:
         raise DataError(reader.problems)
     return Dataset(
         tables=tables,
@@ -128,6 +160,7 @@ def read_dataset(paths: Sequence[Path], specs: Mapping[str, Table], needed: Iter
         sources=list(reader.sources),
         notes=reader.final_notes(),
         origins=origins,
+        excluded=excluded,
     )
 
 
@@ -799,6 +832,10 @@ class _Reader:
     def __init__(self, specs: dict[str, Table]):
         self.specs = specs
         self.problems: list[Problem] = []
+        self.owners: list[str | None] = []  # per problem: the branch it is attributed to (lenient mode)
+        # problems located in records of assembled tables, emitted by flush() once every table is known
+        # (attributing a record to a branch may need another table: a member's branch)
+        self.pending: list[tuple[str, np.ndarray, str, str, Callable[[_Piece, int], str]]] = []
         self.notes: list[_Note] = []
         self.sources: list[str] = []
         self.parts: dict[str, list[_Part]] = {}  # table id -> sheets and files, in reading order
@@ -819,18 +856,20 @@ class _Reader:
 
     # -- problems and notes ------------------------------------------------------------------------
 
-    def problem(self, file: str, sheet: str | None, row: int | None, column: str | None, message: str) -> None:
+    def problem(self, file: str, sheet: str | None, row: int | None, column: str | None, message: str,
+                owner: str | None = None) -> None:
         self.problems.append(Problem(file, sheet, row, column, message))
+        self.owners.append(owner)
 
     def emit(self, file: str, sheet: str | None, column: str | None, rows: np.ndarray, positions: np.ndarray,
-             label: str, message: Callable[[int], str]) -> None:
+             label: str, message: Callable[[int], str], owner: str | None = None) -> None:
         """Problems for the cells at ``positions`` (in row order): the first MAX_LISTED, then one summary."""
         for p in positions[:MAX_LISTED]:
-            self.problem(file, sheet, int(rows[p]), column, message(int(p)))
+            self.problem(file, sheet, int(rows[p]), column, message(int(p)), owner)
         rest = len(positions) - MAX_LISTED
         if rest > 0:
             at = int(rows[positions[MAX_LISTED]])
-            self.problem(file, sheet, at, column, f"…该列另有{rest}处同类问题（{label}，自本行起未逐一列出）")
+            self.problem(file, sheet, at, column, f"…该列另有{rest}处同类问题（{label}，自本行起未逐一列出）", owner)
 
     def per_piece(self, tid: str, mask: np.ndarray):
         """(piece, start, positions within the piece) for every piece with a True in ``mask``."""
@@ -844,10 +883,30 @@ class _Reader:
 
     def emit_rows(self, tid: str, mask: np.ndarray, column: str, label: str,
                   message: Callable[[_Piece, int], str]) -> None:
-        """Problems for records of an assembled table, located and capped per contributing sheet."""
-        for p, a, pos in self.per_piece(tid, mask):
-            self.emit(p.file, p.sheet, p.headers[column], p.rows, pos, label,
-                      lambda i, p=p, a=a: message(p, a + i))
+        """Problems for records of an assembled table (``mask`` over its rows), located and capped per
+        contributing sheet; emitted by :meth:`flush`."""
+        self.pending.append((tid, mask, column, label, message))
+
+    def flush(self, owners: dict[str, np.ndarray] | None) -> None:
+        """Emit the pending record problems. With ``owners`` (per table, the branch of each record or None,
+        see :meth:`row_branches`) each problem is attributed to its record's branch and the cap applies per
+        sheet, column and branch; without, per sheet and column."""
+        for tid, mask, column, label, message in self.pending:
+            for p, a, pos in self.per_piece(tid, mask):
+                def at(i: int, p=p, a=a) -> str:
+                    return message(p, a + i)
+
+                if owners is None:
+                    self.emit(p.file, p.sheet, p.headers[column], p.rows, pos, label, at)
+                    continue
+                codes, branches = pd.factorize(owners[tid][a + pos], use_na_sentinel=True)
+                order = np.argsort(codes, kind="stable")
+                bounds = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1], True])
+                for lo, hi in zip(bounds[:-1], bounds[1:]):  # one group per branch with problems here
+                    code = int(codes[order[lo]])
+                    self.emit(p.file, p.sheet, p.headers[column], p.rows, pos[order[lo:hi]], label, at,
+                              None if code < 0 else branches[code])
+        self.pending = []
 
     def note(self, kind: str, given: str, file: str, sheet: str | None, column: str | None, message: str,
              count: int = 1, table: str | None = None) -> None:
@@ -880,14 +939,21 @@ class _Reader:
         if p.is_dir():
             readable = 0
             for q in sorted(p.iterdir(), key=lambda q: q.name):
-                if q.name.startswith((".", "~$")):  # hidden files, Excel's lock files of open workbooks
+                if q.name.startswith("~$"):  # the lock file Excel/WPS keep beside a workbook while it is open
+                    self.note("lock_file", given, str(q), None, None,
+                              f"「{q.name}」是 Excel 打开工作簿时生成的临时文件，已跳过"
+                              "（对应的工作簿可能仍在编辑中，请确认已保存）")
+                    continue
+                if _is_hidden(q):
+                    kind = "文件夹" if q.is_dir() else "文件"
+                    self.note("hidden", given, str(q), None, None, f"「{q.name}」是隐藏或系统{kind}，已跳过")
                     continue
                 if q.is_dir():
                     self.note("subdir", given, str(q), None, None, "子文件夹中的文件未读取")
                     continue
                 fmt = self.format_of(q)
                 if fmt is None:
-                    self.note("other_file", given, str(q), None, None, "不是工作簿、CSV 或 Parquet 文件，已忽略")
+                    self.note("other_file", given, str(q), None, None, f"「{q.name}」不是工作簿，已跳过")
                     continue
                 readable += 1
                 self.read_file(given, q, str(q), fmt, in_folder=True)
@@ -947,7 +1013,7 @@ class _Reader:
         try:
             wb = CalamineWorkbook.from_path(str(path))
         except Exception as e:  # not a workbook, damaged, password protected
-            self.problem(file, None, None, None, f"无法打开工作簿：{type(e).__name__}: {e}")
+            self.problem(file, None, None, None, f"无法打开工作簿：{_why_unreadable(path, e)}")
             return
         try:
             for meta in wb.sheets_metadata:
@@ -1174,10 +1240,9 @@ class _Reader:
                     where = f"第{row}行"
                 elif q.file == p.file and q.sheet:
                     where = f"工作表「{q.sheet}」第{row}行"
-                elif q.sheet:
-                    where = f"{q.file} 工作表「{q.sheet}」第{row}行"
-                else:
-                    where = f"{q.file} 第{row}行"
+                else:  # another file: named, with its sheet where that is not the same sheet name
+                    sheet = f"工作表「{q.sheet}」" if q.sheet and q.sheet != p.sheet else ""
+                    where = f"「{_file_names(p.file, q.file)[1]}」{sheet}第{row}行"
                 return f"{shown}重复（另见{where}）"
 
             self.emit_rows(tid, dup, key[0], "重复", message)
@@ -1257,6 +1322,182 @@ class _Reader:
             spec = self.specs[tid]
             hint = f"（或文件夹中的 {spec.id}.csv / {spec.sheet}.csv）" if folder else ""
             self.problem(file, None, None, None, f"缺少工作表「{spec.sheet}」{hint}")
+
+    # -- merging many workbooks: conflicts and branches without records -----------------------------
+
+    def check_conflicts(self, tables: dict[str, pd.DataFrame], origins: dict[str, pd.DataFrame]) -> None:
+        """One branch's records of one table must come from one file. The branch's own file comes first:
+        the one holding its 支部信息 row when that file has such records, else the first file read; every
+        further file is a problem at the branch's first record there. (支部信息 itself reports the same
+        branch in two files as a duplicate 支部编码.)"""
+        home = pd.Series(dtype=object)  # branch -> the file holding its 支部信息 row
+        if "branches" in tables and len(tables["branches"]):
+            ids = tables["branches"]["branch_id"]
+            home = pd.Series(origins["branches"]["file"].astype(object).to_numpy(), index=ids.to_numpy(dtype=object))
+            home = home[ids.notna().to_numpy() & ~ids.duplicated().to_numpy()]
+        for tid, frame in tables.items():
+            column = _branch_column(self.specs[tid])
+            if tid == "branches" or column is None or not len(frame):
+                continue
+            files = origins[tid]["file"]
+            codes = files.cat.codes.to_numpy()
+            if (codes == codes[0]).all():  # one file (a county workbook): nothing to merge
+                continue
+            branch = frame[column]
+            b, _ = pd.factorize(branch.to_numpy(dtype=object), use_na_sentinel=True)
+            width = int(codes.max()) + 1
+            pair = np.unique(b[b >= 0].astype("int64") * width + codes[b >= 0])  # distinct (branch, file)
+            if not (np.bincount(pair // width) > 1).any():  # every branch from one file: the usual case
+                continue
+            pairs = pd.DataFrame({"branch": branch.to_numpy(dtype=object), "file": codes})[b >= 0]
+            firsts = pairs.drop_duplicates(["branch", "file"])  # first record of a branch in a file, in order
+            names = np.asarray(files.cat.categories, dtype=object)
+            at_home = names[firsts["file"].to_numpy()] == home.reindex(firsts["branch"].to_numpy()).to_numpy()
+            firsts = firsts.iloc[np.lexsort((np.arange(len(firsts)), ~at_home))]  # the own file first
+            extra = firsts.duplicated("branch").to_numpy()
+            first_file = firsts[~extra].set_index("branch")["file"]
+            mask = np.zeros(len(frame), dtype=bool)
+            mask[firsts.index[extra]] = True
+            sheet = self.specs[tid].sheet
+
+            def message(p: _Piece, i: int, branch=branch, first_file=first_file, names=names, sheet=sheet) -> str:
+                b = branch.iat[i]
+                one, two = _file_names(names[first_file.loc[b]], p.file)
+                return f"支部「{_display(b)}」的「{sheet}」同时出现在「{one}」和「{two}」中，请核对后只保留一份"
+
+            self.emit_rows(tid, mask, column, "同一支部的记录来自多个文件", message)
+
+    def check_branches_have_records(self, tables: dict[str, pd.DataFrame]) -> None:
+        """A branch of 支部信息 without a single record in any other table read: its workbook is missing.
+        Not checked when 支部信息 is the only table read."""
+        branches = tables.get("branches")
+        others = [(tid, c) for tid in tables if tid != "branches" and (c := _branch_column(self.specs[tid]))]
+        if branches is None or not len(branches) or not others:
+            return
+        ids = branches["branch_id"]
+        known = pd.Index(ids.dropna().unique(), dtype=object)
+        seen = np.zeros(len(known), dtype=bool)
+        for tid, column in others:  # the roster (党员名册) usually names every branch: stop once all are seen
+            at = known.get_indexer(tables[tid][column].unique())
+            seen[at[at >= 0]] = True
+            if seen.all():
+                return
+        lonely = ids.isin(known[~seen]).to_numpy()
+        sheet = self.specs["branches"].sheet
+
+        def message(p: _Piece, i: int, ids=ids, names=branches["name"], sheet=sheet) -> str:
+            shown = " ".join(_display(v) for v in (ids.iat[i], names.iat[i]) if not _is_missing(v))
+            return f"支部「{shown}」在「{sheet}」中，但没有任何记录（未收到该支部的工作簿？）"
+
+        self.emit_rows("branches", lonely, "branch_id", "没有任何记录", message)
+
+    # -- lenient mode: problems per branch, branches left out ----------------------------------------
+
+    def row_branches(self, tables: dict[str, pd.DataFrame]) -> dict[str, np.ndarray]:
+        """Per table, the branch each record belongs to (object array, None where it belongs to none):
+        its own 支部编码 when 支部信息 lists it, else the branch of the record it references (a member's
+        branch for 党费交纳), else None."""
+        branches = tables.get("branches")
+        known = pd.Index(branches["branch_id"].dropna().unique() if branches is not None else [], dtype=object)
+        out: dict[str, np.ndarray] = {}
+        for tid, frame in tables.items():
+            spec = self.specs[tid]
+            owner = np.full(len(frame), None, dtype=object)
+            for fk in spec.foreign_keys:  # through a referenced record: the member's branch
+                ref = tables.get(fk.table)
+                through = _branch_column(self.specs[fk.table]) if fk.table in self.specs else None
+                if fk.table in ("branches", tid) or ref is None or through is None:
+                    continue
+                ref = ref[ref[fk.target].notna()].drop_duplicates(subset=[fk.target])
+                if not len(ref):
+                    continue
+                at = pd.Index(ref[fk.target].to_numpy(dtype=object), dtype=object).get_indexer(
+                    frame[fk.column].to_numpy(dtype=object))
+                via = np.where(at >= 0, ref[through].to_numpy(dtype=object)[np.maximum(at, 0)], None)
+                ok = (known.get_indexer(via) >= 0) & pd.isna(owner)
+                owner[ok] = via[ok]
+            column = _branch_column(spec)
+            if column is not None:  # the record's own 支部编码 comes first
+                own = frame[column].to_numpy(dtype=object)
+                ok = known.get_indexer(own) >= 0
+                owner[ok] = own[ok]
+            out[tid] = owner
+        return out
+
+    def exclude(self, tables: dict[str, pd.DataFrame], origins: dict[str, pd.DataFrame],
+                owners: dict[str, np.ndarray]) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame], pd.DataFrame]:
+        """Remove every record of the branches problems were attributed to; return the remaining tables and
+        origins (renumbered from 0) and the excluded branches with their reasons."""
+        pairs = sorted(set(zip(self.problems, self.owners)), key=lambda pb: pb[0].sort_key())
+        texts = pd.DataFrame({"branch_id": [b for _, b in pairs], "text": [str(p) for p, _ in pairs]}, dtype=object)
+        reasons = texts.groupby("branch_id", sort=False)["text"].agg("；".join)
+        branches = tables["branches"]
+        listed = branches[branches["branch_id"].isin(reasons.index)].drop_duplicates("branch_id")
+        excluded = pd.DataFrame({
+            **{c: listed[c].to_numpy(dtype=object) for c in EXCLUDED_COLUMNS if c != "reasons"},
+            "reasons": reasons.reindex(listed["branch_id"]).to_numpy(dtype=object),
+        }, columns=list(EXCLUDED_COLUMNS), dtype=object)
+        gone = pd.Index(reasons.index, dtype=object)
+        kept_tables: dict[str, pd.DataFrame] = {}
+        kept_origins: dict[str, pd.DataFrame] = {}
+        for tid, frame in tables.items():
+            keep = ~pd.Index(owners[tid], dtype=object).isin(gone)
+            kept_tables[tid] = frame[keep].reset_index(drop=True)
+            kept_origins[tid] = origins[tid][keep].reset_index(drop=True)
+        return kept_tables, kept_origins, excluded
+
+
+_HIDDEN_NAMES = frozenset({"thumbs.db", "desktop.ini", "__macosx"})  # system files users do not see
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # compound document: .xls, or an encrypted .xlsx
+
+
+def _is_hidden(p: Path) -> bool:
+    """Hidden by name (".DS_Store", "._x.xlsx" from a Mac), a known system file, or hidden on Windows."""
+    if p.name.startswith(".") or p.name.lower() in _HIDDEN_NAMES:
+        return True
+    try:
+        return bool(getattr(p.stat(), "st_file_attributes", 0) & 2)  # FILE_ATTRIBUTE_HIDDEN
+    except OSError:
+        return False
+
+
+def _why_unreadable(path: Path, error: Exception) -> str:
+    """Why a workbook could not be opened, in words its owner can act on."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+    except OSError as e:
+        return f"文件无法读取（{e.strerror or type(e).__name__}）"
+    suffix = path.suffix.lower()
+    detail = f"{type(error).__name__}: {error}"
+    if not head:
+        return "文件为空（0字节），可能没有保存完整或传输中断"
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):  # tables exported by other systems as HTML/XML
+        return "文件实际是网页或 XML 格式（常见于从其他系统导出的表格），请用 Excel 打开后另存为 .xlsx"
+    if suffix in (".xlsx", ".xlsm", ".xlsb", ".ods"):
+        if head.startswith(_OLE_MAGIC):
+            return "工作簿设有打开密码或已加密，请取消密码后重新保存"
+        if head.startswith(_ZIP_MAGIC):
+            return f"文件已损坏或不完整，请用 Excel 打开后重新保存（{detail}）"
+        return f"文件内容不是 {suffix} 工作簿（可能是改了扩展名的其他文件），请用 Excel 另存为 .xlsx"
+    return f"文件已损坏或不是受支持的工作簿格式（{detail}）"
+
+
+def _branch_column(spec: Table) -> str | None:
+    """The column holding a record's own 支部编码: the key of 支部信息, or a reference to it."""
+    if spec.id == "branches":
+        return "branch_id"
+    for fk in spec.foreign_keys:
+        if fk.table == "branches" and fk.target == "branch_id":
+            return fk.column
+    return None
+
+
+def _file_names(first: str, second: str) -> tuple[str, str]:
+    """Two files as messages name them: by file name, by full path where the names alone are equal."""
+    a, b = Path(first).name, Path(second).name
+    return (a, b) if a != b else (first, second)
 
 
 def _has_content(col) -> bool:

@@ -211,9 +211,27 @@ def test_several_paths_are_merged_and_duplicates_across_files_point_to_the_other
     b = write_book(tmp_path / "b.xlsx", {"支部信息": [BR_H, BR[1]]})
     problems = problems_of([a, b])
     assert problems == [
-        Problem(str(a), "支部信息", 3, "支部编码", f"支部编码「XZ01-002」重复（另见{b} 工作表「支部信息」第2行）"),
-        Problem(str(b), "支部信息", 2, "支部编码", f"支部编码「XZ01-002」重复（另见{a} 工作表「支部信息」第3行）"),
+        Problem(str(a), "支部信息", 3, "支部编码", "支部编码「XZ01-002」重复（另见「b.xlsx」第2行）"),
+        Problem(str(b), "支部信息", 2, "支部编码", "支部编码「XZ01-002」重复（另见「a.xlsx」第3行）"),
     ]
+
+
+def test_duplicates_across_files_with_equal_names_or_other_sheets_say_which(tmp_path):
+    (tmp_path / "x").mkdir()
+    (tmp_path / "y").mkdir()
+    a = write_book(tmp_path / "x" / "d.xlsx", clean_sheets())
+    b = write_book(tmp_path / "y" / "d.xlsx", {"支部信息": [BR_H, BR[1]]})
+    c = write_book(tmp_path / "c.xlsx", {"党费交纳2": [DU_H, DU[0]]})
+    assert problems_of([a, b, c]) == sorted([
+        Problem(str(c), "党费交纳2", 2, "党员编号",
+                "党员编号「XZ01-001-01」、月份「2025-01」重复（另见「d.xlsx」工作表「党费交纳」第2行）"),
+        Problem(str(c), "党费交纳2", 2, "支部编码",
+                "支部「XZ01-001」的「党费交纳」同时出现在「d.xlsx」和「c.xlsx」中，请核对后只保留一份"),
+        Problem(str(a), "党费交纳", 2, "党员编号",
+                "党员编号「XZ01-001-01」、月份「2025-01」重复（另见「c.xlsx」工作表「党费交纳2」第2行）"),
+        Problem(str(a), "支部信息", 3, "支部编码", f"支部编码「XZ01-002」重复（另见「{b}」第2行）"),
+        Problem(str(b), "支部信息", 2, "支部编码", f"支部编码「XZ01-002」重复（另见「{a}」第3行）"),
+    ], key=Problem.sort_key)
 
 
 def test_title_rows_above_the_header_are_skipped(tmp_path):
@@ -561,6 +579,35 @@ def test_damaged_workbook_is_a_located_problem(tmp_path):
                                            "缺少工作表「党费交纳」"}
 
 
+def test_why_a_workbook_cannot_be_opened_is_said_in_words(tmp_path):
+    cases = {
+        "加密.xlsx": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(1024), "工作簿设有打开密码或已加密，请取消密码后重新保存"),
+        "导出.xls": ("\ufeff<html><table><tr><td>支部编码</td></tr></table></html>".encode(),
+                   "文件实际是网页或 XML 格式（常见于从其他系统导出的表格），请用 Excel 打开后另存为 .xlsx"),
+        "空白.xlsx": (b"", "文件为空（0字节），可能没有保存完整或传输中断"),
+    }
+    for name, (content, reason) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        assert problems_of(path, needed=())[0] == Problem(str(path), None, None, None, f"无法打开工作簿：{reason}")
+
+
+def test_hidden_and_system_entries_of_a_folder_are_skipped_with_notes(tmp_path):
+    write_book(tmp_path / "d.xlsx", clean_sheets())
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "__MACOSX").mkdir()
+    (tmp_path / "._d.xlsx").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    (tmp_path / "Thumbs.db").write_bytes(b"\x00")
+    ds = read(tmp_path)
+    assert ds.sources == [str(tmp_path / "d.xlsx")]
+    assert ds.notes == sorted([
+        Problem(str(tmp_path / ".git"), None, None, None, "「.git」是隐藏或系统文件夹，已跳过"),
+        Problem(str(tmp_path / "._d.xlsx"), None, None, None, "「._d.xlsx」是隐藏或系统文件，已跳过"),
+        Problem(str(tmp_path / "Thumbs.db"), None, None, None, "「Thumbs.db」是隐藏或系统文件，已跳过"),
+        Problem(str(tmp_path / "__MACOSX"), None, None, None, "「__MACOSX」是隐藏或系统文件夹，已跳过"),
+    ], key=Problem.sort_key)
+
+
 # ------------------------------------------------------------------------------------------------
 # more layouts
 
@@ -611,7 +658,7 @@ def test_unknown_files_in_a_folder_are_noted(tmp_path):
     ds = read(tmp_path)
     assert ds.sources == [str(tmp_path / "d.xlsx")]
     assert ds.notes == [
-        Problem(str(tmp_path / "readme.txt"), None, None, None, "不是工作簿、CSV 或 Parquet 文件，已忽略"),
+        Problem(str(tmp_path / "readme.txt"), None, None, None, "「readme.txt」不是工作簿，已跳过"),
         Problem(str(tmp_path / "汇总.csv"), None, None, None, "文件名不是已知的表名，已忽略"),
     ]
 
