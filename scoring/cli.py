@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-r", "--rubric", default=None, help="评分标准文件路径或内置名称（默认 five_star）")
     run.add_argument("-o", "--output", type=Path, default=Path("results.xlsx"), help="结果工作簿路径（默认 results.xlsx）")
     run.add_argument("--json", type=Path, default=None, help="同时输出 JSON 结果到此路径")
+    run.add_argument("--previous", type=Path, default=None,
+                     help="上一年度的结果（JSON 或结果工作簿），用于比较排名变化、升星降星")
     run.add_argument("--year", type=int, default=None, help="考核年度（默认取评分标准中的 year）")
     run.add_argument("--plugin", type=Path, action="append", default=[], help="加载本地插件文件（可多次使用）")
     run.add_argument("--title", default=None, help="结果标题，如「示例县2025年度党支部考核结果」")
@@ -123,7 +125,12 @@ def cmd_run(a) -> int:
         if not d.exists():
             raise UsageError(f"找不到数据：{d}")
     outputs = [a.output] + ([a.json] if a.json else [])
-    _check_outputs(a.data, outputs)
+    _check_outputs(a.data + ([a.previous] if a.previous else []), outputs)
+    previous = None
+    if a.previous is not None:
+        from .previous import load_previous
+
+        previous = load_previous(a.previous)
     timer = Timer(quiet=a.quiet)
     with timer("rubric"):
         rubric, reg, shown = load(a.rubric, a.plugin)
@@ -136,12 +143,23 @@ def cmd_run(a) -> int:
     if len(excluded):
         meta["excluded"] = excluded
     result = score(rubric, reg, data, year, meta, timer)
+    if previous is not None:
+        from .previous import attach
+
+        attach(result, previous)
     with timer("write"):
         write_results(result, a.output)
         if a.json:
             write_json(result, a.json)
     timer.close()
     b = result.branches
+    prev_line = []
+    if previous is not None:
+        ch = result.meta["previous"]["升降"].value_counts()
+        up = int(ch.get("升星", 0) + ch.get("升级", 0))
+        down = int(ch.get("降星", 0) + ch.get("降级", 0))
+        prev_line = [f"与上年相比：升级（升星）{up} 个，降级（降星）{down} 个，新参评 {int(ch.get('新参评', 0))} 个，"
+                     f"上年参评而今年未参评 {len(result.meta['gone'])} 个"]
     counts = b["level"].value_counts()
     order = [lv.label for lv in rubric.grading.levels] + [rubric.grading.unrated_label]
     summary = "，".join(f"{lv}{int(counts[lv])}个" for lv in order if lv in counts)
@@ -152,6 +170,7 @@ def cmd_run(a) -> int:
          f"{int((b['quota_note'] != '').sum())} 个支部因名额限制调整等级",
          *([f"因数据有误未评定 {len(excluded)} 个支部（原因见结果工作簿「数据质量」）：{'、'.join(excluded['branch_id'].astype(str))}"]
            if len(excluded) else []),
+         *prev_line,
          f"结果已写入：{a.output}" + (f"，{a.json}" if a.json else ""))
     return 0
 

@@ -111,3 +111,46 @@ def test_sample_then_run_from_parquet(tmp_path):
     assert p.returncode == 0, p.stderr
     assert p.stdout == ""
     assert len(json.loads(js.read_text(encoding="utf-8"))["branches"]) == 30
+
+
+def test_previous_year_comparison_from_last_years_json(golden_xlsx, tmp_path):
+    last = tmp_path / "2024.json"
+    last.write_text(json.dumps({"branches": [
+        {"branch_id": "A", "name": "东岗村党支部", "rank": 1, "total": 91.0, "stars": 3, "grade": None, "level": "三星"},
+        {"branch_id": "B", "name": "西岭村党支部", "rank": 2, "total": 88.0, "stars": 4, "grade": None, "level": "四星"},
+        {"branch_id": "D", "name": "已撤并村党支部", "rank": 3, "total": 70.0, "stars": 2, "grade": None, "level": "二星"},
+    ]}, ensure_ascii=False), encoding="utf-8")
+    js = tmp_path / "r.json"
+    p = scoring("run", golden_xlsx, "-r", RUBRIC, "-o", tmp_path / "r.xlsx", "--json", js, "--previous", last)
+    assert p.returncode == 0, p.stderr
+    # A: 三星 -> 四星 (up), rank 1 -> 2; B: 四星 -> 三星 (down); C is new; D is gone
+    assert "与上年相比：升级（升星）1 个，降级（降星）1 个，新参评 1 个，上年参评而今年未参评 1 个" in p.stdout
+    d = json.loads(js.read_text(encoding="utf-8"))
+    prev = {b["branch_id"]: b.get("previous") for b in d["branches"]}
+    assert prev["A"]["change"] == "升星" and prev["A"]["rank_change"] == -1
+    assert prev["B"]["change"] == "降星"
+    assert [g["branch_id"] for g in d["gone"]] == ["D"]
+
+
+def test_previous_file_may_not_be_overwritten_and_must_exist(golden_xlsx, tmp_path):
+    p = scoring("run", golden_xlsx, "-r", RUBRIC, "-o", tmp_path / "r.xlsx", "--previous", tmp_path / "none.json")
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+
+
+def test_lenient_ranks_the_rest_and_lists_the_unrated(tmp_path):
+    t = golden_tables()
+    t["meetings"].loc[0, "kind"] = "支部委员会议"  # A's record has an unknown kind
+    bad = tmp_path / "bad.xlsx"
+    write_dataset(t, bad, "xlsx")
+    js = tmp_path / "r.json"
+    strict = scoring("run", bad, "-r", RUBRIC, "-o", tmp_path / "s.xlsx")
+    assert strict.returncode == 1
+    p = scoring("run", bad, "-r", RUBRIC, "-o", tmp_path / "r.xlsx", "--json", js, "--lenient")
+    assert p.returncode == 0, p.stderr
+    assert "因数据有误未评定 1 个支部" in p.stdout and "A" in p.stdout.splitlines()[-2]
+    d = json.loads(js.read_text(encoding="utf-8"))
+    assert [b["branch_id"] for b in d["branches"]] == ["C", "B"]
+    assert d["excluded"][0]["branch_id"] == "A" and any("支部委员会议" in r for r in d["excluded"][0]["reasons"])
+    wb = openpyxl.load_workbook(tmp_path / "r.xlsx", read_only=True)
+    cells = [str(c) for row in wb["数据质量"].iter_rows(values_only=True) for c in row if c is not None]
+    assert any("支部委员会议" in c for c in cells)

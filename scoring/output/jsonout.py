@@ -14,9 +14,22 @@ The schema is a contract other systems rely on (product brief, section 6)::
 
 Keys may be added, never renamed or repurposed. Extra keys written here: top level ``title``, ``year``,
 ``rating``, ``engine_version``, ``plugins``, ``data_notes``; per branch ``level``, ``rated``,
-``base_total``, ``bonus_total``, ``deduction``, ``max_total``, ``quota_note``, ``self_score``; per
-indicator ``name``, ``target``, ``lost``, ``nominal_max``, ``applicable``; per bonus claim ``title``,
-``kind``, ``level``; per veto ``name``.
+``scope_rank``, ``base_total``, ``bonus_total``, ``deduction``, ``max_total``, ``quota_note``,
+``requires_note``, ``self_score`` (and ``stars_earned`` in the per-dimension model); per dimension ``star``
+(per-dimension model); per indicator ``name``, ``target``, ``lost``, ``nominal_max``, ``applicable``; per
+bonus claim ``title``, ``kind``, ``level``; per veto ``name``, ``award_level``.
+
+Written only when the result carries them (``result.meta``), except ``warnings``:
+
+- ``previous`` per branch, when last year's result was given (``meta["previous"]``, see
+  :mod:`scoring.previous`): ``{"rank", "total", "level", "change", "rank_change"}`` with last year's rank,
+  total and level, ``change`` 升星/降星/升级/降级/持平/新参评/等级不可比 and ``rank_change`` last year's rank
+  minus this year's (positive = moved up); for a new branch rank, total, level and rank_change are null;
+  top level ``gone``: ``[{"branch_id", "name", "rank", "total", "level"}]``, last year's branches that are
+  missing this year;
+- ``warnings`` per branch (always; ``[]`` when none fired): ``[{"id", "name", "explanation"}]`` from the
+  result's ``warnings`` frame, or from ``meta["warnings"]`` (then ``id`` is null);
+- top level ``excluded`` (``meta["excluded"]``, lenient mode): ``[{"branch_id", "name", "reasons"}]``.
 
 Numbers are rounded to 4 decimals; NaN / missing become ``null``. The output is deterministic for the
 same result (no timestamp), so two runs can be compared byte for byte.
@@ -139,6 +152,15 @@ def _split_flags(series: pd.Series) -> list[list[str]]:
     return [[part.strip() for part in value.split(FLAG_SEPARATOR) if part.strip()] for value in text.tolist()]
 
 
+def _reason_list(value) -> list[str]:
+    """Reasons of an excluded branch: a list as it is, a "；"-joined text split, nothing for a missing value."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [str(v) for v in value]
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    return [part.strip() for part in str(value).split(FLAG_SEPARATOR) if part.strip()]
+
+
 def _meta_notes(notes) -> list[str]:
     return [str(note) for note in (notes or [])]
 
@@ -162,11 +184,10 @@ def to_json_dict(result: Result) -> dict:
     meta = result.meta or {}
     branches = result.branches.reset_index(drop=True)
 
-    dimensions = _grouped(
-        result.dimensions,
-        {"id": ("dimension", "text"), "name": ("name", "text"), "score": ("score", "num"), "max": ("max", "num")},
-        sort_by=["order"],
-    )
+    dimension_spec = {"id": ("dimension", "text"), "name": ("name", "text"), "score": ("score", "num"), "max": ("max", "num")}
+    if result.dimensions is not None and "star" in result.dimensions.columns:
+        dimension_spec["star"] = ("star", "bool")
+    dimensions = _grouped(result.dimensions, dimension_spec, sort_by=["order"])
     indicators = _grouped(
         result.indicators,
         {
@@ -202,31 +223,36 @@ def to_json_dict(result: Result) -> dict:
             "id": ("veto", "text"),
             "name": ("name", "text"),
             "effect": ("effect", "text"),
+            "award_level": ("award_level", "text"),
             "explanation": ("explanation", "text"),
         },
     )
+    warnings = _warning_records(result)
 
-    heads = _records(
-        branches,
-        {
-            "branch_id": ("branch_id", "text"),
-            "name": ("name", "text"),
-            "category": ("category", "text"),
-            "parent": ("parent", "text"),
-            "rank": ("rank", "int"),
-            "total": ("total", "num"),
-            "stars": ("stars", "int"),
-            "grade": ("grade", "text"),
-            "level": ("level", "text"),
-            "rated": ("rated", "bool"),
-            "base_total": ("base_total", "num"),
-            "bonus_total": ("bonus", "num"),
-            "deduction": ("deduction", "num"),
-            "max_total": ("max_total", "num"),
-            "quota_note": ("quota_note", "text"),
-            "self_score": ("self_score", "num"),
-        },
-    )
+    head_spec = {
+        "branch_id": ("branch_id", "text"),
+        "name": ("name", "text"),
+        "category": ("category", "text"),
+        "parent": ("parent", "text"),
+        "rank": ("rank", "int"),
+        "scope_rank": ("scope_rank", "int"),
+        "total": ("total", "num"),
+        "stars": ("stars", "int"),
+        "grade": ("grade", "text"),
+        "level": ("level", "text"),
+        "rated": ("rated", "bool"),
+        "base_total": ("base_total", "num"),
+        "bonus_total": ("bonus", "num"),
+        "deduction": ("deduction", "num"),
+        "max_total": ("max_total", "num"),
+        "quota_note": ("quota_note", "text"),
+        "requires_note": ("requires_note", "text"),
+        "self_score": ("self_score", "num"),
+    }
+    if "stars_earned" in branches.columns:
+        head_spec["stars_earned"] = ("stars_earned", "int")
+    heads = _records(branches, head_spec)
+    previous = _previous_records(branches, meta.get("previous"))
     # "grade" is null (not "") where the rubric does not grade or a veto removed the rating.
     for head in heads:
         if head["grade"] == "":
@@ -236,14 +262,30 @@ def to_json_dict(result: Result) -> dict:
     raw_ids = _column(branches, "branch_id").tolist()
 
     out_branches = []
-    for head, raw_id, branch_flags in zip(heads, raw_ids, flags):
+    for position, (head, raw_id, branch_flags) in enumerate(zip(heads, raw_ids, flags)):
         entry = dict(head)
         entry["dimensions"] = dimensions.get(raw_id, [])
         entry["indicators"] = indicators.get(raw_id, [])
         entry["bonus"] = bonus.get(raw_id, [])
         entry["vetoes"] = vetoes.get(raw_id, [])
         entry["flags"] = branch_flags
+        entry["warnings"] = warnings.get(raw_id, [])
+        if previous is not None:
+            entry["previous"] = previous[position]
         out_branches.append(entry)
+
+    extra = {}
+    if meta.get("gone") is not None:
+        extra["gone"] = _records(
+            meta["gone"],
+            {"branch_id": ("branch_id", "text"), "name": ("支部名称", "text"), "rank": ("上年排名", "int"),
+             "total": ("上年总分", "num"), "level": ("上年等级", "text")},
+        )
+    if meta.get("excluded") is not None:
+        excluded = meta["excluded"]
+        records = _records(excluded, {"branch_id": ("branch_id", "text"), "name": ("name", "text")})
+        reasons = [_reason_list(value) for value in _column(excluded, "reasons").tolist()]
+        extra["excluded"] = [{**record, "reasons": reason} for record, reason in zip(records, reasons)]
 
     return {
         "rubric": {
@@ -260,7 +302,34 @@ def to_json_dict(result: Result) -> dict:
         "plugins": _plugins(meta.get("plugins")),
         "data_notes": _meta_notes(meta.get("data_notes")),
         "branches": out_branches,
+        **extra,
     }
+
+
+def _warning_records(result: Result) -> dict:
+    """Fired warnings (预警) per branch: ``[{"id", "name", "explanation"}]``, from the result's ``warnings``
+    frame, or from ``meta["warnings"]`` (branch_id, 事项, 说明; no ids) when the frame is absent or empty."""
+    own = getattr(result, "warnings", None)
+    if own is not None and len(own):
+        return _grouped(own, {"id": ("warning", "text"), "name": ("name", "text"), "explanation": ("explanation", "text")},
+                        sort_by=["order"])
+    given = (result.meta or {}).get("warnings")
+    if given is not None and len(given):
+        return _grouped(given, {"id": ("warning", "text"), "name": ("事项", "text"), "explanation": ("说明", "text")})
+    return {}
+
+
+def _previous_records(branches: pd.DataFrame, previous: pd.DataFrame | None) -> list[dict] | None:
+    """Per branch (aligned to ``branches``) last year's rank, total, level and the change; None when no
+    previous results were given."""
+    if previous is None:
+        return None
+    aligned = previous.drop_duplicates("branch_id").set_index("branch_id").reindex(_column(branches, "branch_id").to_numpy())
+    return _records(
+        aligned.reset_index(drop=True),
+        {"rank": ("上年排名", "int"), "total": ("上年总分", "num"), "level": ("上年等级", "text"),
+         "change": ("升降", "text"), "rank_change": ("排名变化", "int")},
+    )
 
 
 def _json_default(value):

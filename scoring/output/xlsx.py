@@ -2,19 +2,31 @@
 
 Sheets, in this order (every name, header and note is Chinese):
 
-1. 总排名         one row per branch in rank order: dimension subtotals, bonus, deduction, total, level,
-                  vetoes and flags, quota note, self-score and its difference to the computed total
+1. 总排名         one row per branch in rank order: dimension subtotals (per-dimension model: a "★" on
+                  each dimension that earned its star, and the stars earned), bonus, deduction, total,
+                  level, vetoes and flags, 等级说明 (quota adjustment and missed extra conditions), last
+                  year's level and rank and the change (when ``meta["previous"]`` is given), self-score
+                  and its difference to the computed total
 2. 得分明细       branch x indicator: measured value, target, points, maximum, points lost, explanation
 3. 扣分清单       only indicators that lost points, per branch in rank order, biggest loss first
                   (the rectification to-do list, 整改清单)
 4. 加分明细       every bonus claim, counted or not, and why
-5. 否决与预警     every fired veto and every flag
-6. 评分标准与审计 fingerprints and versions, data-quality notes, and the resolved rubric as TOML text
+5. 否决与预警     every fired veto and every flag, the warnings of ``meta["warnings"]`` (e.g. 党员平均年龄
+                  偏高, 无入党积极分子), and the branches rated last year that are missing this year
+                  (``meta["gone"]``, 类别 未参评)
+6. 分类汇总       branches per level by 上级党组织 and by 类别 with row and column totals, and a stacked
+                  column chart of the levels by category
+7. 数据质量       the data-quality notes (what was tolerated or corrected while reading) and the branches
+                  excluded in lenient mode (``meta["excluded"]``)
+8. 评分标准与审计 fingerprints and versions, and the resolved rubric as TOML text
 
-Layout of every sheet: row 1 a merged title, row 2 a one-line note, row 3 the header of an Excel table
-(unique name, table style, autofilter), data below; panes frozen under the header; CJK-friendly font;
-widths computed from the longest cell (CJK characters count double); A4 landscape, one page wide,
-header row repeated on every printed page, page numbers in the footer.
+Layout of every sheet: row 1 a merged title, row 2 a note (wrapped when wider than the table), row 3 the
+header of an Excel table (unique name, table style, autofilter), data below; panes frozen under the
+header; CJK-friendly font; widths computed from the longest cell (CJK characters count double), a long
+header over a column of short numbers broken onto two lines rather than widening the column; A4
+landscape, one page wide, header row repeated on every printed page, page numbers in the footer.
+分类汇总 holds two tables one under the other (each with a 合计 total row) and the chart: it freezes
+no panes and repeats no header row, and its second table starts a new printed page.
 
 Written with xlsxwriter, column by column with the type-specific write calls. Every look is one format
 object created once per workbook and reused for every cell of a column; none is created in a loop. Cells
@@ -38,7 +50,9 @@ from xlsxwriter.worksheet import Worksheet
 
 from scoring.errors import Problem
 from scoring.output.jsonout import FLAG_SEPARATOR, atomic_output
+from scoring.previous import level_labels
 from scoring.result import Result
+from scoring.tables import CATEGORIES
 
 FONT = "等线"
 FONT_SIZE = 11
@@ -49,6 +63,7 @@ HEADER_ROW = 2  # 0-based: title on row 1, note on row 2, table header on row 3
 MIN_WIDTH = 6
 MAX_WIDTH = 60
 FILTER_BUTTON = 3  # width units taken by the autofilter drop-down in a header cell
+HEADER_WRAP_MIN = 4  # a header of at least this many characters may take two lines instead of widening its column
 EMPTY = "无"
 AUDIT_KEY_CAP = 30
 AUDIT_TEXT_CAP = 100
@@ -59,8 +74,21 @@ SHEET_DETAIL = "得分明细"
 SHEET_LOST = "扣分清单"
 SHEET_BONUS = "加分明细"
 SHEET_VETO = "否决与预警"
+SHEET_SUMMARY = "分类汇总"
+SHEET_QUALITY = "数据质量"
 SHEET_AUDIT = "评分标准与审计"
-SHEET_NAMES = (SHEET_RANKING, SHEET_DETAIL, SHEET_LOST, SHEET_BONUS, SHEET_VETO, SHEET_AUDIT)
+SHEET_NAMES = (SHEET_RANKING, SHEET_DETAIL, SHEET_LOST, SHEET_BONUS, SHEET_VETO, SHEET_SUMMARY, SHEET_QUALITY, SHEET_AUDIT)
+
+STAR_MARK = "★"  # printed after a dimension subtotal whose dimension earned its star (per-dimension model)
+TOTAL_LABEL = "合计"
+NO_PARENT = "（未填写）"
+SCOPE_RANK_HEADERS = {"parent": "上级党组织内排名", "category": "类别内排名"}
+# Colours of the levels in the summary chart, best level first; the unrated label is grey.
+CHART_COLORS = ("#C00000", "#E46C0A", "#F4B183", "#FFD966", "#9DC3E6", "#5B9BD5", "#8064A2")
+CHART_UNRATED = "#A6A6A6"
+CHART_HEIGHT = 360  # pixels
+SUMMARY_LABEL_WIDTH = 20.0  # 分类汇总: the township / category column
+SUMMARY_COUNT_WIDTH = 11.0  # 分类汇总: each level's count
 
 EFFECTS = {
     "no_rating": "取消评星资格（只考核不评星）",
@@ -85,16 +113,20 @@ LEVEL_LABELS = {
     "good": ("四星", "较好", "良好"),
     "middle": ("三星", "一般", "合格"),
     "low": ("二星", "一星", "较差", "差", "基本合格", "不合格", "后进"),
-    "unrated": ("未评定",),
+    "unrated": ("未评定", "不评星", "不定级"),
 }
+# Conditional colours of 升降 on 总排名.
+CHANGE_LOOKS = {"up": ("升星", "升级"), "down": ("降星", "降级")}
 
 # Column kinds: how a column's values are written and shown.
 #   int    whole number ("0")             score  subtotal / total ("0.00")
 #   point  points in detail ("General", rounded to 2 decimals so 1.5 and 12 read cleanly)
 #   value  measured value / target ("General", rounded to 4 decimals)
 #   diff   signed difference ("+0.00")    text   text (wraps when wider than its cap)
-NUM_FORMATS = {"int": "0", "score": "0.00", "point": "General", "value": "General", "diff": "+0.00;-0.00;0.00"}
-ROUNDING = {"int": 0, "score": 4, "point": 2, "value": 4, "diff": 4}
+#   move   signed whole number ("+3")
+NUM_FORMATS = {"int": "0", "score": "0.00", "point": "General", "value": "General", "diff": "+0.00;-0.00;0.00",
+               "move": "+0;-0;0"}
+ROUNDING = {"int": 0, "score": 4, "point": 2, "value": 4, "diff": 4, "move": 0}
 
 # East Asian wide characters (CJK ideographs, kana, hangul, full-width forms and punctuation) take two
 # width units in Excel's column width measure.
@@ -108,6 +140,7 @@ class Col:
     cap: int = MAX_WIDTH  # widest the column may get; longer text wraps
     center: bool = False  # short labels (rank, category, level) read better centred
     wrap: bool | None = None  # None: wrap only when the text is wider than ``cap``
+    extra: int = 0  # width units added for decorations written by the number format (e.g. " ★")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -121,6 +154,8 @@ class Looks:
         self._base = base
         self.title = workbook.add_format({**base, "bold": True, "font_size": 16, "align": "center"})
         self.note = workbook.add_format({**base, "font_size": 10, "font_color": "#595959", "align": "left"})
+        self.note_wrap = workbook.add_format({**base, "font_size": 10, "font_color": "#595959", "align": "left",
+                                              "valign": "top", "text_wrap": True})
         # Tables carry a table style, but the header fill and the cell borders are also set on the cells:
         # WPS and LibreOffice (and every printer driver behind them) do not all render table styles, and a
         # printed list needs its grid.
@@ -134,16 +169,26 @@ class Looks:
         self.code = workbook.add_format({**base, "text_wrap": True})
         # Conditional-format (dxf) looks.
         self.lost = workbook.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
+        self.up = workbook.add_format({"font_color": "#006100", "bold": True})
+        self.down = workbook.add_format({"font_color": "#C00000", "bold": True})
+        self.total_label = workbook.add_format({**base, **self.border, "bold": True, "align": "center",
+                                                "top": 2, "bg_color": "#F2F2F2"})
+        self.total_number = workbook.add_format({**base, **self.border, "bold": True, "num_format": "0",
+                                                 "align": "center", "top": 2, "bg_color": "#F2F2F2"})
         self.not_applicable = workbook.add_format({"font_color": "#808080"})
         self.levels = {
             look: workbook.add_format({"bg_color": fill, "font_color": font, "bold": look == "top"})
             for look, (fill, font) in LEVEL_LOOKS.items()
         }
-        self._cells: dict[tuple[str, bool, bool], Format] = {}
+        self._cells: dict[tuple[str, bool, bool, bool], Format] = {}
 
-    def cell(self, kind: str, wrap: bool = False, center: bool = False) -> Format:
-        """The format of a table cell holding a kind of value (cached: one object per distinct look)."""
-        key = (kind, wrap, center)
+    def cell(self, kind: str, wrap: bool = False, center: bool = False, star: bool = False) -> Format:
+        """The format of a table cell holding a kind of value (cached: one object per distinct look).
+
+        ``star`` marks a number that earned something (a dimension's star): bold dark green on light green
+        with a "★" after the number, so that the mark survives a black-and-white printer.
+        """
+        key = (kind, wrap, center, star)
         if key not in self._cells:
             props = {**self._base, **self.border}
             if kind in NUM_FORMATS:
@@ -152,6 +197,9 @@ class Looks:
                 props["text_wrap"] = True
             if center:
                 props["align"] = "center"
+            if star:
+                props.update({"num_format": f'{props.get("num_format", "General")}" {STAR_MARK}"', "bold": True,
+                              "font_color": "#006100", "bg_color": "#E2EFDA"})
             self._cells[key] = self._workbook.add_format(props)
         return self._cells[key]
 
@@ -204,22 +252,59 @@ def _longest(shown: pd.Series) -> int:
 def _formatted(series: pd.Series, kind: str) -> pd.Series:
     """Approximate shown text of a numeric column (for width estimation only)."""
     values = _number(series)
-    if kind == "score" or kind == "diff":
-        shown = values.map("{:+.2f}".format if kind == "diff" else "{:.2f}".format)
+    if kind in ("score", "diff", "move"):
+        shown = values.map({"score": "{:.2f}", "diff": "{:+.2f}", "move": "{:+.0f}"}[kind].format)
     else:
         shown = values.round(ROUNDING[kind]).astype(str).str.replace(r"\.0$", "", regex=True)
     return shown.where(values.notna(), "")
 
 
-def _widths(frame: pd.DataFrame, cols: list[Col]) -> list[tuple[float, bool]]:
-    """(width, wrap) per column from the longest cell, CJK characters counting double."""
+def _header_layout(header: str) -> tuple[int, int, str]:
+    """(width on one line, width on two lines, the header broken into two lines).
+
+    A column of short numbers ("20.00") should not be widened by its header alone ("领导班子好"), so a
+    header of four or more characters may be broken in the middle with a line feed ("领导班\n子好"). The
+    autofilter button sits at the bottom right of the header cell, beside the second line, so only that
+    line needs room for it. The break is explicit because Excel, WPS and LibreOffice measure CJK text
+    differently and would otherwise wrap at different places (or not at all).
+    """
+    units = _display_units(pd.Series([header]))
+    one = int(units.iloc[0]) + FILTER_BUTTON
+    if len(header) < HEADER_WRAP_MIN or "\n" in header:
+        return one, one, header
+    half = (len(header) + 1) // 2
+    first, second = header[:half], header[half:]
+    parts = _display_units(pd.Series([first, second])).to_numpy()
+    two = int(max(parts[0] + 2, parts[1] + 1 + FILTER_BUTTON))
+    return one, two, f"{first}\n{second}"
+
+
+def _shown_headers(cols: list[Col], widths: list[float], break_headers: bool) -> tuple[list[str], int]:
+    """The header texts as written at the given widths (with ``break_headers``, broken where the column is
+    narrower than the one-line header) and the number of lines the header row needs."""
+    shown, lines = [], 1
+    for col, width in zip(cols, widths):
+        one, _, broken = _header_layout(col.header)
+        if break_headers and width < one and broken != col.header:
+            shown.append(broken)
+            lines = 2
+        else:
+            shown.append(col.header)
+    return shown, lines
+
+
+def _widths(frame: pd.DataFrame, cols: list[Col], break_headers: bool = False) -> list[tuple[float, bool]]:
+    """(width, wrap) per column from the longest cell, CJK characters counting double; with
+    ``break_headers`` a long header over short values is planned on two lines (:func:`_header_layout`)."""
     out = []
     for col, name in zip(cols, frame.columns):
         series = frame[name]
         shown = _text(series) if col.kind == "text" else _formatted(series, col.kind)
         longest = _longest(shown)
-        header = int(_display_units(pd.Series([col.header])).iloc[0]) + FILTER_BUTTON
-        need = max(longest + 2, header, len(EMPTY) * 2 + 2)
+        values = longest + 2 + col.extra
+        one, two, _ = _header_layout(col.header)
+        header = two if break_headers and two < one and values + 2 < one else one  # break only when that saves width
+        need = max(values, header, len(EMPTY) * 2 + 2)
         width = min(max(need, MIN_WIDTH), col.cap, MAX_WIDTH)
         out.append((float(width), col.kind == "text" and need > width))
     return out
@@ -275,11 +360,13 @@ def _unique_headers(headers: list[str]) -> list[str]:
 
 
 class SheetWriter:
-    def __init__(self, workbook: Workbook, looks: Looks, meta: dict):
+    def __init__(self, workbook: Workbook, looks: Looks, meta: dict, break_headers: bool = False):
         self.workbook = workbook
+        self.break_headers = break_headers  # long headers over narrow columns take two lines
         self.looks = looks
         self.meta = meta
         self.title = _meta_text(meta, "title") or "党支部考核结果"
+        self.last_widths: list[float] = []  # the column widths of the table written last
 
     def page_setup(self, ws: Worksheet, subject: str, repeat_row: int | None) -> None:
         ws.set_paper(9)  # A4
@@ -295,15 +382,25 @@ class SheetWriter:
         if repeat_row is not None:
             ws.repeat_rows(repeat_row)
 
-    def heading(self, ws: Worksheet, subject: str, note: str, ncols: int) -> None:
+    def heading(self, ws: Worksheet, subject: str, note: str, ncols: int, width: float | None = None) -> None:
+        """Title row and note row, merged over ``ncols`` columns. With the columns' total ``width`` known, a
+        note longer than that wraps and its row gets the height of its lines."""
         title = f"{self.title} — {subject}"
         ws.set_row(0, 30)
+        note_format = self.looks.note
+        if width:
+            # The note is 10pt against the 11pt the width units are measured in.
+            units = float(_display_units(pd.Series([note])).iloc[0]) * 10 / FONT_SIZE
+            lines = int(np.ceil(units / max(width - 2, 1.0)))
+            if lines > 1:
+                note_format = self.looks.note_wrap
+                ws.set_row(1, LINE_HEIGHT * lines + 2)
         if ncols > 1:
             ws.merge_range(0, 0, 0, ncols - 1, title, self.looks.title)
-            ws.merge_range(1, 0, 1, ncols - 1, note, self.looks.note)
+            ws.merge_range(1, 0, 1, ncols - 1, note, note_format)
         else:
             ws.write_string(0, 0, title, self.looks.title)
-            ws.write_string(1, 0, note, self.looks.note)
+            ws.write_string(1, 0, note, note_format)
 
     def write_table(
         self,
@@ -313,52 +410,89 @@ class SheetWriter:
         cols: list[Col],
         table_stem: str,
         widths: list[float] | None = None,
+        marks: dict[int, np.ndarray] | None = None,
+        totals: bool = False,
     ) -> tuple[int, int]:
         """Write ``frame`` as an Excel table whose header is on ``first_row``.
 
         Column widths are measured from the data and set, unless the caller already set them and passes
-        ``widths``. Returns (first data row, last data row). An empty frame gets one row saying 无.
+        ``widths``. ``marks`` maps a column position to a boolean array: the cells where it is true get
+        the starred look (see :meth:`Looks.cell`). With ``totals`` the table gets a total row: 合计 in
+        the first column and the sum of every numeric column (a SUBTOTAL formula that follows the filter,
+        with its value cached for programs that do not recalculate). Returns (first data row, last data
+        row). An empty frame gets one row saying 无.
         """
         looks = self.looks
-        headers = _unique_headers([c.header for c in cols])
         n = len(frame)
         first_data = first_row + 1
         last_data = first_row + max(n, 1)
+        marks = marks or {}
 
         formats = []
         lines = np.ones(n, dtype=np.int64)
-        measured = _widths(frame, cols)
+        measured = _widths(frame, cols, self.break_headers)
+        used = []
         for index, (col, (width, wrap)) in enumerate(zip(cols, measured)):
             wrap = wrap if col.wrap is None else col.wrap
             if widths is None:
                 ws.set_column(index, index, width)
             else:
                 width = widths[index]
+            used.append(width)
             formats.append(looks.cell(col.kind, wrap, col.center))
             if wrap and n:
                 lines = np.maximum(lines, _row_lines(_text(frame.iloc[:, index]), width))
         _fit_row_heights(ws, first_row + 1, lines)
+        self.last_widths = used
+        shown, header_lines = _shown_headers(cols, used, self.break_headers)
+        headers = _unique_headers(shown)
+        if header_lines > 1:
+            ws.set_row(first_row, LINE_HEIGHT * header_lines + 4)
 
         if n == 0:
             ws.write_string(first_data, 0, EMPTY, looks.cell("text"))
             for index in range(1, len(cols)):
                 ws.write_blank(first_data, index, None, formats[index])
         else:
-            _write_body(ws, first_data, frame, cols, formats)
+            starred = {c: looks.cell(cols[c].kind, False, cols[c].center, star=True) for c in marks}
+            _write_body(ws, first_data, frame, cols, formats, marks, starred)
 
+        columns = [{"header": h, "header_format": looks.header} for h in headers]
+        if totals:
+            columns[0]["total_string"] = TOTAL_LABEL
         ws.add_table(
             first_row,
             0,
-            last_data,
+            last_data + (1 if totals else 0),
             len(cols) - 1,
             {
                 "name": f"{table_stem}表",
                 "style": TABLE_STYLE,
                 "autofilter": True,
-                "columns": [{"header": h, "header_format": looks.header} for h in headers],
+                "total_row": totals,
+                "columns": columns,
             },
         )
+        if totals:
+            self._total_row(ws, first_data, last_data, frame, cols)
         return first_data, last_data
+
+    def _total_row(self, ws: Worksheet, first_data: int, last_data: int, frame: pd.DataFrame, cols: list[Col]) -> None:
+        """The 合计 row under a table, bold on a grey fill with a heavier top border.
+
+        Each numeric column gets ``SUBTOTAL(109, range)`` (the sum of the visible rows, so it follows the
+        autofilter) with the full sum cached as the cell's value.
+        """
+        row = last_data + 1
+        ws.write_string(row, 0, TOTAL_LABEL, self.looks.total_label)
+        for index in range(1, len(cols)):
+            if cols[index].kind == "text":
+                ws.write_blank(row, index, None, self.looks.total_label)
+                continue
+            total = float(_number(frame.iloc[:, index]).sum()) if len(frame) else 0.0
+            cells = f"{xl_rowcol_to_cell(first_data, index)}:{xl_rowcol_to_cell(last_data, index)}"
+            ws.write_formula(row, index, f"=SUBTOTAL(109,{cells})", self.looks.total_number,
+                             int(total) if total.is_integer() else total)
 
     def table_sheet(
         self,
@@ -368,20 +502,31 @@ class SheetWriter:
         frame: pd.DataFrame,
         cols: list[Col],
         freeze_cols: int = 0,
+        marks: dict[int, np.ndarray] | None = None,
     ) -> tuple[Worksheet, int, int]:
         ws = self.workbook.add_worksheet(name)
-        self.heading(ws, subject, note, len(cols))
         ws.freeze_panes(HEADER_ROW + 1, freeze_cols)
         self.page_setup(ws, subject, HEADER_ROW)
-        first, last = self.write_table(ws, HEADER_ROW, frame, cols, name)
+        first, last = self.write_table(ws, HEADER_ROW, frame, cols, name, marks=marks)
+        self.heading(ws, subject, note, len(cols), sum(self.last_widths))
         return ws, first, last
 
 
-def _write_body(ws: Worksheet, first_row: int, frame: pd.DataFrame, cols: list[Col], formats: list[Format]) -> None:
+def _write_body(
+    ws: Worksheet,
+    first_row: int,
+    frame: pd.DataFrame,
+    cols: list[Col],
+    formats: list[Format],
+    marks: dict[int, np.ndarray] | None = None,
+    starred: dict[int, Format] | None = None,
+) -> None:
     """Write the values column by column with the type-specific xlsxwriter calls.
 
-    Each column reuses its one cached format; empty values become formatted blanks so the grid stays whole.
+    Each column reuses its one cached format (numeric columns in ``marks`` choose between two: plain and
+    starred); empty values become formatted blanks so the grid stays whole.
     """
+    marks = marks or {}
     for c, (col, name, fmt) in enumerate(zip(cols, frame.columns, formats)):
         series = frame[name]
         write_blank = ws.write_blank
@@ -397,11 +542,15 @@ def _write_body(ws: Worksheet, first_row: int, frame: pd.DataFrame, cols: list[C
             present = np.isfinite(numbers)
             write = ws.write_number
             rows = range(first_row, first_row + len(numbers))
-            for r, value, ok in zip(rows, numbers.tolist(), present.tolist()):
+            if c in marks:
+                choice = np.where(np.asarray(marks[c], dtype=bool), starred[c], fmt).tolist()
+            else:
+                choice = [fmt] * len(numbers)
+            for r, value, ok, cell_format in zip(rows, numbers.tolist(), present.tolist(), choice):
                 if ok:
-                    write(r, c, value, fmt)
+                    write(r, c, value, cell_format)
                 else:
-                    write_blank(r, c, None, fmt)
+                    write_blank(r, c, None, cell_format)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -452,7 +601,40 @@ def _flags_and_vetoes(result: Result) -> pd.Series:
     return pd.Series(ids.map(joined).fillna("").to_numpy(), index=branches.index)
 
 
-def ranking_frame(result: Result) -> tuple[pd.DataFrame, list[Col]]:
+def _joined_notes(*parts: pd.Series) -> pd.Series:
+    """Per row the non-empty texts of ``parts`` joined with "；"."""
+    texts = pd.concat([_text(p).str.strip() for p in parts], axis=1, ignore_index=True)
+    stacked = texts.stack()
+    stacked = stacked[stacked != ""]
+    if stacked.empty:
+        return pd.Series([""] * len(texts), index=texts.index, dtype=object)
+    return stacked.groupby(level=0).agg(FLAG_SEPARATOR.join).reindex(texts.index).fillna("")
+
+
+def _scope_rank_header(result: Result) -> str | None:
+    """Header of the rank-within-scope column, or None when the ranking scope is the whole county."""
+    branches = result.branches
+    if "scope_rank" not in branches.columns:
+        return None
+    scope = getattr(getattr(result.rubric, "ranking", None), "scope", None)
+    if scope is None:
+        differs = (_number(branches["scope_rank"]) != _number(branches["rank"])).any()
+        scope = "parent" if differs else "county"
+    return SCOPE_RANK_HEADERS.get(scope)
+
+
+def _previous(result: Result) -> pd.DataFrame | None:
+    """``meta["previous"]`` aligned to ``result.branches`` (None when no previous results were given)."""
+    previous = (result.meta or {}).get("previous")
+    if previous is None:
+        return None
+    ids = _column(result.branches, "branch_id")
+    keyed = previous.drop_duplicates("branch_id").set_index("branch_id")
+    return keyed.reindex(ids.to_numpy()).reset_index(drop=True)
+
+
+def ranking_frame(result: Result) -> tuple[pd.DataFrame, list[Col], dict[int, np.ndarray]]:
+    """The 总排名 table, its columns, and the starred cells (column position -> mask per row)."""
     branches = result.branches
     dim_ids, dim_names = _dimension_order(result)
     frame = pd.DataFrame(
@@ -460,23 +642,40 @@ def ranking_frame(result: Result) -> tuple[pd.DataFrame, list[Col]]:
             "排名": _column(branches, "rank"),
             "支部编码": _column(branches, "branch_id"),
             "支部名称": _column(branches, "name"),
-            "上级党组织(乡镇)": _column(branches, "parent"),
+            "上级党组织": _column(branches, "parent"),
             "类别": _column(branches, "category"),
         }
     ).reset_index(drop=True)
-    cols = [Col("排名", "int", center=True), Col("支部编码"), Col("支部名称", cap=30), Col("上级党组织(乡镇)", cap=24),
+    cols = [Col("排名", "int", center=True), Col("支部编码"), Col("支部名称", cap=28), Col("上级党组织", cap=18),
             Col("类别", center=True)]
+    scope_header = _scope_rank_header(result)
+    if scope_header:
+        frame.insert(1, "scope_rank", _number(_column(branches, "scope_rank")).to_numpy())
+        cols.insert(1, Col(scope_header, "int", center=True))
 
     dims = result.dimensions
-    if dims is not None and len(dims) and {"branch_id", "dimension", "score"} <= set(dims.columns):
+    has_dims = dims is not None and len(dims) and {"branch_id", "dimension", "score"} <= set(dims.columns)
+    if has_dims:
         pivot = dims.pivot_table(index="branch_id", columns="dimension", values="score", aggfunc="first", sort=False)
     else:
         pivot = pd.DataFrame(index=pd.Index([], name="branch_id"))
+    stars = None
+    if has_dims and "star" in dims.columns:
+        stars = dims.pivot_table(index="branch_id", columns="dimension", values="star", aggfunc="first", sort=False)
     branch_ids = _column(branches, "branch_id").to_numpy()
+    marks: dict[int, np.ndarray] = {}
     for index, (dim_id, dim_name) in enumerate(zip(dim_ids, dim_names)):
         values = pivot[dim_id].reindex(branch_ids).to_numpy() if dim_id in pivot.columns else np.full(len(branches), np.nan)
         frame[f"dim{index}"] = values
-        cols.append(Col(dim_name, "score"))
+        if stars is not None and dim_id in stars.columns:
+            earned = stars[dim_id].reindex(branch_ids).astype("boolean").fillna(False).to_numpy(dtype=bool)
+            marks[len(cols)] = earned
+            cols.append(Col(dim_name, "score", extra=3 if earned.any() else 0))
+        else:
+            cols.append(Col(dim_name, "score"))
+    if "stars_earned" in branches.columns:
+        frame["获星数"] = _number(branches["stars_earned"]).to_numpy()
+        cols.append(Col("获星数", "int", center=True))
 
     total = _number(_column(branches, "total")).to_numpy()
     self_score = _number(_column(branches, "self_score")).to_numpy()
@@ -486,16 +685,31 @@ def ranking_frame(result: Result) -> tuple[pd.DataFrame, list[Col]]:
         "扣减": (_column(branches, "deduction"), Col("扣减", "score")),
         "总分": (total, Col("总分", "score")),
         "评定等级": (_column(branches, "level"), Col("评定等级", center=True)),
-        "否决与标记": (_flags_and_vetoes(result), Col("否决与标记", cap=30)),
-        "名额调整": (_column(branches, "quota_note"), Col("名额调整", cap=30)),
-        "自评分": (self_score, Col("自评分", "score")),
-        "自评差值": (self_score - total, Col("自评差值", "diff")),
+        "否决与标记": (_flags_and_vetoes(result), Col("否决与标记", cap=18)),
+        "等级说明": (_joined_notes(_column(branches, "quota_note", ""), _column(branches, "requires_note", "")),
+                 Col("等级说明", cap=30)),
     }
+    previous = _previous(result)
+    if previous is not None:
+        tail.update(
+            {
+                "上年等级": (_column(previous, "上年等级"), Col("上年等级", center=True)),
+                "上年排名": (_column(previous, "上年排名"), Col("上年排名", "int", center=True)),
+                "升降": (_column(previous, "升降"), Col("升降", center=True)),
+                "排名变化": (_column(previous, "排名变化"), Col("排名变化", "move", center=True)),
+            }
+        )
+    tail.update(
+        {
+            "自评分": (self_score, Col("自评分", "score")),
+            "自评差值": (self_score - total, Col("自评差值", "diff")),
+        }
+    )
     for key, (values, col) in tail.items():
         values = pd.Series(np.asarray(values, dtype=object))
         frame[key] = values.to_numpy() if col.kind == "text" else _number(values).to_numpy()
         cols.append(col)
-    return frame, cols
+    return frame, cols, marks
 
 
 def detail_frame(result: Result) -> tuple[pd.DataFrame, list[Col]]:
@@ -599,6 +813,62 @@ def bonus_frame(result: Result) -> tuple[pd.DataFrame, list[Col]]:
     return frame, cols
 
 
+def _warnings(result: Result) -> pd.DataFrame | None:
+    """The fired warnings (预警) as (branch_id, 事项, 说明): ``meta["warnings"]``, else the result's own
+    ``warnings`` frame (branch_id, warning, name, explanation); None when neither is there."""
+    warnings = (result.meta or {}).get("warnings")
+    if warnings is not None:
+        return warnings
+    own = getattr(result, "warnings", None)
+    if own is None:
+        return None
+    return pd.DataFrame({"branch_id": _column(own, "branch_id").to_numpy(), "事项": _column(own, "name").to_numpy(),
+                         "说明": _column(own, "explanation").to_numpy()})
+
+
+def _warning_rows(result: Result) -> pd.DataFrame:
+    """The fired warnings as rows of the 否决与预警 list."""
+    warnings = _warnings(result)
+    if warnings is None or len(warnings) == 0:
+        return pd.DataFrame(columns=["branch_id", "类别", "事项", "处理", "说明", "_source"])
+    return pd.DataFrame(
+        {
+            "branch_id": _column(warnings, "branch_id").to_numpy(),
+            "类别": "预警提示",
+            "事项": _text(_column(warnings, "事项")).to_numpy(),
+            "处理": "提醒关注",
+            "说明": _text(_column(warnings, "说明")).to_numpy(),
+            "_source": 2,
+        }
+    )
+
+
+def _gone_rows(result: Result) -> pd.DataFrame:
+    """``meta["gone"]``: branches rated last year and missing this year, last in the list."""
+    gone = (result.meta or {}).get("gone")
+    if gone is None or len(gone) == 0:
+        return pd.DataFrame(columns=["branch_id", "name", "类别", "事项", "处理", "说明", "_source", "_order"])
+    rank = _number(_column(gone, "上年排名"))
+    total = _number(_column(gone, "上年总分"))
+    level = _text(_column(gone, "上年等级"))
+    said = ("上年第" + rank.map("{:.0f}".format) + "名").where(rank.notna(), "")
+    said = said + ("，总分" + total.map("{:.2f}".format) + "分").where(total.notna(), "")
+    said = said + ("，评定等级" + level).where(level != "", "")
+    said = said.str.lstrip("，")
+    return pd.DataFrame(
+        {
+            "branch_id": _column(gone, "branch_id").to_numpy(),
+            "name": _text(_column(gone, "支部名称")).to_numpy(),
+            "类别": "未参评",
+            "事项": "上年参加考核，本年度未参评",
+            "处理": "核实是否撤销或漏报",
+            "说明": (said + "。" + _text(_column(gone, "说明"))).str.strip("。").to_numpy(),
+            "_source": 3,
+            "_order": rank.to_numpy(),
+        }
+    )
+
+
 def veto_frame(result: Result) -> tuple[pd.DataFrame, list[Col]]:
     names, ranks = _branch_lookup(result)
     effects = EFFECTS_GRADE if (result.meta or {}).get("rating") == "grade" else EFFECTS
@@ -621,27 +891,81 @@ def veto_frame(result: Result) -> tuple[pd.DataFrame, list[Col]]:
     flags["事项"] = _text(flags["事项"]).str.strip()
     flags = flags[flags["事项"] != ""]
     # A flag that merely repeats a fired veto of the same branch is already listed with its explanation.
-    fired = set(zip(veto_rows["branch_id"].tolist(), veto_rows["事项"].tolist()))
-    if fired and len(flags):
-        keep = [(b, f) not in fired for b, f in zip(flags["branch_id"].tolist(), flags["事项"].tolist())]
-        flags = flags[keep]
+    fired = veto_rows[["branch_id", "事项"]].drop_duplicates()
+    flags = flags.merge(fired, on=["branch_id", "事项"], how="left", indicator=True)
+    flags = flags[flags["_merge"] == "left_only"].drop(columns="_merge")
     flags = flags.assign(类别="预警标记", 处理=EFFECTS["flag"], 说明="", _source=1)
-    rows = pd.concat([veto_rows, flags[veto_rows.columns]], ignore_index=True)
+    parts = [veto_rows, flags[veto_rows.columns], _warning_rows(result)]
+    rows = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else veto_rows
     rows["_rank"] = rows["branch_id"].map(ranks)
     rows = rows.sort_values(["_rank", "_source"], kind="stable")
+    gone = _gone_rows(result)
     frame = pd.DataFrame(
         {
-            "支部编码": rows["branch_id"].to_numpy(),
-            "支部名称": rows["branch_id"].map(names).to_numpy(),
-            "类别": rows["类别"].to_numpy(),
-            "事项": rows["事项"].to_numpy(),
-            "处理": rows["处理"].to_numpy(),
-            "说明": rows["说明"].to_numpy(),
+            "支部编码": np.concatenate([rows["branch_id"].to_numpy(), gone["branch_id"].to_numpy()]),
+            "支部名称": np.concatenate([rows["branch_id"].map(names).to_numpy(), gone["name"].to_numpy()]),
+            "类别": np.concatenate([rows["类别"].to_numpy(), gone["类别"].to_numpy()]),
+            "事项": np.concatenate([rows["事项"].to_numpy(), gone["事项"].to_numpy()]),
+            "处理": np.concatenate([rows["处理"].to_numpy(), gone["处理"].to_numpy()]),
+            "说明": np.concatenate([rows["说明"].to_numpy(), gone["说明"].to_numpy()]),
         }
     )
     cols = [Col("支部编码"), Col("支部名称", cap=30), Col("类别", center=True), Col("事项", cap=30), Col("处理", cap=30),
             Col("说明")]
     return frame, cols
+
+
+def _level_order(result: Result) -> list[str]:
+    """Level labels best first, then the unrated label, then any other label found in the ranking (so that
+    every branch is counted somewhere)."""
+    labels, unrated, _ = level_labels(result)
+    order = list(dict.fromkeys([*labels, unrated]))
+    present = _text(_column(result.branches, "level")).unique().tolist()
+    return order + [label for label in present if label not in order]
+
+
+def _count_table(result: Result, by: str, header: str) -> pd.DataFrame:
+    """Branches per level (columns, rubric order, then 合计) for each value of ``by`` (rows)."""
+    branches = result.branches
+    keys = _text(_column(branches, by)).str.strip().replace("", NO_PARENT)
+    levels = _text(_column(branches, "level"))
+    order = _level_order(result)
+    counts = pd.crosstab(keys, levels).reindex(columns=order, fill_value=0)
+    if by == "category":
+        known = [c for c in CATEGORIES if c in counts.index]
+        rows = known + sorted(set(counts.index) - set(known))
+    else:
+        # Townships in the order of their codes (branch ids are usually coded by township).
+        first_id = pd.Series(_text(_column(branches, "branch_id")).to_numpy(), index=keys.to_numpy()).groupby(level=0).min()
+        rows = first_id.sort_values(kind="stable").index.tolist()
+    counts = counts.reindex(rows, fill_value=0)
+    counts[TOTAL_LABEL] = counts.sum(axis=1)
+    counts.index.name = header
+    return counts.reset_index()
+
+
+def summary_frames(result: Result) -> list[tuple[str, pd.DataFrame, list[Col]]]:
+    """(title, table, columns) of the two count tables of 分类汇总: by 上级党组织 and by 类别."""
+    out = []
+    for title, by, header in (("按上级党组织统计", "parent", "上级党组织"), ("按类别统计", "category", "类别")):
+        table = _count_table(result, by, header)
+        cols = [Col(header, cap=30)] + [Col(str(c), "int", center=True) for c in table.columns[1:]]
+        out.append((title, table, cols))
+    return out
+
+
+def _change_counts(result: Result) -> str:
+    """One sentence: how many branches moved up, stayed, moved down, are new, are gone."""
+    previous = (result.meta or {}).get("previous")
+    if previous is None:
+        return ""
+    counts = _text(previous["升降"]).value_counts()
+    order = ["升星", "升级", "持平", "降星", "降级", "新参评", "等级不可比"]
+    parts = [f"{label} {int(counts[label])} 个" for label in order if label in counts.index]
+    gone = (result.meta or {}).get("gone")
+    if gone is not None and len(gone):
+        parts.append(f"上年参评而本年度未参评 {len(gone)} 个（见「{SHEET_VETO}」）")
+    return "与上年相比：" + "，".join(parts) + "。" if parts else ""
 
 
 def _plugins_text(plugins) -> str:
@@ -663,6 +987,7 @@ def audit_frame(meta: dict) -> pd.DataFrame:
         ("版本", _meta_text(meta, "rubric_version")),
         ("评分标准指纹(SHA-256)", _meta_text(meta, "rubric_sha256")),
         ("数据指纹(SHA-256)", _meta_text(meta, "data_sha256")),
+        ("数据来源", "；".join(str(x) for x in meta.get("sources") or [])),
         ("引擎版本", _meta_text(meta, "engine_version")),
         ("插件及版本", _plugins_text(meta.get("plugins"))),
         ("运行命令", _meta_text(meta, "command")),
@@ -673,30 +998,95 @@ def audit_frame(meta: dict) -> pd.DataFrame:
 
 
 def quality_frame(meta: dict) -> pd.DataFrame:
+    """The data-quality notes: one row per note, location split into file, sheet, row and column."""
     notes = list(meta.get("data_notes") or [])
     problems = sorted((n for n in notes if isinstance(n, Problem)), key=Problem.sort_key)
-    others = [n for n in notes if not isinstance(n, Problem)]
-    rows = [(p.location(), p.message) for p in problems] + [("", str(n)) for n in others]
-    return pd.DataFrame(rows, columns=["位置", "说明"])
+    others = [str(n) for n in notes if not isinstance(n, Problem)]
+    frame = pd.DataFrame(
+        {
+            "位置": [p.location() for p in problems] + [""] * len(others),
+            "文件": [p.file for p in problems] + [""] * len(others),
+            "工作表": [p.sheet or "" for p in problems] + [""] * len(others),
+            "行": pd.array([p.row for p in problems] + [None] * len(others), dtype="Int64"),
+            "列": [p.column or "" for p in problems] + [""] * len(others),
+            "说明": [p.message for p in problems] + others,
+        }
+    )
+    return frame
+
+
+QUALITY_COLS = [Col("位置", cap=36), Col("文件", cap=24), Col("工作表", cap=14), Col("行", "int", center=True),
+                Col("列", cap=14), Col("说明")]
+
+
+def excluded_frame(result: Result) -> pd.DataFrame:
+    """``meta["excluded"]`` (branch_id, name, reasons): branches left unrated because of data errors, with
+    their township, category and the level shown for them in the ranking."""
+    excluded = (result.meta or {}).get("excluded")
+    columns = ["支部编码", "支部名称", "上级党组织", "类别", "评定等级", "原因"]
+    if excluded is None or len(excluded) == 0:
+        return pd.DataFrame(columns=columns)
+    reasons = _text(_column(excluded, "reasons").reset_index(drop=True).explode()).str.strip()
+    joined = reasons[reasons != ""].groupby(level=0).agg(FLAG_SEPARATOR.join).reindex(range(len(excluded)), fill_value="")
+    ids = _text(_column(excluded, "branch_id")).reset_index(drop=True)
+    branches = result.branches
+    known = pd.DataFrame(
+        {
+            "支部编码": _text(_column(branches, "branch_id")).to_numpy(),
+            "_name": _text(_column(branches, "name")).to_numpy(),
+            "上级党组织": _text(_column(branches, "parent")).to_numpy(),
+            "类别": _text(_column(branches, "category")).to_numpy(),
+            "评定等级": _text(_column(branches, "level")).to_numpy(),
+        }
+    ).drop_duplicates("支部编码")
+    frame = pd.DataFrame({"支部编码": ids, "支部名称": _text(_column(excluded, "name")).to_numpy(), "原因": joined.to_numpy()})
+    frame = frame.merge(known, on="支部编码", how="left")
+    frame["支部名称"] = frame["支部名称"].where(frame["支部名称"] != "", frame["_name"])
+    return frame[columns].fillna("")
+
+
+EXCLUDED_COLS = [Col("支部编码"), Col("支部名称", cap=30), Col("上级党组织", cap=14), Col("类别", center=True),
+                 Col("评定等级", center=True), Col("原因")]
 
 
 # --------------------------------------------------------------------------------------------------
 # Sheets
 
 
-def _level_rules(ws: Worksheet, looks: Looks, column: int, first: int, last: int, levels: pd.Series) -> None:
+def _level_looks(result: Result) -> dict[str, str]:
+    """The conditional look of each level label: the usual words by name, a rubric's own labels by their
+    position (best first), the unrated label grey on red."""
+    labels, unrated, _ = level_labels(result)
+    named = {label: look for look, words in LEVEL_LABELS.items() for label in words}
+    out = {}
+    for position, label in enumerate(labels):
+        if label in named:
+            out[label] = named[label]
+        elif position == 0:
+            out[label] = "top"
+        elif position == 1:
+            out[label] = "good"
+        else:
+            out[label] = "low" if position == len(labels) - 1 else "middle"
+    out[unrated] = "unrated"
+    for label, look in named.items():
+        out.setdefault(label, look)
+    return out
+
+
+def _level_rules(ws: Worksheet, looks: Looks, column: int, first: int, last: int, levels: pd.Series,
+                 mapping: dict[str, str]) -> None:
     present = set(_text(levels).tolist())
-    for look, labels in LEVEL_LABELS.items():
-        for label in labels:
-            if label in present:
-                ws.conditional_format(
-                    first, column, last, column,
-                    {"type": "cell", "criteria": "==", "value": f'"{label}"', "format": looks.levels[look]},
-                )
+    for label, look in mapping.items():
+        if label in present:
+            ws.conditional_format(
+                first, column, last, column,
+                {"type": "cell", "criteria": "==", "value": f'"{label}"', "format": looks.levels[look]},
+            )
 
 
 def _ranking_sheet(sw: SheetWriter, result: Result) -> None:
-    frame, cols = ranking_frame(result)
+    frame, cols, marks = ranking_frame(result)
     meta = sw.meta
     rubric = _meta_text(meta, "rubric_name")
     version = _meta_text(meta, "rubric_version")
@@ -707,17 +1097,32 @@ def _ranking_sheet(sw: SheetWriter, result: Result) -> None:
     if meta.get("generated"):
         parts.append(f"生成时间：{meta['generated']}")
     parts.append("总分相同时按评分标准规定的次序排名")
-    ws, first, last = sw.table_sheet(SHEET_RANKING, SHEET_RANKING, "；".join(parts), frame, cols, freeze_cols=3)
+    if marks:
+        parts.append(f"维度得分后带「{STAR_MARK}」的为该维度获星")
+    if meta.get("previous") is not None:
+        parts.append("排名变化为上年排名减本年排名，正数为前进")
+    ws, first, last = sw.table_sheet(SHEET_RANKING, SHEET_RANKING, "；".join(parts), frame, cols, freeze_cols=3,
+                                     marks=marks)
     if len(frame) == 0:
         return
     headers = [c.header for c in cols]
     level_col = len(headers) - 1 - headers[::-1].index("评定等级")
     total_col = len(headers) - 1 - headers[::-1].index("总分")
-    _level_rules(ws, sw.looks, level_col, first, last, frame["评定等级"])
+    mapping = _level_looks(result)
+    _level_rules(ws, sw.looks, level_col, first, last, frame["评定等级"], mapping)
     ws.conditional_format(
         first, total_col, last, total_col,
         {"type": "data_bar", "bar_color": "#BDD7EE", "bar_solid": True},
     )
+    if "上年等级" in headers:
+        _level_rules(ws, sw.looks, headers.index("上年等级"), first, last, frame["上年等级"], mapping)
+        change_col = headers.index("升降")
+        for look, words in (("up", CHANGE_LOOKS["up"]), ("down", CHANGE_LOOKS["down"])):
+            for word in words:
+                ws.conditional_format(
+                    first, change_col, last, change_col,
+                    {"type": "cell", "criteria": "==", "value": f'"{word}"', "format": getattr(sw.looks, look)},
+                )
 
 
 def _detail_sheet(sw: SheetWriter, result: Result) -> None:
@@ -751,15 +1156,124 @@ def _bonus_sheet(sw: SheetWriter, result: Result) -> None:
 
 def _veto_sheet(sw: SheetWriter, result: Result) -> None:
     frame, cols = veto_frame(result)
-    note = "触发的否决事项（取消评星、等级封顶、扣分、直接定级）与预警标记（如软弱涣散、整顿候选）。"
-    sw.table_sheet(SHEET_VETO, SHEET_VETO, note, frame, cols)
+    parts = ["触发的否决事项（取消评星、等级封顶、扣分、直接定级）与预警标记（如软弱涣散、整顿候选）"]
+    if _warnings(result) is not None:
+        parts.append("预警提示（如党员平均年龄偏高、无入党积极分子）")
+    if (result.meta or {}).get("gone") is not None:
+        parts.append("上年参加考核而本年度未参评的支部（列在最后）")
+    sw.table_sheet(SHEET_VETO, SHEET_VETO, "；".join(parts) + "。", frame, cols)
+
+
+def _chart(sw: SheetWriter, frame: pd.DataFrame, first: int, last: int, levels: list[str], unrated: str,
+           width_px: int):
+    """Stacked columns: branches per level (series, best level at the bottom) for each category, with the
+    category's total printed above its column (an invisible line series carrying the labels)."""
+    chart = sw.workbook.add_chart({"type": "column", "subtype": "stacked"})
+    base_font = {"name": FONT, "size": 10}
+    colors = iter(CHART_COLORS)
+    shown = 0
+    for offset, level in enumerate(levels, 1):
+        if int(frame[level].sum()) == 0:
+            continue
+        shown += 1
+        color = CHART_UNRATED if level == unrated else next(colors, CHART_UNRATED)
+        chart.add_series(
+            {
+                "name": [SHEET_SUMMARY, first - 1, offset],
+                "categories": [SHEET_SUMMARY, first, 0, last, 0],
+                "values": [SHEET_SUMMARY, first, offset, last, offset],
+                "fill": {"color": color},
+                "border": {"color": "#FFFFFF"},
+                "gap": 60,
+            }
+        )
+    totals = sw.workbook.add_chart({"type": "line"})
+    total_col = len(levels) + 1
+    totals.add_series(
+        {
+            "name": [SHEET_SUMMARY, first - 1, total_col],
+            "categories": [SHEET_SUMMARY, first, 0, last, 0],
+            "values": [SHEET_SUMMARY, first, total_col, last, total_col],
+            "line": {"none": True},
+            "marker": {"type": "none"},
+            "data_labels": {"value": True, "position": "above", "font": {**base_font, "bold": True}},
+        }
+    )
+    chart.combine(totals)
+    chart.set_title({"name": "各类别支部评定等级分布（个）", "name_font": {**base_font, "size": 12, "bold": True}})
+    chart.set_x_axis({"num_font": base_font})
+    chart.set_y_axis({"name": "支部数（个）", "name_font": base_font, "num_font": base_font,
+                      "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
+    chart.set_legend({"position": "right", "font": base_font, "delete_series": [shown]})
+    chart.set_size({"width": width_px, "height": CHART_HEIGHT})
+    return chart
+
+
+def _summary_sheet(sw: SheetWriter, result: Result) -> None:
+    tables = summary_frames(result)
+    looks = sw.looks
+    ws = sw.workbook.add_worksheet(SHEET_SUMMARY)
+    ncols = max(len(cols) for _, _, cols in tables)
+    sw.page_setup(ws, SHEET_SUMMARY, None)  # two tables: no single header row to repeat
+
+    # Both tables share the columns; a little wider than the numbers need, so the printed page is not sparse.
+    measured = [_widths(frame, cols, sw.break_headers) for _, frame, cols in tables]
+    widths = [max(m[i][0] for m in measured) for i in range(ncols)]
+    widths[0] = max(widths[0], SUMMARY_LABEL_WIDTH)
+    widths[1:] = [max(w, SUMMARY_COUNT_WIDTH) for w in widths[1:]]
+    for index, width in enumerate(widths):
+        ws.set_column(index, index, width)
+    note = "各上级党组织、各类别的支部按评定等级计数（个），与「总排名」一致；合计行随筛选变化。"
+    sw.heading(ws, SHEET_SUMMARY, note + _change_counts(result), ncols, sum(widths))
+
+    (_, by_parent, parent_cols), (title, by_category, category_cols) = tables
+    _, last = sw.write_table(ws, HEADER_ROW, by_parent, parent_cols, "按上级党组织汇总", widths=widths, totals=True)
+    row = last + 3  # total row, then a blank row
+    ws.set_h_pagebreaks([row])  # the category table and its chart start a page of their own
+    ws.write_string(row, 0, title, looks.section)
+    first, last = sw.write_table(ws, row + 1, by_category, category_cols, "按类别汇总", widths=widths, totals=True)
+    if len(by_category) and int(by_category[TOTAL_LABEL].sum()):
+        _, unrated, _ = level_labels(result)
+        levels = [str(c) for c in by_category.columns[1:-1]]
+        width_px = int(sum(w * 7 + 5 for w in widths))
+        chart = _chart(sw, by_category, first, last, levels, unrated, max(width_px, 560))
+        ws.insert_chart(last + 3, 0, chart, {"x_offset": 2, "y_offset": 4, "object_position": 1})
+
+
+def _quality_sheet(sw: SheetWriter, result: Result) -> None:
+    meta = sw.meta
+    looks = sw.looks
+    quality = quality_frame(meta)
+    has_excluded = meta.get("excluded") is not None
+    excluded = excluded_frame(result) if has_excluded else None
+
+    ws = sw.workbook.add_worksheet(SHEET_QUALITY)
+    parts = [f"读入数据时容忍或自动更正的问题 {len(quality)} 处，请核对原始数据" if len(quality)
+             else "读入数据时未发现需要说明的问题"]
+    if has_excluded:
+        parts.append(f"因数据错误未评定的支部 {len(excluded)} 个（见下方）")
+    ws.freeze_panes(HEADER_ROW + 1, 0)
+    sw.page_setup(ws, SHEET_QUALITY, HEADER_ROW)
+
+    # Both tables share the six columns: the excluded list lines up under the notes.
+    measured = [_widths(quality, QUALITY_COLS, sw.break_headers)]
+    if has_excluded:
+        measured.append(_widths(excluded, EXCLUDED_COLS, sw.break_headers))
+    widths = [max(m[i][0] for m in measured) for i in range(len(QUALITY_COLS))]
+    for index, width in enumerate(widths):
+        ws.set_column(index, index, width)
+    sw.heading(ws, SHEET_QUALITY, "；".join(parts) + "。", len(QUALITY_COLS), sum(widths))
+    _, last = sw.write_table(ws, HEADER_ROW, quality, QUALITY_COLS, "数据质量", widths=widths)
+    if has_excluded:
+        row = last + 2
+        ws.write_string(row, 0, "因数据错误未评定的支部", looks.section)
+        sw.write_table(ws, row + 1, excluded, EXCLUDED_COLS, "因数据错误未评定", widths=widths)
 
 
 def _audit_sheet(sw: SheetWriter) -> None:
     meta = sw.meta
     looks = sw.looks
     audit = audit_frame(meta)
-    quality = quality_frame(meta)
     toml_lines = str(meta.get("rubric_toml") or "").splitlines()
 
     ws = sw.workbook.add_worksheet(SHEET_AUDIT)
@@ -768,10 +1282,9 @@ def _audit_sheet(sw: SheetWriter) -> None:
     ws.freeze_panes(HEADER_ROW + 1, 0)
     sw.page_setup(ws, subject, HEADER_ROW)
 
-    # Column A holds keys, locations and line numbers; column B values, notes and rubric text (wrapping).
-    # Keys set the width of column A; long data-quality locations wrap inside it rather than widen it.
-    key_units = max(_display_units(audit["项目"]).max(), min(_longest(quality["位置"]), AUDIT_KEY_CAP))
-    value_texts = pd.concat([audit["内容"], quality["说明"], pd.Series(toml_lines, dtype=object)], ignore_index=True)
+    # Column A holds keys and line numbers; column B values and rubric text (wrapping).
+    key_units = _display_units(audit["项目"]).max()
+    value_texts = pd.concat([audit["内容"], pd.Series(toml_lines, dtype=object)], ignore_index=True)
     value_units = _display_units(_text(value_texts)).max() if len(value_texts) else 0
     widths = [float(min(max(key_units + 2, 14), AUDIT_KEY_CAP)), float(min(max(value_units + 2, 66), AUDIT_TEXT_CAP))]
     ws.set_column(0, 0, widths[0])
@@ -781,17 +1294,6 @@ def _audit_sheet(sw: SheetWriter) -> None:
     _, last = sw.write_table(ws, HEADER_ROW, audit, cols, "审计信息", widths=widths)
 
     row = last + 2
-    ws.write_string(row, 0, "数据质量说明", looks.section)
-    row += 1
-    if len(quality):
-        ws.write_string(row, 0, "读入数据时容忍或自动更正的问题如下，请核对原始数据：", looks.note)
-        row += 1
-        _, last = sw.write_table(ws, row, quality, [Col("位置", wrap=True), Col("说明", wrap=True)], "数据质量", widths=widths)
-        row = last + 2
-    else:
-        ws.write_string(row, 0, "读入数据时未发现需要说明的问题。", looks.note)
-        row += 2
-
     ws.write_string(row, 0, "评分标准原文（TOML）", looks.section)
     row += 1
     if toml_lines:
@@ -834,13 +1336,15 @@ def write_results(result: Result, path: Path) -> None:
         )
         try:
             looks = Looks(workbook)
-            sw = SheetWriter(workbook, looks, meta)
+            sw = SheetWriter(workbook, looks, meta, break_headers=True)
             _properties(workbook, meta)
             _ranking_sheet(sw, result)
             _detail_sheet(sw, result)
             _lost_sheet(sw, result)
             _bonus_sheet(sw, result)
             _veto_sheet(sw, result)
+            _summary_sheet(sw, result)
+            _quality_sheet(sw, result)
             _audit_sheet(sw)
         except BaseException:
             # Release xlsxwriter's temporary state without producing output; atomic_output removes tmp.
