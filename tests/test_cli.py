@@ -154,3 +154,30 @@ def test_lenient_ranks_the_rest_and_lists_the_unrated(tmp_path):
     wb = openpyxl.load_workbook(tmp_path / "r.xlsx", read_only=True)
     cells = [str(c) for row in wb["数据质量"].iter_rows(values_only=True) for c in row if c is not None]
     assert any("支部委员会议" in c for c in cells)
+
+
+def test_county_custom_rubric_runs_end_to_end_with_its_local_plugin(tmp_path):
+    d = tmp_path / "county"
+    assert scoring("sample", "--branches", 40, "-o", d, "--format", "parquet").returncode == 0
+    custom = Path(__file__).resolve().parent.parent / "rubrics" / "examples" / "county_custom.toml"
+    js = tmp_path / "r.json"
+    p = scoring("run", d, "-r", custom, "-o", tmp_path / "r.xlsx", "--json", js)
+    assert p.returncode == 0, p.stderr
+    d = json.loads(js.read_text(encoding="utf-8"))
+    assert d["rubric"]["id"] == "county_custom"
+    young = [i for b in d["branches"] for i in b["indicators"] if i["id"] == "young_members"]
+    assert len(young) == 40 and all(0 <= i["points"] <= 2 for i in young)
+    assert any("35岁以下" in i["explanation"] for i in young)
+    lectures = [i for b in d["branches"] for i in b["indicators"] if i["id"] == "party_lectures"]
+    assert all("要求2次" in i["explanation"] or "不适用" in i["explanation"] for i in lectures)
+
+
+def test_template_and_self_check_commands(tmp_path, golden_xlsx):
+    p = scoring("template", "-r", RUBRIC, "-o", tmp_path / "t.xlsx")
+    assert p.returncode == 0 and (tmp_path / "t.xlsx").exists()
+    out = tmp_path / "sc.xlsx"
+    p = scoring("self-check", golden_xlsx, "-b", "B", "-r", RUBRIC, "-o", out)
+    assert p.returncode == 0, p.stderr
+    assert "西岭村党支部" in p.stdout and "77.5" in p.stdout and out.exists()
+    p = scoring("self-check", golden_xlsx, "-b", "Z", "-r", RUBRIC, "-o", out)
+    assert p.returncode == 2 and "Traceback" not in p.stderr
