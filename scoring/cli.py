@@ -233,8 +233,8 @@ def cmd_rubric(a) -> int:
         print(dump_toml(r), end="")
     elif a.rubric_command == "diff":
         ra, _, sa = load(a.a, a.plugin)
-        rb, _, sb = load(a.b, a.plugin)
-        print(rubric_tools.diff(ra, rb, sa, sb)[0])
+        rb, reg_b, sb = load(a.b, a.plugin)
+        print(rubric_tools.diff(ra, rb, sa, sb, reg_b)[0])
     elif a.rubric_command == "schema":
         import json
 

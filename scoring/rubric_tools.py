@@ -6,17 +6,7 @@ import copy
 import json
 from typing import Any
 
-from .rubric import (
-    DeductShortfall,
-    Linear,
-    Manual,
-    PassFail,
-    PerEvent,
-    PerUnit,
-    Ratio,
-    Rubric,
-    Steps,
-)
+from .rubric import Rubric
 
 MODEL_ZH = {
     "stars": "总分定星（评星定级）",
@@ -30,32 +20,6 @@ EFFECT_ZH = {"no_rating": "取消评星资格", "cap": "等级封顶", "deduct":
 
 def _g(x: float) -> str:
     return f"{x:g}"
-
-
-def rule_text(ind) -> str:
-    """A short Chinese description of an indicator's scoring rule."""
-    r = ind.rule
-    if isinstance(r, DeductShortfall):
-        return f"要求{_g(r.target)}，每少1扣{_g(r.per)}分，扣完为止"
-    if isinstance(r, Steps):
-        ops = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
-        parts = [f"{ops[st.op_value[0]]}{_g(st.op_value[1])}得{_g(st.points)}分" for st in r.steps]
-        return "；".join(parts) + f"；其他得{_g(r.otherwise)}分"
-    if isinstance(r, Linear):
-        return f"{_g(r.zero_at)}得0分至{_g(r.full_at)}得满分，线性计分"
-    if isinstance(r, Ratio):
-        return f"按达到{_g(r.target)}的比例计分"
-    if isinstance(r, PassFail):
-        return f"{r.op}{_g(r.value)}得满分，否则0分"
-    if isinstance(r, PerEvent):
-        cap = f"，最多扣{_g(r.cap)}分" if r.cap is not None else "，扣完为止"
-        return f"每次扣{_g(r.per)}分{cap}"
-    if isinstance(r, PerUnit):
-        word = "加" if r.per > 0 else "扣"
-        return f"每次{word}{_g(abs(r.per))}分，最多{word}{_g(ind.max)}分"
-    if isinstance(r, Manual):
-        return "考评委员会评分，不超过满分"
-    return r.type  # pragma: no cover
 
 
 def check_summary(r: Rubric, shown: str, registry) -> str:
@@ -178,8 +142,11 @@ def _show(v) -> str:
     return str(v)
 
 
-def diff(a: Rubric, b: Rubric, shown_a: str, shown_b: str) -> tuple[str, int]:
-    """What changed from ``a`` to ``b``, in Chinese, grouped; and the number of changes."""
+def diff(a: Rubric, b: Rubric, shown_a: str, shown_b: str, registry) -> tuple[str, int]:
+    """What changed from ``a`` to ``b``, in Chinese, grouped; and the number of changes. ``registry``
+    provides the measures of ``b`` (for describing an added indicator's rule with its unit)."""
+    from .output.template import rule_text
+
     fa, fb = _flatten(a), _flatten(b)
     ind_a = {i.id: i for _, i in a.indicators()}
     ind_b = {i.id: i for _, i in b.indicators()}
@@ -189,7 +156,7 @@ def diff(a: Rubric, b: Rubric, shown_a: str, shown_b: str) -> tuple[str, int]:
     removed = [i for i in ind_a if i not in ind_b]
     for iid in added:
         i = ind_b[iid]
-        lines.append(f"  新增指标：{i.name}（{iid}），{_g(i.max)}分，测量项 {i.measure}，{rule_text(i)}")
+        lines.append(f"  新增指标：{i.name}（{iid}），{_g(i.max)}分，测量项 {i.measure}，{rule_text(i, registry)}")
         n += 1
     for iid in removed:
         i = ind_a[iid]

@@ -305,8 +305,8 @@ def test_county_lectures_diff_is_exactly_what_rubric_tools_diff_gives(workdir):
     block = next(b for b in RUNS if b.lines[0] == "$ scoring rubric diff five_star county_lectures.toml")
     shown = block.lines[1:]
     a, _, shown_a = load("five_star")
-    b, _, _ = load(workdir / "county_lectures.toml")
-    text, n = diff(a, b, shown_a, "county_lectures.toml")
+    b, reg_b, _ = load(workdir / "county_lectures.toml")
+    text, n = diff(a, b, shown_a, "county_lectures.toml", reg_b)
     assert text.splitlines() == shown
     assert n == 3
 

@@ -103,7 +103,7 @@ def test_rubric_commands_from_the_cli(tmp_path):
     assert p.returncode == 0
     changes = [line.strip() for line in p.stdout.splitlines()[1:] if line.startswith("    ") or "新增指标" in line]
     assert changes == [
-        "新增指标：青年党员占比（young_members），2分，测量项 young_member_share，按达到0.15的比例计分",
+        "新增指标：青年党员占比（young_members），2分，测量项 young_member_share，青年党员占比达到15%得满分，不足按比例计分",
         "indicator[member_training].max：6 → 4",
         "indicator[party_lectures].rule.per：1 → 2",
         "indicator[party_lectures].rule.target：4 → 2",
