@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import ScoringError, UsageError
+from .paths import check_paths
 
 _ARGPARSE_ZH = (
     ("the following arguments are required: ", "缺少必需的参数："),
@@ -99,33 +100,14 @@ def _say(quiet: bool, *lines: str) -> None:
             print(line)
 
 
-def _check_outputs(inputs: list[Path], outputs: list[Path]) -> None:
-    ins = set()
-    for p in inputs:
-        rp = p.resolve()
-        ins.add(rp)
-        if rp.is_dir():
-            ins |= {c.resolve() for c in rp.rglob("*") if c.is_file()}
-    for o in outputs:
-        if o.resolve() in ins:
-            raise UsageError(f"输出文件 {o} 是输入数据之一，不能覆盖输入文件；请用 -o 指定其他路径")
-        if o.suffix.lower() == ".xlsx" and o.exists() and o.is_dir():
-            raise UsageError(f"输出路径 {o} 是一个文件夹")
-        if not o.parent.exists():
-            raise UsageError(f"输出文件夹 {o.parent} 不存在")
-
-
 def cmd_run(a) -> int:
     from .engine import Timer, build_meta, load, needed_tables, require_branches, score
     from .output.jsonout import write_json
     from .output.xlsx import write_results
     from .reader import read_dataset
 
-    for d in a.data:
-        if not d.exists():
-            raise UsageError(f"找不到数据：{d}")
     outputs = [a.output] + ([a.json] if a.json else [])
-    _check_outputs(a.data + ([a.previous] if a.previous else []), outputs)
+    check_paths(a.data + ([a.previous] if a.previous else []), outputs)
     previous = None
     if a.previous is not None:
         from .previous import load_previous

@@ -28,6 +28,7 @@ from .errors import UsageError
 from .evaluator import evaluate
 from .output.jsonout import FLAG_SEPARATOR
 from .output.selfcheck_xlsx import selfcheck_title, write_selfcheck
+from .paths import check_paths
 from .reader import read_dataset
 from .result import Result
 from .rubric import Rubric
@@ -56,24 +57,6 @@ def _unknown_branch(branch_id: str, branches: pd.DataFrame) -> UsageError:
         shown = "、".join(sorted(ids)[:CLOSE_IDS]) + ("等" if len(ids) > CLOSE_IDS else "")
         hint = f"数据中的支部编码有：{shown}（共{len(ids)}个）"
     return UsageError(f"数据中没有支部编码「{branch_id}」。{hint}")
-
-
-def _check_paths(data: list[Path], out: Path) -> None:
-    for d in data:
-        if not d.exists():
-            raise UsageError(f"找不到数据：{d}")
-    inputs = set()
-    for d in data:
-        rd = d.resolve()
-        inputs.add(rd)
-        if rd.is_dir():
-            inputs |= {c.resolve() for c in rd.rglob("*") if c.is_file()}
-    if out.resolve() in inputs:
-        raise UsageError(f"输出文件 {out} 是输入数据之一，不能覆盖输入文件；请用 -o 指定其他路径")
-    if out.exists() and out.is_dir():
-        raise UsageError(f"输出路径 {out} 是一个文件夹")
-    if not out.parent.exists():
-        raise UsageError(f"输出文件夹 {out.parent} 不存在")
 
 
 def selfcheck_rubric(r: Rubric, n_branches: int) -> tuple[Rubric, dict[str, str], list[str]]:
@@ -236,7 +219,7 @@ def main_selfcheck(data: list[Path], branch_id: str, rubric_spec, out: Path | No
     data = [Path(d) for d in data]
     branch_id = str(branch_id).strip()
     out = Path(out) if out is not None else default_output(branch_id)
-    _check_paths(data, out)
+    check_paths(list(data), [out])
     rubric, reg, shown = load(rubric_spec, list(plugins))
     year = year or rubric.year
     dataset = read_dataset(data, reg.tables, needed_tables(rubric, reg))
