@@ -207,6 +207,53 @@ def diff(a: Rubric, b: Rubric, shown_a: str, shown_b: str, registry) -> tuple[st
 
 
 # ---------------------------------------------------------------- schema
+# Chinese hover help for editors, by key name (the same key means the same thing wherever it appears)
+KEY_HELP = {
+    "id": "标识：英文字母、数字和下划线，用于继承、对比和结果中引用", "name": "名称（显示给用户的中文名称）",
+    "version": "版本号", "year": "考核年度", "scheme": "依据的考核办法（说明文字）",
+    "extends": "继承的评分标准：内置名称（如 five_star）或相对本文件的路径；只需写与它不同的部分",
+    "drop": "删除继承来的条目：dimensions、indicators、vetoes、warnings、quotas、variants",
+    "plugins": "本县插件文件（相对本文件的路径）", "grading": "评定方式", "dimensions": "维度（如五好）",
+    "indicators": "指标", "max": "满分", "measure": "测量项标识（scoring plugins 可查看全部测量项）",
+    "params": "测量项参数", "rule": "计分规则", "type": "规则类型：deduct_shortfall、steps、linear、ratio、pass_fail、"
+    "per_event、per_unit、manual", "target": "要求达到的数值", "per": "每单位扣（加）的分数",
+    "steps": "分档：从高到低排列，每档写 ge/gt/le/lt 之一和 points", "ge": "不低于", "gt": "高于", "le": "不高于",
+    "lt": "低于", "points": "分值", "otherwise": "都不满足时的得分", "zero_at": "得0分的数值", "full_at": "得满分的数值",
+    "op": "比较方式：<、<=、>、>=、==、!=", "value": "比较的数值（比例写小数，如 0.95 表示95%）",
+    "cap": "上限", "categories": "只适用于这些支部类别", "explain": "自定义得分说明模板，可用 {evidence} {value} {points} 等",
+    "note": "备注", "extra_deductions": "在本指标分数内另行扣分的事项", "label": "名称或显示文字", "unit": "单位",
+    "star_share": "按维度评星：维度得分达到满分的比例即得星", "star_name": "该维度的星名，如 支部过硬星",
+    "bonus": "加分项", "kinds": "只计这些类型", "require_document": "无文号不计分", "require_approved": "未经审核不计分",
+    "highest_only": "同一项工作只计最高级别", "vetoes": "否决项", "warnings": "预警（不影响得分和等级）",
+    "when": "触发条件", "indicator": "按某个指标的测量值判断", "if_missing": "没有数据时是否视为触发",
+    "effect": "效果：no_rating 取消评星、cap 等级封顶、deduct 扣分、flag 标记、award 直接定级",
+    "cap_level": "最高只能评到的等级", "award_level": "直接评定的等级", "flag": "标记名称，如 软弱涣散候选",
+    "levels": "等级（从高到低）", "min": "分数线（按维度评星时为星数）", "min_total": "按维度评星时对总分的要求",
+    "stars": "星数", "requires": "该等级的附加条件", "requires_text": "附加条件的中文说明",
+    "model": "评定方式：stars 总分定星、grade 总分定等次、per_dimension 按维度评星、points 积分制",
+    "scale": "满分（总分折算到这个分数）", "base": "积分制的基准分",
+    "not_applicable": "不适用的指标：rescale 不计入满分并折算、full_marks 按满分计",
+    "sections": "加权部分，如 (基础项-减分项)×70%+评议项×30%", "deduct_dimensions": "从本部分扣除失分的维度",
+    "weight": "权重（各部分之和为1）", "unrated_label": "不评定等级时显示的文字", "quotas": "名额限制",
+    "level": "等级名称", "max_share": "最多占比（如 0.1 表示10%）", "scope": "范围：county 全县、parent 乡镇、category 类别",
+    "rounding": "名额取整：floor 向下、round 四舍五入、ceil 向上", "rectification": "整顿候选",
+    "bottom_share": "排名靠后的比例", "ranking": "排名", "tie_break": "总分相同时依次比较：base_total、bonus、dimension:<维度标识>",
+    "variants": "不同类别支部的变体",
+}
+
+
+def _describe(node) -> None:
+    if isinstance(node, dict):
+        for key, sub in (node.get("properties") or {}).items():
+            if key in KEY_HELP and isinstance(sub, dict):
+                sub["description"] = KEY_HELP[key]
+        for v in node.values():
+            _describe(v)
+    elif isinstance(node, list):
+        for v in node:
+            _describe(v)
+
+
 def json_schema() -> dict:
     """JSON Schema for rubric files as authors write them: a complete rubric, or a partial one that
     ``extends`` another or is extended (then nothing is required and entries may be partial overrides)."""
@@ -254,6 +301,7 @@ def json_schema() -> dict:
         sch["properties"]["drop"] = {"$ref": "#/$defs/Drop"}
     all_defs["RubricFile"] = full
     all_defs["RubricFilePatch"] = rubric_patch
+    _describe(all_defs)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "党支部年度考核评分标准（TOML）",
