@@ -27,6 +27,21 @@ _ARGPARSE_ZH = (
 
 
 class _Parser(argparse.ArgumentParser):
+    """argparse in Chinese: headings, the help option and usage errors (exit 2)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["add_help"] = False
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "参数"
+        self._optionals.title = "选项"
+        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help="显示帮助并退出")
+
+    def format_usage(self):
+        return super().format_usage().replace("usage:", "用法：", 1)
+
+    def format_help(self):
+        return super().format_help().replace("usage:", "用法：", 1)
+
     def error(self, message):  # Chinese usage errors, exit 2
         for en, zh in _ARGPARSE_ZH:
             message = message.replace(en, zh)
@@ -36,7 +51,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="scoring", description="党支部年度考核评分引擎：评分标准（TOML）+ 支部记录（Excel）→ 排名与逐项得分说明")
-    p.add_argument("--version", action="version", version=f"scoring {__version__}")
+    p.add_argument("--version", action="version", version=f"scoring {__version__}", help="显示版本并退出")
     sub = p.add_subparsers(dest="command", metavar="命令", parser_class=_Parser)
 
     run = sub.add_parser("run", help="评分并输出结果工作簿", description="读取支部记录，按评分标准评分，输出结果工作簿（和 JSON）")
