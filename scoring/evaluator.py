@@ -39,7 +39,7 @@ EFFECT_ZH = {
     "flag": "标记",
     "award": "直接定级",
 }
-_OPS = {
+OPS = {
     "<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
     "==": np.equal, "!=": np.not_equal,
 }
@@ -140,7 +140,7 @@ def score_indicator(ind: Indicator, m: Measured, idx: pd.Index) -> tuple[pd.Seri
         done = pd.Series(False, index=idx)
         for st in rule.steps:
             op, thr = st.op_value
-            hit = ~done & pd.Series(_OPS[op](v, thr), index=idx)
+            hit = ~done & pd.Series(OPS[op](v, thr), index=idx)
             pts = pts.where(~hit, st.points)
             tail = "" if st.points >= mx else f"（满分{_n(mx)}分）"
             text = text.where(~hit, f"，{_cond_phrase(op, thr, m)}，得{_n(st.points)}分{tail}")
@@ -156,7 +156,7 @@ def score_indicator(ind: Indicator, m: Measured, idx: pd.Index) -> tuple[pd.Seri
         text = f"，以{_v(rule.target, m)}为满分标准，得" + fmt_num(pts) + "分"
         return pts, pd.Series(text, index=idx, dtype=object), rule.target
     if isinstance(rule, PassFail):
-        ok = pd.Series(_OPS[rule.op](v, rule.value), index=idx)
+        ok = pd.Series(OPS[rule.op](v, rule.value), index=idx)
         pts = ok.astype(float) * mx
         text = _pick(ok, f"，符合要求，得满分{_n(mx)}分", f"，不符合要求（应{_cond_phrase(rule.op, rule.value, m)}），不得分")
         return pts, text, rule.value
@@ -226,6 +226,24 @@ def _indicator_rows(r: Rubric, dims, idx: pd.Index, category: pd.Series, measure
     return pd.concat(frames, ignore_index=True)
 
 
+def indicator_top(ind: Indicator) -> float:
+    """The most points an indicator can give: its max, or 0 for a deduction-only item (negative per_unit,
+    积分制), which can take points away but never add any."""
+    return 0.0 if isinstance(ind.rule, PerUnit) and ind.rule.per < 0 else ind.max
+
+
+def extra_cuts(ind: Indicator, rule_points: pd.Series, measured: dict[str, Measured], idx: pd.Index):
+    """The indicator's extra deductions in rubric order, each taking from what the rule and the earlier ones
+    left (never below 0): yields (deduction, measured value, points cut), all Series over ``idx``."""
+    left = rule_points.fillna(0.0)
+    for ex in ind.extra_deductions:
+        em = measured[measure_key(ex.measure, ex.params)]
+        ev = em.frame["value"].reindex(idx).astype(float).fillna(0).clip(lower=0)
+        cut = np.minimum(left.clip(lower=0), ev * ex.per)
+        left = left - cut
+        yield ex, ev, cut
+
+
 def _one_indicator(ind: Indicator, dim, order: int, idx: pd.Index, category: pd.Series,
                    measured: dict[str, Measured], full_marks: bool) -> pd.DataFrame:
     m = measured[measure_key(ind.measure, ind.params)]
@@ -241,10 +259,7 @@ def _one_indicator(ind: Indicator, dim, order: int, idx: pd.Index, category: pd.
     pts, text, target = score_indicator(ind, m, idx)
     pts = pts.fillna(0.0)
     lost_extra_text = pd.Series("", index=idx, dtype=object)
-    for ex in ind.extra_deductions:
-        em = measured[measure_key(ex.measure, ex.params)]
-        ev = em.frame["value"].reindex(idx).astype(float).fillna(0).clip(lower=0)
-        cut = np.minimum(pts.clip(lower=0), ev * ex.per)
+    for ex, ev, cut in extra_cuts(ind, pts, measured, idx):
         pts = pts - cut
         lost_extra_text = lost_extra_text + _pick(
             ev > 0,
@@ -261,8 +276,7 @@ def _one_indicator(ind: Indicator, dim, order: int, idx: pd.Index, category: pd.
     sentence = sentence.where(has_value, evidence + "，此项不得分")
     pts = pts.where(has_value, 0.0)
     na_text = "不适用：" + evidence + ("，按满分计" if full_marks else "，不计入满分")
-    # a deduction-only item (negative per_unit, 积分制) can take points away but never add any
-    top = 0.0 if isinstance(ind.rule, PerUnit) and ind.rule.per < 0 else ind.max
+    top = indicator_top(ind)
     return pd.DataFrame({
         "branch_id": idx,
         "dimension": dim.id,
@@ -339,7 +353,7 @@ def condition_values(c: VetoCondition, r: Rubric, measured: dict[str, Measured],
         m = measured[measure_key(c.measure, c.params)]
     f = m.frame.reindex(idx)
     v = f["value"].astype(float)
-    holds = pd.Series(_OPS[c.op](v, c.value), index=idx)
+    holds = pd.Series(OPS[c.op](v, c.value), index=idx)
     holds = holds.where(v.notna(), c.if_missing).astype(bool)
     return holds, f["evidence"].fillna("").astype(str), m
 
@@ -404,7 +418,7 @@ def warning_table(r: Rubric, branches: pd.DataFrame, measured: dict[str, Measure
 
 
 # ---------------------------------------------------------------- grading, quotas, ranking
-def _share_count(share: float, n: pd.Series, rounding: str) -> pd.Series:
+def share_count(share: float, n: pd.Series, rounding: str) -> pd.Series:
     x = share * n.astype(float)
     eps = 1e-9  # 10% of 30 is 3, not 2.9999999
     if rounding == "floor":
@@ -414,7 +428,7 @@ def _share_count(share: float, n: pd.Series, rounding: str) -> pd.Series:
     return np.floor(x + 0.5).astype(int)
 
 
-def _scope_key(b: pd.DataFrame, scope: str) -> pd.Series:
+def scope_key(b: pd.DataFrame, scope: str) -> pd.Series:
     if scope == "county":
         return pd.Series("全县", index=b.index)
     return b[scope].astype(str)
@@ -543,7 +557,7 @@ def evaluate(r: Rubric, branches: pd.DataFrame, measured: dict[str, Measured], m
     b.index.name = None
     b = b.sort_values(keys, ascending=asc, kind="mergesort")
     b["rank"] = np.arange(1, len(b) + 1)
-    b["scope_rank"] = b.groupby(_scope_key(b, r.ranking.scope), sort=False).cumcount() + 1
+    b["scope_rank"] = b.groupby(scope_key(b, r.ranking.scope), sort=False).cumcount() + 1
     b = b.drop(columns=[k for k in b.columns if k.startswith("_tb_")])
 
     # quotas, top level first, by rank within scope; overflow drops one level and may meet the next quota.
@@ -551,8 +565,8 @@ def evaluate(r: Rubric, branches: pd.DataFrame, measured: dict[str, Measured], m
     original_idx = b["level_idx"].copy()
     for q in sorted(r.quotas, key=lambda q: r.level_index(q.level)):
         qi = r.level_index(q.level)
-        scope = _scope_key(b, q.scope)
-        allowed = _share_count(q.max_share, scope.map(scope.value_counts()), q.rounding)
+        scope = scope_key(b, q.scope)
+        allowed = share_count(q.max_share, scope.map(scope.value_counts()), q.rounding)
         at = b["rated"] & (b["level_idx"] == qi)
         first = at & b["awarded"]
         pos = pd.Series(0, index=b.index)
@@ -573,8 +587,8 @@ def evaluate(r: Rubric, branches: pd.DataFrame, measured: dict[str, Measured], m
     # bottom share within scope -> rectification flag
     if r.rectification is not None:
         rc = r.rectification
-        scope = _scope_key(b, rc.scope)
-        n_bottom = _share_count(rc.bottom_share, scope.map(scope.value_counts()), rc.rounding)
+        scope = scope_key(b, rc.scope)
+        n_bottom = share_count(rc.bottom_share, scope.map(scope.value_counts()), rc.rounding)
         from_bottom = b.groupby(scope, sort=False).cumcount(ascending=False) + 1
         bottom = from_bottom <= n_bottom
         flags = flags.reindex(b.index)

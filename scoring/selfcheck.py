@@ -31,7 +31,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .evaluator import _OPS, Measured, _scope_key, _share_count, evaluate, measure_key, score_indicator
+from .evaluator import (
+    OPS,
+    Measured,
+    evaluate,
+    extra_cuts,
+    indicator_top,
+    measure_key,
+    scope_key,
+    score_indicator,
+    share_count,
+)
 from .result import Result
 from .rubric import (
     OP_ZH,
@@ -329,7 +339,7 @@ def _steps_for(result: Result, measured: dict[str, Measured], branch_id: str) ->
         v = float(ir.value) if pd.notna(ir.value) else math.nan
         rule_pts, _, _ = score_indicator(ind, m, idx)
         rule_pts = 0.0 if math.isnan(v) else float(rule_pts.iloc[0])
-        top = 0.0 if isinstance(ind.rule, PerUnit) and ind.rule.per < 0 else ind.max
+        top = indicator_top(ind)
         rule_lost = round(top - rule_pts, GAIN_DIGITS)
         common = dict(indicator=ind.id, name=ind.name, dimension_name=dim.name, order=int(ir.order),
                       points=float(ir.points), max=float(ir.max), current=v)
@@ -357,13 +367,11 @@ def _steps_for(result: Result, measured: dict[str, Measured], branch_id: str) ->
                     out.append(Step(**common, part=0, kind=KIND_FIX, key=key, lost=rule_lost, plan_value=target,
                                     plan_phrase=describe(target), ladder=ladder, describe=describe))
         # extra deductions, in the evaluator's order: each takes from what the rule and earlier ones left
-        left = rule_pts
-        for pi, ex in enumerate(ind.extra_deductions, 1):
+        cuts = extra_cuts(ind, pd.Series([rule_pts], index=idx), measured, idx)
+        for pi, (ex, evs, cuts_) in enumerate(cuts, 1):
             ekey = measure_key(ex.measure, ex.params)
             em = measured[ekey]
-            ev = em.frame["value"].reindex(idx).astype(float).fillna(0).clip(lower=0).iloc[0]
-            cut = min(max(left, 0.0), ev * ex.per)
-            left -= cut
+            ev, cut = float(evs.iloc[0]), float(cuts_.iloc[0])
             if cut <= EPS:
                 continue
             grain = 1.0 if float(ev).is_integer() else _grain(em)
@@ -544,10 +552,10 @@ def _quota_cutoff(result: Result, row: pd.Series, label: str) -> tuple[str, floa
     b = result.branches
     parts, cutoffs, closed = [], [], False
     for q in (x for x in r.quotas if x.level == label):
-        scope = _scope_key(b, q.scope)
+        scope = scope_key(b, q.scope)
         mine = scope[b["branch_id"] == row["branch_id"]].iloc[0]
         in_scope = b[(scope == mine).to_numpy()]
-        allowed = int(_share_count(q.max_share, pd.Series([len(in_scope)]), q.rounding).iloc[0])
+        allowed = int(share_count(q.max_share, pd.Series([len(in_scope)]), q.rounding).iloc[0])
         holders = in_scope[(in_scope["level"] == label) & (in_scope["branch_id"] != row["branch_id"])]
         where = SCOPE_ZH[q.scope].replace("中", "")
         if allowed == 0:
@@ -658,7 +666,7 @@ def next_level(result: Result, measured: dict[str, Measured], branch_id: str) ->
         else:
             key = measure_key(c.measure, c.params)
         value = changes.get(key, float(measured[key].frame["value"].reindex(idx).iloc[0]))
-        holds = c.if_missing if math.isnan(value) else bool(_OPS[c.op](value, c.value))
+        holds = c.if_missing if math.isnan(value) else bool(OPS[c.op](value, c.value))
         if not holds:
             need = lv.requires_text or f"{OP_ZH[c.op]}{value_text(c.value, measured[key])}"
             evidence = str(measured[key].frame["evidence"].reindex(idx).fillna("").iloc[0])

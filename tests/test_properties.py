@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from golden_data import make_dataset
 from scoring.engine import load, score
-from scoring.evaluator import _share_count
+from scoring.evaluator import share_count
 from scoring.tables import CATEGORIES, HONOR_LEVELS, INCIDENT_KINDS, MEETING_KINDS
 
 RUBRIC, REG, _ = load("five_star")
@@ -142,7 +142,7 @@ def test_quotas_never_exceeded(raw):
     b = run(raw).branches
     n = len(b)
     for q in RUBRIC.quotas:
-        allowed = int(_share_count(q.max_share, pd.Series([n]), q.rounding).iloc[0])
+        allowed = int(share_count(q.max_share, pd.Series([n]), q.rounding).iloc[0])
         assert (b["level"] == q.level).sum() <= allowed
 
 
@@ -166,7 +166,7 @@ def test_no_level_exceeds_its_quota_within_its_scope(raw):
     for q in SCOPED.quotas:
         key = {"county": pd.Series("全县", index=b.index), "parent": b["parent"], "category": b["category"]}[q.scope]
         n = key.map(key.value_counts())
-        allowed = _share_count(q.max_share, n, q.rounding)
+        allowed = share_count(q.max_share, n, q.rounding)
         at_level = (b["level"] == q.level).groupby(key).sum()
         assert (at_level <= allowed.groupby(key).first()).all(), q
 
