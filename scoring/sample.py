@@ -22,14 +22,13 @@ Parquet/CSV file per table (canonical English column ids). Files are written ato
 
 from __future__ import annotations
 
-import os
-import uuid
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .atomic import atomic_output
 from .dataset import DTYPES
 from .tables import (
     APPRAISAL_GRADES,
@@ -1056,16 +1055,9 @@ def _ordered(tables: dict[str, pd.DataFrame]):
 
 
 def _atomic(target: Path, write) -> None:
-    """Call ``write(tmp)`` for a fresh temporary name beside ``target``, then move it into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = str(target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp"))
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Call ``write(tmp)`` for a temporary name beside ``target`` (same suffix), then move it into place."""
+    with atomic_output(target) as tmp:
+        write(str(tmp))
 
 
 def _column_kinds(df: pd.DataFrame, spec: Table | None) -> list[tuple[str, str, str]]:

@@ -14,6 +14,7 @@ import pytest
 
 from scoring.cli import main
 from scoring.errors import Problem, UsageError
+from scoring import atomic
 from scoring.output import jsonout, xlsx
 from scoring.output.jsonout import to_json_dict, write_json
 from scoring.output.xlsx import write_results
@@ -467,7 +468,7 @@ def test_failed_close_keeps_existing_target(tmp_path, monkeypatch):
 def test_failed_json_write_keeps_existing_target(tmp_path, monkeypatch):
     path = tmp_path / "results.json"
     path.write_text("{}", encoding="utf-8")
-    monkeypatch.setattr(jsonout.os, "replace", lambda *a: (_ for _ in ()).throw(OSError("no space")))
+    monkeypatch.setattr(atomic.os, "replace", lambda *a: (_ for _ in ()).throw(OSError("no space")))
     with pytest.raises(OSError):
         write_json(make_result(), path)
     assert path.read_text(encoding="utf-8") == "{}"

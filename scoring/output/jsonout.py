@@ -34,62 +34,23 @@ Written only when the result carries them (``result.meta``), except ``warnings``
 Numbers are rounded to 4 decimals; NaN / missing become ``null``. The output is deterministic for the
 same result (no timestamp), so two runs can be compared byte for byte.
 
-This module also holds :func:`atomic_output`, the write-to-temp-then-rename helper every writer uses.
+Files are written with :func:`scoring.atomic.atomic_output`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from scoring.atomic import atomic_output
 from scoring.result import Result
 
 FLAG_SEPARATOR = "；"
 DECIMALS = 4
-
-
-# --------------------------------------------------------------------------------------------------
-# Atomic writes
-
-
-def _default_mode() -> int:
-    """The permission bits a normally created file would get (0o666 minus the umask)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-@contextlib.contextmanager
-def atomic_output(path: Path | str, suffix: str) -> Iterator[Path]:
-    """Yield a temporary path in the target's directory; on success move it onto ``path``.
-
-    The temporary file lives in the same directory so that ``os.replace`` is an atomic rename. On any
-    exception the temporary file is removed and the exception propagates; an existing ``path`` is left
-    exactly as it was. A reader never sees a half-written file.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.stem}.", suffix=suffix, delete=False) as handle:
-        tmp = Path(handle.name)
-    try:
-        yield tmp
-        # NamedTemporaryFile creates the file 0600; give the result the permissions of an ordinary file,
-        # or keep those of the file being replaced.
-        mode = path.stat().st_mode & 0o777 if path.exists() else _default_mode()
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
 
 
 # --------------------------------------------------------------------------------------------------

@@ -25,7 +25,8 @@ import pandas as pd
 import xlsxwriter
 
 from scoring.evaluator import Measured, measure_key
-from scoring.output.jsonout import FLAG_SEPARATOR, atomic_output
+from scoring.atomic import atomic_output
+from scoring.output.jsonout import FLAG_SEPARATOR
 from scoring.output.xlsx import FONT, FONT_SIZE, Col, Looks, SheetWriter
 from scoring.result import Result
 from scoring.selfcheck import KIND_FINAL, SCOPE_ZH, num_text, value_text

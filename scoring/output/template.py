@@ -45,7 +45,7 @@ from xlsxwriter.worksheet import Worksheet
 from scoring.errors import UsageError
 from scoring.evaluator import measure_requests
 from scoring.measure import Measure
-from scoring.output.jsonout import atomic_output
+from scoring.atomic import atomic_output
 from scoring.registry import Registry
 from scoring.rubric import (
     OP_ZH,

@@ -49,7 +49,8 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from scoring.errors import Problem
-from scoring.output.jsonout import FLAG_SEPARATOR, atomic_output
+from scoring.atomic import atomic_output
+from scoring.output.jsonout import FLAG_SEPARATOR
 from scoring.previous import level_labels
 from scoring.result import Result
 from scoring.tables import CATEGORIES
