@@ -12,6 +12,7 @@ leaves no place at all. The rubric is then applied without them, and the output 
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 import re
 import shlex
 import sys
@@ -209,6 +210,51 @@ def render_summary(result: Result, plan: pd.DataFrame, nxt: dict, branch_id: str
     return Panel(Group(*lines), title=title, title_align="left", expand=False)
 
 
+@dataclass
+class SelfCheck:
+    """Everything a self-check shows, computed once: the CLI prints and writes it, the web page renders it."""
+
+    result: Result  # every branch in the data, evaluated with :func:`selfcheck_rubric`
+    measured: dict  # measure key -> Measured, for the whole data
+    plan: pd.DataFrame  # :func:`scoring.selfcheck.improvement_plan` of the branch
+    next: dict  # :func:`scoring.selfcheck.next_level` of the branch
+    branch_id: str
+    rubric: Rubric  # the rubric as loaded (before quotas were dropped for a one-branch workbook)
+    registry: object
+    shown: str  # the rubric's name as the user gave it
+
+
+def prepare_selfcheck(data: list[Path], branch_id: str, rubric_spec=None, plugins: list[Path] = (),
+                      year: int | None = None, loaded: tuple | None = None, command: str | None = None) -> SelfCheck:
+    """Read the data, score every branch, and build one branch's plan and next-level path.
+
+    ``loaded`` is ``(rubric, registry, shown)`` from :func:`scoring.engine.load` when the caller fixed the
+    rubric and plugins already (the web server does, at start); otherwise ``rubric_spec`` and ``plugins``
+    are loaded here. Raises :class:`~scoring.errors.ScoringError` subclasses for user mistakes (a
+    :class:`~scoring.errors.DataError` listing every located problem, a UsageError for an unknown branch id
+    with the closest ids)."""
+    data = [Path(d) for d in data]
+    branch_id = str(branch_id).strip()
+    rubric, reg, shown = loaded if loaded is not None else load(rubric_spec, list(plugins))
+    year = year or rubric.year
+    dataset = read_dataset(data, reg.tables, needed_tables(rubric, reg))
+    branches = dataset.table("branches")
+    if branch_id not in set(branches["branch_id"].astype(str)):
+        raise _unknown_branch(branch_id, branches)
+    measured = compute_measures(rubric, reg, dataset, year)
+    scored, dropped, notes = selfcheck_rubric(rubric, len(branches))
+    if command is None:
+        command = "scoring " + " ".join(shlex.quote(x) for x in sys.argv[1:])
+    meta = build_meta(rubric, reg, dataset, year, command)
+    meta.update({"selfcheck_notes": notes, "dropped_quotas": dropped, "rubric_shown": shown})
+    result = evaluate(scored, branches, measured, meta=meta)
+    result.meta["title"] = selfcheck_title(result, branch_id)
+    plan = improvement_plan(result, measured, branch_id)
+    nxt = next_level(result, measured, branch_id)
+    return SelfCheck(result=result, measured=measured, plan=plan, next=nxt, branch_id=branch_id, rubric=rubric,
+                     registry=reg, shown=shown)
+
+
 def main_selfcheck(data: list[Path], branch_id: str, rubric_spec, out: Path | None, plugins: list[Path],
                    console: Console | None = None, year: int | None = None) -> int:
     """``scoring self-check``: score the data, then check one branch. Prints the summary on ``console``
@@ -220,22 +266,8 @@ def main_selfcheck(data: list[Path], branch_id: str, rubric_spec, out: Path | No
     branch_id = str(branch_id).strip()
     out = Path(out) if out is not None else default_output(branch_id)
     check_paths(list(data), [out])
-    rubric, reg, shown = load(rubric_spec, list(plugins))
-    year = year or rubric.year
-    dataset = read_dataset(data, reg.tables, needed_tables(rubric, reg))
-    branches = dataset.table("branches")
-    if branch_id not in set(branches["branch_id"].astype(str)):
-        raise _unknown_branch(branch_id, branches)
-    measured = compute_measures(rubric, reg, dataset, year)
-    scored, dropped, notes = selfcheck_rubric(rubric, len(branches))
-    command = "scoring " + " ".join(shlex.quote(x) for x in sys.argv[1:])
-    meta = build_meta(rubric, reg, dataset, year, command)
-    meta.update({"selfcheck_notes": notes, "dropped_quotas": dropped, "rubric_shown": shown})
-    result = evaluate(scored, branches, measured, meta=meta)
-    result.meta["title"] = selfcheck_title(result, branch_id)
-    plan = improvement_plan(result, measured, branch_id)
-    nxt = next_level(result, measured, branch_id)
-    write_selfcheck(result, plan, nxt, branch_id, out, measured=measured)
-    console.print(render_summary(result, plan, nxt, branch_id, out))
+    sc = prepare_selfcheck(data, branch_id, rubric_spec, plugins, year=year)
+    write_selfcheck(sc.result, sc.plan, sc.next, branch_id, out, measured=sc.measured)
+    console.print(render_summary(sc.result, sc.plan, sc.next, branch_id, out))
     console.print(f"自检工作簿已写入：{out}")
     return 0
