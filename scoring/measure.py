@@ -15,12 +15,19 @@ title, kind, level, has_document (bool), approved (bool)``; the rubric's bonus b
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
+from . import wording
 from .dataset import Dataset
+from .errors import PluginError
+
+
+class UndeclaredInput(PluginError):
+    """A measure read a table (or column) it did not declare in ``inputs``."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,9 @@ class Measure:
     kind: str = "number"  # "count", "rate", "number", "claims"
     description: str = ""
     plugin: str = ""  # filled by the plugin manager
+    # advice for the self-check: advice(params, current, target) -> a Chinese step a secretary can act on
+    # ("再召开2次支委会", "督促1名党员补交党费"), or None to use the generic wording ("…提高到90%（目前85%）")
+    advice: Callable[[dict, float, float], str | None] | None = None
 
     @property
     def is_rate(self) -> bool:
@@ -48,18 +58,26 @@ class Measure:
 
 @dataclass
 class MeasureContext:
-    """What a measure computes from: the dataset, the assessment year, and the branches."""
+    """What a measure computes from: the dataset, the assessment year, and the branches.
+
+    When the engine computes a measure, the context shows it only the tables and columns the measure
+    declared in ``inputs``: reading another table stops the run with a message naming the plugin (a table
+    nobody declared is not even read, so it would silently look empty), and a column not declared is not
+    there (a KeyError the engine reports the same way)."""
 
     data: Dataset
     year: int
+    inputs: Mapping[str, tuple[str, ...]] | None = None  # None: everything (tests, tools)
+    measure: str = ""
+    plugin: str = ""
 
     @property
     def branches(self) -> pd.DataFrame:
-        return self.data.table("branches")
+        return self.table("branches")
 
     @property
     def branch_index(self) -> pd.Index:
-        return pd.Index(self.branches["branch_id"], name="branch_id")
+        return pd.Index(self.data.table("branches")["branch_id"], name="branch_id")
 
     @property
     def year_start(self) -> pd.Timestamp:
@@ -71,7 +89,15 @@ class MeasureContext:
         return pd.Timestamp(self.year, 12, 31)
 
     def table(self, table_id: str) -> pd.DataFrame:
-        return self.data.table(table_id)
+        if self.inputs is None:
+            return self.data.table(table_id)
+        if table_id not in self.inputs:
+            sheet = self.data.specs[table_id].sheet if table_id in self.data.specs else table_id
+            raise UndeclaredInput(
+                f"插件「{self.plugin}」的测量项「{self.measure}」读取了未在 inputs 中声明的数据表「{table_id}」（{sheet}）；"
+                f"请在测量项的 inputs 中写明它读取的表和列")
+        df = self.data.table(table_id)
+        return df[[c for c in self.inputs[table_id] if c in df.columns]]
 
     def in_year(self, df: pd.DataFrame, col: str = "date") -> pd.DataFrame:
         d = df[col]
@@ -90,21 +116,13 @@ class MeasureContext:
         return out
 
 
-def fmt_num(s: pd.Series | float, digits: int = 2) -> pd.Series:
-    """Numbers as short Chinese-document text: 9 -> "9", 1.50 -> "1.5", 0.333 -> "0.33"."""
-    s = pd.Series(s) if not isinstance(s, pd.Series) else s
-    r = s.astype(float).round(digits) + 0.0  # + 0.0 turns -0.0 into 0.0
-    txt = r.astype(str).str.replace(r"\.0$", "", regex=True)
-    return txt.where(r.notna(), "—")
-
-
-def fmt_pct(s: pd.Series, digits: int = 1) -> pd.Series:
-    """Rates in [0, 1] as percent text: 0.875 -> "87.5%"."""
-    return fmt_num(s.astype(float) * 100, digits) + "%"
+# Numbers in evidence phrases: the one formatter of scoring.wording (half up), under the names plugins use.
+fmt_num = wording.nums
+fmt_pct = wording.pcts
 
 
 def fmt_value(s: pd.Series, rate: bool) -> pd.Series:
-    return fmt_pct(s) if rate else fmt_num(s)
+    return wording.values(s, "", rate)
 
 
 def safe_ratio(num: pd.Series, den: pd.Series) -> pd.Series:

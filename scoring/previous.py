@@ -16,7 +16,7 @@ star), 升级 / 降级 / 持平 for the other rubrics (compared by the order of 
 新参评 for a branch absent last year, and 等级不可比 when last year's level is not one of this year's.
 
 ``gone`` lists the branches that took part last year and are absent now (撤销 or 未参评), in last year's
-rank order. ``attach`` puts both frames into ``result.meta`` ("previous", "gone"), where the writers
+rank order. ``attach`` puts both frames into ``result.meta`` (``previous``, ``gone``), where the writers
 find them.
 
 Everything is a merge over whole frames; no loop runs per branch.
@@ -204,28 +204,9 @@ def _text_or_none(series: pd.Series) -> pd.Series:
 def level_labels(result: Result) -> tuple[list[str], str, bool]:
     """(level labels best first, the unrated label, whether levels are stars) for ``result``.
 
-    From the rubric when the result carries one; otherwise from the ranking itself (levels ordered by
-    stars, else by the best rank holding them), so that hand-built results work too.
     """
-    rubric = result.rubric
-    grading = getattr(rubric, "grading", None)
-    if grading is not None:
-        return [lv.label for lv in grading.levels], grading.unrated_label, bool(grading.rates_stars)
-    branches = result.branches
-    level = branches["level"].astype(object).where(branches["level"].notna(), "").astype(str)
-    rated = branches["rated"].astype(bool) if "rated" in branches.columns else pd.Series(True, index=branches.index)
-    unrated_values = level[~rated & (level != "")]
-    unrated = unrated_values.iloc[0] if len(unrated_values) else UNRATED_WORDS[0]
-    shown = pd.DataFrame({"level": level, "rank": branches["rank"], "rated": rated})
-    stars = pd.to_numeric(branches["stars"], errors="coerce") if "stars" in branches.columns else None
-    by_stars = stars is not None and bool(stars[rated].notna().any())
-    if by_stars:
-        shown["key"] = -stars.astype(float)
-    else:
-        shown["key"] = pd.to_numeric(shown["rank"], errors="coerce")
-    rated_levels = shown[shown["rated"] & (shown["level"] != "") & (shown["level"] != unrated)]
-    order = rated_levels.groupby("level", sort=False)["key"].min().sort_values(kind="stable")
-    return order.index.tolist(), unrated, by_stars
+    grading = result.rubric.grading
+    return [lv.label for lv in grading.levels], grading.unrated_label, bool(grading.rates_stars)
 
 
 def _positions(labels: pd.Series, stars: pd.Series | None, result: Result) -> pd.Series:
@@ -248,14 +229,7 @@ def _positions(labels: pd.Series, stars: pd.Series | None, result: Result) -> pd
 
 
 def _label_stars(result: Result) -> dict[str, float]:
-    grading = getattr(result.rubric, "grading", None)
-    if grading is not None:
-        return {lv.label: float(lv.stars) for lv in grading.levels if lv.stars is not None}
-    branches = result.branches
-    if "stars" not in branches.columns:
-        return {}
-    pairs = branches[["level", "stars"]].dropna().drop_duplicates("level")
-    return dict(zip(pairs["level"].astype(str), pairs["stars"].astype(float)))
+    return {lv.label: float(lv.stars) for lv in result.rubric.grading.levels if lv.stars is not None}
 
 
 def _ids(series: pd.Series) -> pd.Series:
@@ -307,7 +281,7 @@ def gone(result: Result, previous: pd.DataFrame) -> pd.DataFrame:
     """Branches of last year's result that are not in this year's (last year's rank order). A branch left
     unrated this year because of data errors (``--lenient``) is present, not gone."""
     now = set(_ids(result.branches["branch_id"]).tolist())
-    excluded = (result.meta or {}).get("excluded")
+    excluded = result.meta.excluded
     if excluded is not None and len(excluded):
         now |= set(_ids(excluded["branch_id"]).tolist())
     keys = _ids(previous["branch_id"])
@@ -326,7 +300,6 @@ def gone(result: Result, previous: pd.DataFrame) -> pd.DataFrame:
 
 def attach(result: Result, previous: pd.DataFrame) -> Result:
     """Put the comparison and the list of gone branches into ``result.meta`` for the writers."""
-    result.meta = dict(result.meta or {})
-    result.meta["previous"] = compare(result, previous)
-    result.meta["gone"] = gone(result, previous)
+    result.meta.previous = compare(result, previous)
+    result.meta.gone = gone(result, previous)
     return result

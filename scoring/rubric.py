@@ -24,137 +24,30 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from . import rules
 from .errors import RubricError
+from .rules import MODELS, RULE_TYPES, ExtraDeduction, Step  # noqa: F401  (Step: the steps rule's row model)
+from .rules.base import Params
+from .rules.deduct_shortfall import DeductShortfall  # noqa: F401  (rule models, importable from here too)
+from .rules.linear import Linear  # noqa: F401
+from .rules.manual import Manual  # noqa: F401
+from .rules.pass_fail import PassFail  # noqa: F401
+from .rules.per_event import PerEvent  # noqa: F401
+from .rules.per_unit import PerUnit  # noqa: F401
+from .rules.ratio import Ratio  # noqa: F401
+from .rules.steps import Steps  # noqa: F401
 
 OPS = ("<", "<=", ">", ">=", "==", "!=")
-OP_ZH = {"<": "低于", "<=": "不超过", ">": "超过", ">=": "达到", "==": "等于", "!=": "不等于"}
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-Params = dict[str, Union[str, int, float, bool, list[str], list[int], list[float]]]
 
 
-# ---------------------------------------------------------------- rules
-class DeductShortfall(Strict):
-    """Deduct ``per`` points for each unit the measured value falls short of ``target``; floor 0."""
-
-    type: Literal["deduct_shortfall"]
-    target: float = Field(gt=0)
-    per: float = Field(gt=0)
-
-
-class Step(Strict):
-    """One row of a step table: exactly one of ge/gt/le/lt, and the points awarded when it holds."""
-
-    ge: float | None = None
-    gt: float | None = None
-    le: float | None = None
-    lt: float | None = None
-    points: float = Field(ge=0)
-
-    @model_validator(mode="after")
-    def _one_bound(self):
-        n = sum(v is not None for v in (self.ge, self.gt, self.le, self.lt))
-        if n != 1:
-            raise ValueError("每一档必须且只能写 ge、gt、le、lt 中的一个")
-        return self
-
-    @property
-    def op_value(self) -> tuple[str, float]:
-        for op, v in ((">=", self.ge), (">", self.gt), ("<=", self.le), ("<", self.lt)):
-            if v is not None:
-                return op, v
-        raise AssertionError
-
-
-class Steps(Strict):
-    """Step table: the first step whose bound holds gives the points, else ``otherwise``."""
-
-    type: Literal["steps"]
-    steps: list[Step] = Field(min_length=1)
-    otherwise: float = Field(default=0, ge=0)
-
-
-class Linear(Strict):
-    """Linear ramp: 0 points at ``zero_at``, full points at ``full_at`` (either direction), clipped."""
-
-    type: Literal["linear"]
-    zero_at: float
-    full_at: float
-
-    @model_validator(mode="after")
-    def _distinct(self):
-        if self.zero_at == self.full_at:
-            raise ValueError("zero_at 与 full_at 不能相等")
-        return self
-
-
-class Ratio(Strict):
-    """Points = max x min(1, value / target)."""
-
-    type: Literal["ratio"]
-    target: float = Field(gt=0)
-
-
-class Condition(Strict):
-    op: Literal["<", "<=", ">", ">=", "==", "!="]
-    value: float
-
-
-class PassFail(Strict):
-    """Full points when ``value <op> threshold`` holds, else 0."""
-
-    type: Literal["pass_fail"]
-    op: Literal["<", "<=", ">", ">=", "==", "!="]
-    value: float
-
-
-class PerEvent(Strict):
-    """Deduct ``per`` points per counted event, at most ``cap`` (default: the indicator's max)."""
-
-    type: Literal["per_event"]
-    per: float = Field(gt=0)
-    cap: float | None = Field(default=None, gt=0)
-
-
-class PerUnit(Strict):
-    """Points = value x ``per``, clipped to the indicator's max in absolute value. A negative ``per``
-    deducts (allowed in the points model, 积分制, only)."""
-
-    type: Literal["per_unit"]
-    per: float
-
-    @field_validator("per")
-    @classmethod
-    def _nonzero(cls, v):
-        if v == 0:
-            raise ValueError("不能为 0")
-        return v
-
-
-class Manual(Strict):
-    """A committee's manual score taken as is, clipped to [0, max]."""
-
-    type: Literal["manual"]
-
-
-Rule = Annotated[
-    Union[DeductShortfall, Steps, Linear, Ratio, PassFail, PerEvent, PerUnit, Manual], Field(discriminator="type")
-]
-RULE_TYPES = ("deduct_shortfall", "steps", "linear", "ratio", "pass_fail", "per_event", "per_unit", "manual")
-
-
-class ExtraDeduction(Strict):
-    """A further deduction inside an indicator's points, from another measure (floor 0)."""
-
-    measure: str
-    params: Params = Field(default_factory=dict)
-    per: float = Field(gt=0)
-    label: str = Field(min_length=1)  # Chinese noun phrase for the sentence, e.g. "连续6个月以上未交党费的党员"
-    unit: str = "人"
+# ---------------------------------------------------------------- rules (one module each: scoring.rules)
+Rule = Annotated[Union[MODELS], Field(discriminator="type")]
 
 
 class Indicator(Strict):
@@ -188,7 +81,7 @@ class Bonus(Strict):
     """Bonus block: claims from a claims measure, points by level, highest level per work, a cap."""
 
     name: str = "加分项"
-    measure: str = "honor_claims"
+    measure: str | None = None  # a claims measure; by default the only one the plugins provide
     cap: float = Field(gt=0)
     points: dict[str, float] = Field(min_length=1)  # level -> points, e.g. {"国家级" = 5}
     kinds: list[str] | None = None  # only these claim kinds count (None: all)
@@ -684,6 +577,7 @@ def load_rubric(spec: str | Path | None, registry=None) -> tuple[Rubric, str]:
         problems = cross_check(rubric, registry)
         if problems:
             raise RubricError([f"{shown}: {p}" for p in problems])
+        rubric = resolve_defaults(rubric, registry)
     return rubric, shown
 
 
@@ -740,29 +634,8 @@ def cross_check(r: Rubric, registry) -> list[str]:
         check_categories(f"{ipath}.categories", ind.categories)
         for ei, ex in enumerate(ind.extra_deductions, 1):
             check_measure(f"{ipath}.extra_deductions[{ei}]", ex.measure, ex.params)
-        rule = ind.rule
-        if isinstance(rule, Steps):
-            for si, st in enumerate(rule.steps, 1):
-                if st.points > ind.max:
-                    out.append(f"{ipath}.rule.steps[{si}].points: {st.points:g} 分超过指标满分 {ind.max:g} 分")
-            ops = {st.op_value[0] for st in rule.steps}
-            if ops <= {">=", ">"} or ops <= {"<=", "<"}:
-                vals = [st.op_value[1] for st in rule.steps]
-                desc = ops <= {">=", ">"}
-                if any((b > a) if desc else (b < a) for a, b in zip(vals, vals[1:])):
-                    order = "从高到低" if desc else "从低到高"
-                    out.append(f"{ipath}.rule.steps: 门槛顺序错误，应{order}排列：{vals}")
-                pts = [st.points for st in rule.steps]
-                if any(b > a for a, b in zip(pts, pts[1:])):
-                    out.append(f"{ipath}.rule.steps: 分值应逐档递减：{pts}")
-            else:
-                out.append(f"{ipath}.rule.steps: 同一个档次表不能混用 ge/gt 与 le/lt")
-            if rule.otherwise > ind.max:
-                out.append(f"{ipath}.rule.otherwise: 超过指标满分 {ind.max:g} 分")
-        if isinstance(rule, PerEvent) and rule.cap is not None and rule.cap > ind.max:
-            out.append(f"{ipath}.rule.cap: 扣分上限 {rule.cap:g} 超过指标满分 {ind.max:g} 分")
-        if isinstance(rule, PerUnit) and rule.per < 0 and r.grading.model != "points":
-            out.append(f"{ipath}.rule.per: 负分（按次扣分）只能用于积分制（grading.model = \"points\"），其他模式请用 per_event")
+        for sub, msg in rules.of(ind.rule).check(ind.rule, ind.max, r.grading.model):
+            out.append(f"{ipath}.rule.{sub}: {msg}")
 
     check_dimensions(r.dimensions, "")
     for vi, v in enumerate(r.variants, 1):
@@ -815,7 +688,13 @@ def cross_check(r: Rubric, registry) -> list[str]:
                     out.append(f"{vpath}.{lkey}: 未知的等级「{lv}」（可用：{'、'.join(labels)}）")
             check_categories(f"{vpath}.categories", v.categories)
     if r.bonus is not None:
-        check_measure("bonus", r.bonus.measure, {}, kind="claims")
+        if r.bonus.measure is None:
+            claims = sorted(m.id for m in registry.measures.values() if m.kind == "claims")
+            if len(claims) != 1:
+                have = "、".join(claims) if claims else "无"
+                out.append(f"bonus.measure: 请写明加分使用的申报记录类测量项（可用：{have}）")
+        else:
+            check_measure("bonus", r.bonus.measure, {}, kind="claims")
     seen_q = set()
     for qi, q in enumerate(r.quotas, 1):
         if q.level not in labels:
@@ -834,6 +713,17 @@ def cross_check(r: Rubric, registry) -> list[str]:
     # a variant repeats the base dimensions: report a mistake in them once, at the base
     base_lines = {x for x in out if not x.startswith("variants[")}
     return [x for x in out if not (x.startswith("variants[") and "." in x and x.split(".", 1)[1] in base_lines)]
+
+
+def resolve_defaults(r: Rubric, registry) -> Rubric:
+    """The rubric with the defaults that depend on the plugins filled in: a bonus block without a
+    ``measure`` uses the one claims measure the plugins provide (``cross_check`` has made sure there is
+    exactly one)."""
+    if r.bonus is not None and r.bonus.measure is None:
+        claims = sorted(m.id for m in registry.measures.values() if m.kind == "claims")
+        if len(claims) == 1:
+            return r.model_copy(update={"bonus": r.bonus.model_copy(update={"measure": claims[0]})})
+    return r
 
 
 def dump_toml(r: Rubric) -> str:

@@ -6,6 +6,7 @@ import copy
 import json
 from typing import Any
 
+from . import rules, wording
 from .rubric import Rubric
 
 MODEL_ZH = {
@@ -14,12 +15,8 @@ MODEL_ZH = {
     "per_dimension": "按维度评星（每个维度达标得一颗星）",
     "points": "积分制（基准分加减分）",
 }
-SCOPE_ZH = {"county": "全县", "parent": "乡镇（上级党组织）", "category": "支部类别"}
-EFFECT_ZH = {"no_rating": "取消评星资格", "cap": "等级封顶", "deduct": "扣分", "flag": "标记", "award": "直接定级"}
-
-
-def _g(x: float) -> str:
-    return f"{x:g}"
+SCOPE_ZH = wording.SCOPE_NAMES
+_g = wording.const  # rubric numbers as short text: 12.0 -> "12", 0.15 -> "0.15"
 
 
 def check_summary(r: Rubric, shown: str, registry) -> str:
@@ -46,7 +43,7 @@ def check_summary(r: Rubric, shown: str, registry) -> str:
         f"{lv.label}≥{_g(lv.min)}" + ("颗星" if g.model == "per_dimension" else "") + ("（另有条件）" if lv.requires or lv.min_total else "")
         for lv in g.levels))
     if r.vetoes:
-        lines.append("  否决与预警：" + "、".join(f"{v.name}（{EFFECT_ZH[v.effect]}）" for v in r.vetoes))
+        lines.append("  否决与预警：" + "、".join(f"{v.name}（{wording.effect_name(v.effect, g.rates_stars)}）" for v in r.vetoes))
     if r.warnings:
         lines.append("  预警：" + "、".join(w.name for w in r.warnings))
     if r.quotas:
@@ -145,8 +142,6 @@ def _show(v) -> str:
 def diff(a: Rubric, b: Rubric, shown_a: str, shown_b: str, registry) -> tuple[str, int]:
     """What changed from ``a`` to ``b``, in Chinese, grouped; and the number of changes. ``registry``
     provides the measures of ``b`` (for describing an added indicator's rule with its unit)."""
-    from .output.template import rule_text
-
     fa, fb = _flatten(a), _flatten(b)
     ind_a = {i.id: i for _, i in a.indicators()}
     ind_b = {i.id: i for _, i in b.indicators()}
@@ -156,7 +151,7 @@ def diff(a: Rubric, b: Rubric, shown_a: str, shown_b: str, registry) -> tuple[st
     removed = [i for i in ind_a if i not in ind_b]
     for iid in added:
         i = ind_b[iid]
-        lines.append(f"  新增指标：{i.name}（{iid}），{_g(i.max)}分，测量项 {i.measure}，{rule_text(i, registry)}")
+        lines.append(f"  新增指标：{i.name}（{iid}），{_g(i.max)}分，测量项 {i.measure}，{rules.describe(i, registry)}")
         n += 1
     for iid in removed:
         i = ind_a[iid]

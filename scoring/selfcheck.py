@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
+from . import rules, wording
 from .evaluator import (
     OPS,
     Measured,
@@ -39,23 +40,11 @@ from .evaluator import (
     indicator_top,
     measure_key,
     scope_key,
-    score_indicator,
     share_count,
 )
 from .result import Result
-from .rubric import (
-    OP_ZH,
-    DeductShortfall,
-    Indicator,
-    Linear,
-    Manual,
-    PassFail,
-    PerEvent,
-    PerUnit,
-    Ratio,
-    Rubric,
-    Steps,
-)
+from .rubric import Indicator, Rubric
+from .rules import extra_deduction
 
 KIND_FIX = "可改进"
 KIND_COMMITTEE = "委员会评定"
@@ -66,36 +55,21 @@ PLAN_COLUMNS = [
     "order", "measure_key", "current_value", "target_value",
 ]
 
-SCOPE_ZH = {"county": "全县", "parent": "本乡镇（街道）", "category": "同类别支部中"}
-COUNT_UNITS = frozenset({"次", "人", "起", "项", "个", "名", "件", "篇"})
+SCOPE_ZH = wording.SCOPE_WORDS
 RATE_NAME_ENDINGS = ("率", "比例", "占比", "比重")
-# meeting kinds held "开展" rather than "召开" (the wording of the meeting_count measure's evidence)
-MEETING_VERB = {"党课": "开展", "主题党日": "开展", "民主评议党员": "开展"}
-NEGATED = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
+NEGATED = wording.NEGATED_OP
 EPS = 1e-6
-MAX_LADDER = 120  # finest useful steps of a continuous value tried by the path search
 GAIN_DIGITS = 4
+KIND_OF_RULE = {rules.KIND_FIX: KIND_FIX, rules.KIND_COMMITTEE: KIND_COMMITTEE, rules.KIND_FINAL: KIND_FINAL}
 
 
-# ---------------------------------------------------------------- formatting (one scalar at a time)
-def num_text(x: float, digits: int = 2) -> str:
-    """One number as :func:`scoring.measure.fmt_num` writes it (9 -> "9", 1.50 -> "1.5"), without pandas."""
-    x = float(x)
-    if math.isnan(x):
-        return "—"
-    text = repr(round(x, digits) + 0.0)
-    return text[:-2] if text.endswith(".0") else text
+# ---------------------------------------------------------------- words (the one formatter: scoring.wording)
+num_text = wording.num
 
 
 def value_text(x: float, m: Measured) -> str:
     """A measured value with its unit, as the evaluator's sentences show it: "87.5%", "9次", "3.09万元"."""
-    if x is None or math.isnan(float(x)):
-        return "无数据"
-    return num_text(float(x) * 100, 1) + "%" if m.rate else num_text(x) + m.unit
-
-
-def _count_like(m: Measured) -> bool:
-    return not m.rate and m.unit in COUNT_UNITS
+    return m.units.value(x)
 
 
 def _subject(name: str, m: Measured) -> str:
@@ -163,7 +137,7 @@ class Scenarios:
                     for i, v in changed:
                         values[i] = v
                     frame["value"] = values
-            measured[key] = Measured(frame=frame, unit=m.unit, rate=m.rate)
+            measured[key] = replace(m, frame=frame)
         res = evaluate(self.rubric, branches, measured)
         out = res.branches.set_index("branch_id").reindex(ids)
         cols = ["total", "base_total", "level", "rated"] + (["stars_earned"] if "stars_earned" in out.columns else [])
@@ -199,114 +173,38 @@ class Step:
     fixed_action: str | None = None  # for rows that are not a change of a value
 
 
-def _ladder_grid(start: float, end: float, step: float) -> np.ndarray:
-    """Values strictly beyond ``start`` up to and including ``end``, on a grid of ``step`` (coarsened so
-    that there are at most MAX_LADDER)."""
-    span = abs(end - start)
-    if span <= EPS:
-        return np.array([end])
-    for mult in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000):
-        s = step * mult
-        if span / s <= MAX_LADDER:
-            break
-    sign = 1.0 if end > start else -1.0
-    first = (math.floor(start / s + EPS) + 1) * s if sign > 0 else (math.ceil(start / s - EPS) - 1) * s
-    values = np.arange(first, end, sign * s) if (end - first) * sign > EPS else np.array([])
-    values = np.round(values, 10)
-    return np.append(values[(values - start) * sign > EPS], end)
-
-
-def _grain(m: Measured) -> float:
-    if m.rate:
-        return 0.001  # 0.1 percentage point, the precision rates are shown with
-    if _count_like(m):
-        return 1.0
-    return 0.1
-
-
-def _meeting_kind(ind: Indicator) -> str | None:
-    if ind.measure != "meeting_count":
-        return None
-    kind = ind.params.get("kind")
-    return str(kind) if kind else ind.name
-
-
 def _move_phrase(ind: Indicator, m: Measured, current: float, value: float, shown: str | None = None) -> str:
-    """"再召开2次支委会" / "党费足额按时交纳率提高到100%（目前92%）" for changing the value to ``value``."""
-    kind = _meeting_kind(ind)
+    """"再召开2次支委会" (the measure's own advice) / "党费足额按时交纳率提高到100%（目前92%）"."""
     cur = current if not math.isnan(current) else 0.0
-    if kind is not None and value > cur:
-        n = int(round(value - cur))
-        return f"再{MEETING_VERB.get(kind, '召开')}{n}次{kind}"
+    if m.advice is not None:
+        said = m.advice(cur, value)
+        if said:
+            return said
     target = shown if shown is not None else value_text(value, m)
     verb = "达到" if math.isnan(current) else ("提高到" if value > current else "降低到")
     return f"{_subject(ind.name, m)}{verb}{target}（目前{value_text(current, m)}）"
 
 
-def _bound_target(op: str, thr: float, m: Measured) -> tuple[float, str]:
-    """The value to evaluate to satisfy ``value <op> thr``, and how to show it. Counts are whole: "> 0次"
-    is reached with 1次."""
-    if _count_like(m):
-        whole = {">=": math.ceil(thr - EPS), ">": math.floor(thr + EPS) + 1,
-                 "<=": math.floor(thr + EPS), "<": math.ceil(thr - EPS) - 1}.get(op, thr)
-        return float(whole), value_text(whole, m)
-    shown = value_text(thr, m)
-    if op == ">":
-        return thr + EPS, "超过" + shown
-    if op == "<=":
-        return thr, shown + "以内"
-    if op == "<":
-        return thr - EPS, "低于" + shown
-    return thr, shown  # ">=" and "=="
-
-
 def _rule_steps(ind: Indicator, m: Measured, v: float, rule_points: float):
     """(plan target, path ladder, describe) for the rule part of an indicator, or None when no change of
-    the value can recover anything."""
-    rule = ind.rule
-    nan = math.isnan(v)
-
-    def plain(x: float) -> str:
-        return _move_phrase(ind, m, v, x)
-
-    if isinstance(rule, DeductShortfall):
-        end = float(rule.target)
-        if _count_like(m) and (nan or float(v).is_integer()):
-            end = float(math.ceil(end - EPS))
-        return end, list(_ladder_grid(0.0 if nan else v, end, _grain(m))), plain
-    if isinstance(rule, (Linear, Ratio, PerUnit)):
-        if isinstance(rule, Linear):
-            end, start = float(rule.full_at), (float(rule.zero_at) if nan else v)
-        elif isinstance(rule, Ratio):
-            end, start = float(rule.target), (0.0 if nan else v)
-        else:
-            end, start = ind.max / rule.per, (0.0 if nan else v)
-            if _count_like(m):
-                end = float(math.ceil(end - EPS))
-        return end, list(_ladder_grid(start, end, _grain(m))), plain
-    if isinstance(rule, PassFail):
-        target = rule.value + 1.0 if rule.op == "!=" else _bound_target(rule.op, rule.value, m)[0]
-        if _meeting_kind(ind) is not None and target > (0.0 if nan else v):
-            return target, [target], plain
-        phrase = f"{ind.name}达到要求（应{OP_ZH[rule.op]}{value_text(rule.value, m)}，目前{value_text(v, m)}）"
-        return target, [target], lambda x: phrase
-    if isinstance(rule, Steps):
-        better = [i for i, st in enumerate(rule.steps) if st.points > rule_points + EPS]
-        if not better:
-            return None
-        shown: dict[float, str] = {}
-        for i in reversed(better):  # the next step up first, the top step last
-            target, text = _bound_target(*rule.steps[i].op_value, m)
-            shown.setdefault(target, text)
-        ladder = list(shown)
-        return ladder[0], ladder, lambda x: _move_phrase(ind, m, v, x, shown.get(x))
-    return None
+    the value can recover anything. The values come from the rule type (:mod:`scoring.rules`)."""
+    ladder = rules.of(ind.rule).ladder(ind.rule, ind.max, v, rule_points, m.units)
+    if ladder is None:
+        return None
+    if ladder.requirement is not None:  # pass/fail: the measure's advice, else the requirement
+        cur = 0.0 if math.isnan(v) else v
+        said = m.advice(cur, ladder.target) if m.advice is not None and ladder.target > cur else None
+        phrase = said or f"{ind.name}达到要求（{ladder.requirement}，目前{value_text(v, m)}）"
+        return ladder.target, ladder.values, lambda x: phrase
+    return ladder.target, ladder.values, lambda x: _move_phrase(ind, m, v, x, ladder.shown.get(x))
 
 
 def _extra_phrase(ex, m: Measured, current: float, value: float) -> str:
+    if m.advice is not None:
+        said = m.advice(current, value)
+        if said:
+            return said
     n = num_text(current - value)
-    if ex.measure == "dues_long_unpaid":
-        return f"督促{n}名党员补交党费"
     return f"{ex.label}减少{n}{ex.unit}（目前{num_text(current)}{ex.unit}）"
 
 
@@ -337,26 +235,26 @@ def _steps_for(result: Result, measured: dict[str, Measured], branch_id: str) ->
         key = measure_key(ind.measure, ind.params)
         m = measured[key]
         v = float(ir.value) if pd.notna(ir.value) else math.nan
-        rule_pts, _, _ = score_indicator(ind, m, idx)
-        rule_pts = 0.0 if math.isnan(v) else float(rule_pts.iloc[0])
+        rt = rules.of(ind.rule)
+        rule_pts = 0.0 if math.isnan(v) else float(rt.points(ind.rule, [v], ind.max)[0])
         top = indicator_top(ind)
         rule_lost = round(top - rule_pts, GAIN_DIGITS)
         common = dict(indicator=ind.id, name=ind.name, dimension_name=dim.name, order=int(ir.order),
                       points=float(ir.points), max=float(ir.max), current=v)
         if rule_lost > EPS:
-            rule = ind.rule
-            if isinstance(rule, PerEvent) or (isinstance(rule, PerUnit) and rule.per < 0):
+            kind = KIND_OF_RULE[rt.kind_of(ind.rule)]
+            if kind == KIND_FINAL:
                 evidence = str(m.frame["evidence"].reindex(idx).fillna("").iloc[0])
                 out.append(Step(**common, part=0, kind=KIND_FINAL, key=None, lost=rule_lost, plan_value=math.nan,
                                 plan_phrase="", fixed_action=f"已发生的负面事项本年度无法挽回（{evidence}）"))
-            elif isinstance(rule, Manual):
+            elif kind == KIND_COMMITTEE:
                 phrase = f"{ind.name}由考评委员会评定（目前{value_text(v, m)}，满分{num_text(ind.max)}分）"
                 out.append(Step(**common, part=0, kind=KIND_COMMITTEE, key=key, lost=rule_lost, plan_value=float(ind.max),
                                 plan_phrase=phrase, ladder=[float(ind.max)], describe=lambda x, p=phrase: p))
             else:
                 found = _rule_steps(ind, m, v, rule_pts)
                 if found is None:
-                    best = max(st.points for st in rule.steps) if isinstance(rule, Steps) else top
+                    best = rt.best(ind.rule, ind.max)
                     out.append(Step(**common, part=0, kind=KIND_FINAL, key=None, lost=rule_lost, plan_value=math.nan,
                                     plan_phrase="", fixed_action=f"已达到最高档，此项最多得{num_text(best)}分"))
                 else:
@@ -367,18 +265,17 @@ def _steps_for(result: Result, measured: dict[str, Measured], branch_id: str) ->
                     out.append(Step(**common, part=0, kind=KIND_FIX, key=key, lost=rule_lost, plan_value=target,
                                     plan_phrase=describe(target), ladder=ladder, describe=describe))
         # extra deductions, in the evaluator's order: each takes from what the rule and earlier ones left
-        cuts = extra_cuts(ind, pd.Series([rule_pts], index=idx), measured, idx)
-        for pi, (ex, evs, cuts_) in enumerate(cuts, 1):
+        cuts = extra_cuts(ind, [rule_pts], measured, idx)
+        for pi, (ex, evs, _raw, cuts_) in enumerate(cuts, 1):
             ekey = measure_key(ex.measure, ex.params)
             em = measured[ekey]
-            ev, cut = float(evs.iloc[0]), float(cuts_.iloc[0])
+            ev, cut = float(evs[0]), float(cuts_[0])
             if cut <= EPS:
                 continue
-            grain = 1.0 if float(ev).is_integer() else _grain(em)
             describe = (lambda x, ex=ex, em=em, ev=ev: _extra_phrase(ex, em, ev, x))
             out.append(Step(**{**common, "current": float(ev)}, part=pi, kind=KIND_FIX, key=ekey,
                             lost=round(cut, GAIN_DIGITS), plan_value=0.0, plan_phrase=describe(0.0),
-                            ladder=list(_ladder_grid(ev, 0.0, grain)), describe=describe))
+                            ladder=extra_deduction.ladder(ev).values, describe=describe))
     return out
 
 
@@ -527,7 +424,7 @@ def _veto_clear_text(r: Rubric, veto_id: str, measured: dict[str, Measured], bra
     if math.isnan(cur) and c.if_missing:
         return f"缺少{subject}的记录按触发处理，需补齐记录（{evidence}）"
     if key in improvable:
-        return f"需使{_subject(subject, m)}{OP_ZH[NEGATED[c.op]]}{value_text(c.value, m)}（目前{value_text(cur, m)}）才能解除"
+        return f"需使{_subject(subject, m)}{m.units.requirement(NEGATED[c.op], c.value)}（目前{value_text(cur, m)}）才能解除"
     return f"该情形（{evidence}）本年度无法消除"
 
 
@@ -539,7 +436,7 @@ def _apply_to_county(result: Result, measured: dict[str, Measured], branch_id: s
         m = measured[key]
         frame = m.frame.copy()
         frame.loc[branch_id, "value"] = value
-        new[key] = Measured(frame=frame, unit=m.unit, rate=m.rate)
+        new[key] = replace(m, frame=frame)
     res = evaluate(result.rubric, result.branches, new)
     b = res.branches
     return b[b["branch_id"] == branch_id].iloc[0]
@@ -602,7 +499,7 @@ def next_level(result: Result, measured: dict[str, Measured], branch_id: str) ->
         "branch_id": branch_id, "name": str(row["name"]), "total": total, "level": level, "rated": rated,
         "rank": int(row["rank"]), "n_branches": int(len(result.branches)), "next_level": None, "threshold": None,
         "threshold_unit": unit, "current": current, "gap": 0.0, "reachable": False, "blockers": [], "path": [],
-        "path_gain": 0.0, "summary": "", "notes": list((result.meta or {}).get("selfcheck_notes") or []),
+        "path_gain": 0.0, "summary": "", "notes": list(result.meta.selfcheck_notes),
         "quota_total": None, "quota_path": [],
     }
     steps = _steps_for(result, measured, branch_id)
@@ -668,7 +565,7 @@ def next_level(result: Result, measured: dict[str, Measured], branch_id: str) ->
         value = changes.get(key, float(measured[key].frame["value"].reindex(idx).iloc[0]))
         holds = c.if_missing if math.isnan(value) else bool(OPS[c.op](value, c.value))
         if not holds:
-            need = lv.requires_text or f"{OP_ZH[c.op]}{value_text(c.value, measured[key])}"
+            need = lv.requires_text or measured[key].units.requirement(c.op, c.value)
             evidence = str(measured[key].frame["evidence"].reindex(idx).fillna("").iloc[0])
             blockers.append({"type": "requires", "text": f"{lv.label}还需「{need}」，目前不满足（{evidence}）"})
     if blockers:
@@ -680,7 +577,7 @@ def next_level(result: Result, measured: dict[str, Measured], branch_id: str) ->
     quota = _quota_text(r, lv.label)
     if quota is not None:
         new_row = _apply_to_county(result, measured, branch_id, changes)
-        if bool(new_row["rated"]) and new_row["level"] != lv.label and str(new_row["quota_note"]):
+        if bool(new_row["rated"]) and new_row["level"] != lv.label and str(new_row["quota_from"]):
             held, cutoff = _quota_cutoff(result, row, lv.label)
             blockers.append({"type": "quota", "text": f"即使达到分数线，也可能因名额限制（{quota}）调整为{new_row['level']}"
                                                       + (f"（{held}）" if held else "")})
@@ -698,7 +595,7 @@ def next_level(result: Result, measured: dict[str, Measured], branch_id: str) ->
                     out["summary"] += f"。按目前其他支部的得分，总分需超过{num_text(cutoff)}分才能进入名额，仅靠可改进事项做不到"
             return out
         out["notes"].append(f"{lv.label}有名额限制（{quota}），最终以排名为准")
-    dropped = (result.meta or {}).get("dropped_quotas") or {}
+    dropped = result.meta.dropped_quotas
     if lv.label in dropped:
         out["notes"].append(f"{lv.label}有名额限制（{dropped[lv.label]}），需全县排名后确定")
     out["reachable"] = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,16 +14,22 @@ import pandas as pd
 import pytest
 
 from scoring.cli import main
+from scoring.engine import load
 from scoring.errors import Problem, UsageError
 from scoring import atomic
 from scoring.output import jsonout, xlsx
 from scoring.output.jsonout import to_json_dict, write_json
 from scoring.output.xlsx import write_results
 from scoring.previous import attach, compare, gone, load_previous
-from scoring.result import Result
+from scoring.result import Result, RunMeta
 from scoring.sample import generate_county, write_dataset
 
 TITLE = "示例县2025年度党支部考核结果"
+_FIVE_STAR = load("five_star")[0]
+# the hand-built result below rates four and three stars only
+RUBRIC = _FIVE_STAR.model_copy(update={"grading": _FIVE_STAR.grading.model_copy(update={
+    "levels": [lv for lv in _FIVE_STAR.grading.levels if lv.label in ("四星", "三星")], "unrated_label": "未评定"}),
+    "quotas": []})
 
 # openpyxl reads the workbook back and drops the Excel 2010 data-bar extension with a warning.
 pytestmark = pytest.mark.filterwarnings("ignore:.*extension is not supported:UserWarning")
@@ -93,6 +100,7 @@ def make_result() -> Result:
     bonus = pd.DataFrame(
         {
             "branch_id": ["B2", "B2"],
+            "reason": ["bonus.counted", "bonus.lower_level"],
             "claim": ["h1", "h2"],
             "title": ["市级先进基层党组织", "县级先进基层党组织"],
             "kind": ["表彰", "表彰"],
@@ -108,10 +116,11 @@ def make_result() -> Result:
             "veto": ["serious_violation"],
             "name": ["严重违纪违法"],
             "effect": ["no_rating"],
+            "reason": ["veto.no_rating"],
             "explanation": ["发生严重违纪违法事项1起，只考核不评星"],
         }
     )
-    meta = {
+    meta = RunMeta(**{
         "title": TITLE,
         "rubric_id": "five_star",
         "rubric_name": "五星级党支部评定标准",
@@ -127,8 +136,8 @@ def make_result() -> Result:
         "generated": "2026-01-10 09:30:00",
         "dimension_names": ["领导班子好", "工作业绩好"],
         "rating": "stars",
-    }
-    return Result(None, branches, dimensions, indicators, bonus, vetoes, meta=meta)
+    })
+    return Result(RUBRIC, branches, dimensions, indicators, bonus, vetoes, meta=meta)
 
 
 def empty_like(frame: pd.DataFrame) -> pd.DataFrame:
@@ -375,8 +384,8 @@ def test_data_quality_sheet(wb):
 
 def test_data_quality_lists_excluded_branches(tmp_path):
     result = make_result()
-    result.meta["data_notes"] = result.meta["data_notes"] + ["合并工作簿时忽略了空白工作表「Sheet1」"]
-    result.meta["excluded"] = pd.DataFrame(
+    result.meta.data_notes = result.meta.data_notes + ["合并工作簿时忽略了空白工作表「Sheet1」"]
+    result.meta.excluded = pd.DataFrame(
         {"branch_id": ["B3"], "name": [""], "reasons": [["党员名册第5行「出生日期」无法识别", "党费交纳第9行「月份」格式错误"]]}
     )
     path = tmp_path / "excluded.xlsx"
@@ -399,7 +408,7 @@ def test_empty_frames_and_missing_meta(tmp_path):
     result.bonus = empty_like(result.bonus)
     result.vetoes = empty_like(result.vetoes)
     result.branches = result.branches.assign(flags="")
-    result.meta = {}
+    result.meta = RunMeta()
     path = tmp_path / "empty.xlsx"
     write_results(result, path)
     wb = openpyxl.load_workbook(path)
@@ -416,7 +425,7 @@ def test_empty_frames_and_missing_meta(tmp_path):
 
 def test_grade_rubric_wording(tmp_path):
     result = make_result()
-    result.meta = {**result.meta, "rating": "grade"}
+    result.meta = replace(result.meta, rating="grade")
     path = tmp_path / "grade.xlsx"
     write_results(result, path)
     vetoes = rows(openpyxl.load_workbook(path)["否决与预警"])
@@ -510,12 +519,13 @@ def test_json_contract():
     assert first["indicators"][3]["target"] is None
     assert first["bonus"] == [
         {"id": "h1", "title": "市级先进基层党组织", "kind": "表彰", "level": "市级", "points": 2.0, "counted": True,
-         "explanation": "市级表彰，计2分"},
+         "explanation": "市级表彰，计2分", "reason": "bonus.counted"},
         {"id": "h2", "title": "县级先进基层党组织", "kind": "表彰", "level": "县级", "points": 0.0, "counted": False,
-         "explanation": "同一事项只计最高级别（市级），本项不计分"},
+         "explanation": "同一事项只计最高级别（市级），本项不计分", "reason": "bonus.lower_level"},
     ]
     assert third["vetoes"] == [{"id": "serious_violation", "name": "严重违纪违法", "effect": "no_rating",
-                                "award_level": None, "explanation": "发生严重违纪违法事项1起，只考核不评星"}]
+                                "award_level": None, "explanation": "发生严重违纪违法事项1起，只考核不评星",
+                                "reason": "veto.no_rating"}]
     assert all(b["warnings"] == [] for b in data["branches"])
     assert "previous" not in first and "gone" not in data  # no previous results given
     assert first["flags"] == [] and second["flags"] == ["软弱涣散候选"]
@@ -546,7 +556,7 @@ def test_json_without_optional_frames():
     result = make_result()
     result.bonus = pd.DataFrame(columns=result.bonus.columns)
     result.vetoes = pd.DataFrame(columns=result.vetoes.columns)
-    result.meta = {}
+    result.meta = RunMeta()
     data = to_json_dict(result)
     assert data["rubric"] == {"id": None, "name": None, "version": None, "sha256": None}
     assert all(b["bonus"] == [] and b["vetoes"] == [] for b in data["branches"])
@@ -625,9 +635,9 @@ def test_summary_chart(workbook_path):
 
 def test_warnings_are_listed_with_vetoes(tmp_path):
     result = make_result()
-    result.meta["warnings"] = pd.DataFrame(
-        {"branch_id": ["B3", "B2"], "事项": ["党员平均年龄偏高", "无入党积极分子"],
-         "说明": ["党员平均年龄62.5岁，达到60岁", "本年度没有入党积极分子"]}
+    result.warnings = pd.DataFrame(
+        {"branch_id": ["B3", "B2"], "warning": [None, None], "name": ["党员平均年龄偏高", "无入党积极分子"],
+         "explanation": ["党员平均年龄62.5岁，达到60岁", "本年度没有入党积极分子"], "order": [0, 1]}
     )
     path = tmp_path / "warnings.xlsx"
     write_results(result, path)
@@ -749,7 +759,7 @@ def grade_result() -> Result:
         "rated": [True, True, True, True, True, False],
     })
     empty = pd.DataFrame()
-    return Result(rubric, branches, empty, empty, empty, empty, meta={})
+    return Result(rubric, branches, empty, empty, empty, empty, meta=RunMeta())
 
 
 def test_compare_grade_rubric():
@@ -873,9 +883,9 @@ def test_comparing_a_run_with_itself(county_runs, tmp_path):
     result = score(rubric, registry, data, rubric.year, build_meta(rubric, registry, data, rubric.year, "test"))
     for source in (county_runs["json"], county_runs["first"]):
         attach(result, load_previous(source))
-        assert (result.meta["previous"]["升降"] == "持平").all(), source
-        assert (result.meta["previous"]["排名变化"] == 0).all(), source
-        assert result.meta["gone"].empty
+        assert (result.meta.previous["升降"] == "持平").all(), source
+        assert (result.meta.previous["排名变化"] == 0).all(), source
+        assert result.meta.gone.empty
     path = tmp_path / "again.xlsx"
     write_results(result, path)
     again = pd.DataFrame(rows(openpyxl.load_workbook(path)["总排名"]))

@@ -19,6 +19,7 @@ from selfcheck_data import RUBRIC, YEAR, BranchSpec, county_specs, dataset, tabl
 from scoring.engine import compute_measures, load
 from scoring.errors import UsageError
 from scoring.evaluator import Measured, evaluate
+from scoring.wording import explain
 from scoring.output.selfcheck_xlsx import (
     BONUS_HEADERS,
     DETAIL_HEADERS,
@@ -30,7 +31,7 @@ from scoring.output.selfcheck_xlsx import (
 from scoring.rubric import Section
 from scoring.sample import write_dataset
 from scoring.selfcheck import KIND_COMMITTEE, KIND_FINAL, KIND_FIX, PLAN_COLUMNS, improvement_plan, next_level
-from scoring.selfcheck_cmd import default_output, main_selfcheck, selfcheck_rubric
+from scoring.commands.selfcheck import default_output, main_selfcheck, selfcheck_rubric
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def _score(engine, specs, rubric=None):
     r, reg = engine
     ds = dataset(specs)
     measured = compute_measures(r, reg, ds, YEAR)
-    return evaluate(rubric or r, ds.table("branches"), measured), measured
+    return explain(evaluate(rubric or r, ds.table("branches"), measured)), measured
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,8 @@ The schema is a contract other systems rely on (product brief, section 6)::
      "branches": [   # in rank order
        {"branch_id", "name", "category", "parent", "rank", "total", "stars", "grade",
         "dimensions": [{"id", "name", "score", "max"}],
-        "indicators": [{"id", "dimension", "value", "points", "max", "explanation"}],
+        "indicators": [{"id", "dimension", "value", "points", "max", "explanation",
+                        "reason", "reason_fields"}],   # reason: a stable code; fields: its numbers
         "bonus": [{"id", "points", "counted", "explanation"}],
         "vetoes": [{"id", "effect", "explanation"}],
         "flags": ["..."]}]}
@@ -16,20 +17,26 @@ Keys may be added, never renamed or repurposed. Extra keys written here: top lev
 ``rating``, ``engine_version``, ``plugins``, ``data_notes``; per branch ``level``, ``rated``,
 ``scope_rank``, ``base_total``, ``bonus_total``, ``deduction``, ``max_total``, ``quota_note``,
 ``requires_note``, ``self_score`` (and ``stars_earned`` in the per-dimension model); per dimension ``star``
-(per-dimension model); per indicator ``name``, ``target``, ``lost``, ``nominal_max``, ``applicable``; per
-bonus claim ``title``, ``kind``, ``level``; per veto ``name``, ``award_level``.
+(per-dimension model); per indicator ``name``, ``target``, ``lost``, ``nominal_max``, ``applicable``,
+``evidence`` (the measure's phrase); per bonus claim ``title``, ``kind``, ``level``, ``reason``; per veto
+``name``, ``award_level``, ``reason``.
+
+``reason`` is a stable code (``shortfall.deducted``, ``steps.hit``, ``linear``, ``na``, ``no_data``, ... -- the
+codes and their fields are declared by the rule modules, :data:`scoring.rules.CODES`); ``reason_fields`` holds
+the numbers its sentence shows (``target``, ``shortfall``, ``per``, ``deducted``, ``op``, ``threshold`` ...),
+``rule_points`` (the rule's points before extra deductions) and ``extra_deductions`` where any applied.
 
 Written only when the result carries them (``result.meta``), except ``warnings``:
 
-- ``previous`` per branch, when last year's result was given (``meta["previous"]``, see
+- ``previous`` per branch, when last year's result was given (``meta.previous``, see
   :mod:`scoring.previous`): ``{"rank", "total", "level", "change", "rank_change"}`` with last year's rank,
   total and level, ``change`` 升星/降星/升级/降级/持平/新参评/等级不可比 and ``rank_change`` last year's rank
   minus this year's (positive = moved up); for a new branch rank, total, level and rank_change are null;
   top level ``gone``: ``[{"branch_id", "name", "rank", "total", "level"}]``, last year's branches that are
   missing this year;
 - ``warnings`` per branch (always; ``[]`` when none fired): ``[{"id", "name", "explanation"}]`` from the
-  result's ``warnings`` frame, or from ``meta["warnings"]`` (then ``id`` is null);
-- top level ``excluded`` (``meta["excluded"]``, lenient mode): ``[{"branch_id", "name", "reasons"}]``.
+  result's ``warnings`` frame;
+- top level ``excluded`` (``meta.excluded``, lenient mode): ``[{"branch_id", "name", "reasons"}]``.
 
 Numbers are rounded to 4 decimals; NaN / missing become ``null``. The output is deterministic for the
 same result (no timestamp), so two runs can be compared byte for byte.
@@ -86,9 +93,53 @@ def _bools(series: pd.Series) -> list:
     return [None if pd.isna(v) else bool(v) for v in series.astype(object).tolist()]
 
 
+def _raw(series: pd.Series) -> list:
+    return series.astype(object).tolist()
+
+
+def _json_number(v):
+    if v is None:
+        return None
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        f = float(v)
+        return round(f, DECIMALS) if math.isfinite(f) else None
+    return v if isinstance(v, str) else str(v)
+
+
+def reason_fields(ind: pd.DataFrame, extras: pd.DataFrame | None) -> list[dict]:
+    """Per indicator row the numbers of its reason (the fields its code uses, :func:`scoring.rules.reason_fields`),
+    with the rule's points and, when extra deductions found something, ``extra_deductions``: a list of
+    ``{"label", "measured", "unit", "per", "raw", "cut", "left", "reason"}``."""
+    from scoring import rules
+
+    by_key: dict[tuple, list[dict]] = {}
+    if extras is not None and len(extras):
+        ex = extras.sort_values(["branch_id", "indicator", "part"], kind="stable")
+        cols = ["label", "measured", "unit", "per", "raw", "cut", "left", "reason"]
+        values = {c: ex[c].astype(object).tolist() for c in cols}
+        for i, key in enumerate(zip(ex["branch_id"].tolist(), ex["indicator"].tolist())):
+            by_key.setdefault(key, []).append({c: _json_number(values[c][i]) for c in cols})
+    codes = _column(ind, "reason", "").astype(object).fillna("").astype(str).tolist()
+    wanted = {code: rules.reason_fields(code) for code in set(codes)}
+    fields = {f: _column(ind, f).astype(object).tolist() for f in set().union(*wanted.values()) if f in ind.columns}
+    rule_points = _column(ind, "rule_points").astype(object).tolist()
+    keys = list(zip(_column(ind, "branch_id").tolist(), _column(ind, "indicator").tolist()))
+    out = []
+    for i, code in enumerate(codes):
+        d = {f: _json_number(fields[f][i]) for f in wanted[code] if f in fields}
+        if code in rules.CODES and code not in rules.GENERIC_CODES:
+            d["rule_points"] = _json_number(rule_points[i])
+        if keys[i] in by_key:
+            d["extra_deductions"] = by_key[keys[i]]
+        out.append(d)
+    return out
+
+
 def _records(frame: pd.DataFrame, spec: dict[str, tuple[str, str]]) -> list[dict]:
     """Build one dict per row. ``spec`` maps output key -> (frame column, kind)."""
-    converters = {"num": _numbers, "int": _ints, "text": _texts, "bool": _bools}
+    converters = {"num": _numbers, "int": _ints, "text": _texts, "bool": _bools, "raw": _raw}
     columns = {key: converters[kind](_column(frame, col)) for key, (col, kind) in spec.items()}
     keys = list(columns)
     return [dict(zip(keys, row)) for row in zip(*columns.values())] if keys else []
@@ -142,15 +193,18 @@ def _plugins(plugins) -> list[dict]:
 
 def to_json_dict(result: Result) -> dict:
     """The contract dictionary for ``result`` (branches in rank order)."""
-    meta = result.meta or {}
+    meta = result.meta
     branches = result.branches.reset_index(drop=True)
 
     dimension_spec = {"id": ("dimension", "text"), "name": ("name", "text"), "score": ("score", "num"), "max": ("max", "num")}
     if result.dimensions is not None and "star" in result.dimensions.columns:
         dimension_spec["star"] = ("star", "bool")
     dimensions = _grouped(result.dimensions, dimension_spec, sort_by=["order"])
+    ind_frame = result.indicators
+    if len(ind_frame):
+        ind_frame = ind_frame.assign(_fields=reason_fields(ind_frame, result.extras))
     indicators = _grouped(
-        result.indicators,
+        ind_frame,
         {
             "id": ("indicator", "text"),
             "dimension": ("dimension", "text"),
@@ -162,7 +216,10 @@ def to_json_dict(result: Result) -> dict:
             "nominal_max": ("nominal_max", "num"),
             "lost": ("lost", "num"),
             "applicable": ("applicable", "bool"),
+            "evidence": ("evidence", "text"),
             "explanation": ("explanation", "text"),
+            "reason": ("reason", "text"),
+            "reason_fields": ("_fields", "raw"),
         },
         sort_by=["order"],
     )
@@ -176,6 +233,7 @@ def to_json_dict(result: Result) -> dict:
             "points": ("points", "num"),
             "counted": ("counted", "bool"),
             "explanation": ("explanation", "text"),
+            "reason": ("reason", "text"),
         },
     )
     vetoes = _grouped(
@@ -186,6 +244,7 @@ def to_json_dict(result: Result) -> dict:
             "effect": ("effect", "text"),
             "award_level": ("award_level", "text"),
             "explanation": ("explanation", "text"),
+            "reason": ("reason", "text"),
         },
     )
     warnings = _warning_records(result)
@@ -213,7 +272,7 @@ def to_json_dict(result: Result) -> dict:
     if "stars_earned" in branches.columns:
         head_spec["stars_earned"] = ("stars_earned", "int")
     heads = _records(branches, head_spec)
-    previous = _previous_records(branches, meta.get("previous"))
+    previous = _previous_records(branches, meta.previous)
     # "grade" is null (not "") where the rubric does not grade or a veto removed the rating.
     for head in heads:
         if head["grade"] == "":
@@ -236,47 +295,43 @@ def to_json_dict(result: Result) -> dict:
         out_branches.append(entry)
 
     extra = {}
-    if meta.get("gone") is not None:
+    if meta.gone is not None:
         extra["gone"] = _records(
-            meta["gone"],
+            meta.gone,
             {"branch_id": ("branch_id", "text"), "name": ("支部名称", "text"), "rank": ("上年排名", "int"),
              "total": ("上年总分", "num"), "level": ("上年等级", "text")},
         )
-    if meta.get("excluded") is not None:
-        excluded = meta["excluded"]
+    if meta.excluded is not None:
+        excluded = meta.excluded
         records = _records(excluded, {"branch_id": ("branch_id", "text"), "name": ("name", "text")})
         reasons = [_reason_list(value) for value in _column(excluded, "reasons").tolist()]
         extra["excluded"] = [{**record, "reasons": reason} for record, reason in zip(records, reasons)]
 
     return {
         "rubric": {
-            "id": meta.get("rubric_id"),
-            "name": meta.get("rubric_name"),
-            "version": meta.get("rubric_version"),
-            "sha256": meta.get("rubric_sha256"),
+            "id": meta.rubric_id or None,
+            "name": meta.rubric_name or None,
+            "version": meta.rubric_version or None,
+            "sha256": meta.rubric_sha256 or None,
         },
-        "data_sha256": meta.get("data_sha256"),
-        "title": meta.get("title"),
-        "year": meta.get("year"),
-        "rating": meta.get("rating"),
-        "engine_version": meta.get("engine_version"),
-        "plugins": _plugins(meta.get("plugins")),
-        "data_notes": _meta_notes(meta.get("data_notes")),
+        "data_sha256": meta.data_sha256 or None,
+        "title": meta.title or None,
+        "year": meta.year,
+        "rating": meta.rating or None,
+        "engine_version": meta.engine_version or None,
+        "plugins": _plugins(meta.plugins),
+        "data_notes": _meta_notes(meta.data_notes),
         "branches": out_branches,
         **extra,
     }
 
 
 def _warning_records(result: Result) -> dict:
-    """Fired warnings (预警) per branch: ``[{"id", "name", "explanation"}]``, from the result's ``warnings``
-    frame, or from ``meta["warnings"]`` (branch_id, 事项, 说明; no ids) when the frame is absent or empty."""
-    own = getattr(result, "warnings", None)
+    """Fired warnings (预警) per branch: ``[{"id", "name", "explanation"}]``, from the result's ``warnings``."""
+    own = result.warnings
     if own is not None and len(own):
         return _grouped(own, {"id": ("warning", "text"), "name": ("name", "text"), "explanation": ("explanation", "text")},
                         sort_by=["order"])
-    given = (result.meta or {}).get("warnings")
-    if given is not None and len(given):
-        return _grouped(given, {"id": ("warning", "text"), "name": ("事项", "text"), "explanation": ("说明", "text")})
     return {}
 
 

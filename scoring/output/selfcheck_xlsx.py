@@ -19,6 +19,7 @@ the target directory and renamed into place only when complete.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -47,7 +48,7 @@ def selfcheck_title(result: Result, branch_id: str) -> str:
     """"东岗村党支部2025年度考核自检"."""
     b = result.branches
     name = str(b.loc[b["branch_id"] == branch_id, "name"].iloc[0])
-    year = (result.meta or {}).get("year") or getattr(result.rubric, "year", "")
+    year = result.meta.year or result.rubric.year
     return f"{name}{year}年度考核自检"
 
 
@@ -188,7 +189,7 @@ def write_selfcheck(result: Result, plan: pd.DataFrame, nxt: dict, branch_id: st
     """Write the one-branch self-check workbook to ``path`` (atomically). ``measured`` (optional) lets the
     逐项得分 sheet show measured values with their units ("87.5%" rather than 0.875)."""
     title = selfcheck_title(result, branch_id)
-    meta = {**(result.meta or {}), "title": title}
+    meta = replace(result.meta, title=title)
     with atomic_output(path, ".xlsx") as tmp:
         workbook = xlsxwriter.Workbook(str(tmp), {
             "default_format_properties": {"font_name": FONT, "font_size": FONT_SIZE},

@@ -6,8 +6,8 @@ The workbook holds exactly what the rubric's measures read:
   committee fills, dates, 是/否), a table of every column of every sheet (required or not, type and
   format, allowed values, help, example), and a table of every indicator with its points, its rule in
   a short Chinese sentence and the sheets and columns it reads; A4 landscape print setup.
-* one sheet per needed table (``needed_tables``), built-in tables in the order of
-  ``scoring.tables.BUILTIN_TABLES``, plugin tables after. Each sheet has the table's required columns,
+* one sheet per needed table (``needed_tables``), in the order the plugins declared them (the core
+  ``branches`` table first). Each sheet has the table's required columns,
   its key and foreign-key columns, every column a measure of the rubric reads and the branch columns the
   results workbook shows (``ENGINE_COLUMNS``), in the order of the table spec. Row 1 is the header
   (Chinese, required columns marked with a trailing ``*``, which the reader ignores), formatted and
@@ -44,29 +44,14 @@ from xlsxwriter.worksheet import Worksheet
 
 from scoring.errors import UsageError
 from scoring.evaluator import measure_requests
-from scoring.measure import Measure
+from scoring import rules, wording
 from scoring.atomic import atomic_output
 from scoring.registry import Registry
-from scoring.rubric import (
-    OP_ZH,
-    DeductShortfall,
-    Dimension,
-    Indicator,
-    Linear,
-    Manual,
-    PassFail,
-    PerEvent,
-    PerUnit,
-    Ratio,
-    Rubric,
-    Steps,
-    VetoCondition,
-)
-from scoring.tables import BUILTIN_TABLES, CATEGORIES, Column, Table
+from scoring.rubric import Dimension, Indicator, Rubric, VetoCondition
+from scoring.tables import CATEGORIES, Column, Table
 
 __all__ = [
     "GUIDE_SHEET",
-    "COMMITTEE_TABLES",
     "ENGINE_COLUMNS",
     "SheetLayout",
     "template_layout",
@@ -74,15 +59,12 @@ __all__ = [
     "rule_text",
     "write_template",
     "fill_template",
-    "main_template",
 ]
 
 GUIDE_SHEET = "填表说明"
 LIST_SHEET = "下拉选项"  # hidden; holds drop-down lists too long for an inline list (255 characters)
 REQUIRED_MARK = "*"
 
-# Tables the evaluation committee (考评委员会) fills rather than the branches.
-COMMITTEE_TABLES = ("honors", "inspections", "incidents", "surveys")
 # Columns the engine itself reads besides the measures' inputs: the results workbook shows the branch's
 # name, township and category, and compares its self-score (自评分) with the computed total.
 ENGINE_COLUMNS = {"branches": ("branch_id", "name", "category", "parent", "self_score")}
@@ -122,9 +104,6 @@ DTYPE_MIN_WIDTH = {"date": 12, "month": 10, "int": 8, "float": 10}
 NUM_FORMATS = {"str": "@", "enum": "@", "month": "@", "bool": "@", "date": "yyyy-mm-dd", "int": "0",
                "float": "General"}
 
-# the effect "no_rating" worded for rubrics that award stars and for those that grade (好/较好/一般/较差)
-NO_RATING_TEXT = {True: "取消评星资格（只考核不评星）", False: "取消定级资格（只考核不定级）"}
-STEP_OP = {">=": "达到", ">": "超过", "<=": "不超过", "<": "低于"}
 
 # East Asian wide characters take two width units in Excel's column width measure.
 _WIDE = re.compile(
@@ -138,9 +117,7 @@ def _units(text: str) -> int:
     return len(text) + len(_WIDE.findall(text))
 
 
-def _num(x: float) -> str:
-    """A number as short document text: 12.0 -> "12", 0.5 -> "0.5"."""
-    return f"{round(float(x), 4):g}"
+_num = wording.const  # a rubric number as short document text: 12.0 -> "12", 0.5 -> "0.5"
 
 
 def _cut(text: str, limit: int) -> str:
@@ -158,7 +135,8 @@ class SheetLayout:
 
     @property
     def committee(self) -> bool:
-        return self.table.id in COMMITTEE_TABLES
+        """Filled by the evaluation committee (考评委员会) rather than the branches (``Table.filled_by``)."""
+        return self.table.committee
 
 
 def header_text(col: Column) -> str:
@@ -178,8 +156,7 @@ def _needed(rubric: Rubric, registry: Registry) -> dict[str, set[str]]:
 def template_layout(rubric: Rubric, registry: Registry) -> list[SheetLayout]:
     """The data sheets of the rubric's template, in workbook order."""
     reads = _needed(rubric, registry)
-    builtin = [t.id for t in BUILTIN_TABLES]
-    order = [t for t in builtin if t in reads] + [t for t in registry.tables if t in reads and t not in builtin]
+    order = [t for t in registry.tables if t in reads]
     out = []
     for tid in order:
         spec = registry.tables[tid]
@@ -194,76 +171,20 @@ def template_layout(rubric: Rubric, registry: Registry) -> list[SheetLayout]:
 # Rules in words
 
 
-def _measure_label(m: Measure, params: Mapping) -> str:
-    """The measure's name with the Chinese parameter values that narrow it: 会议次数（支委会）."""
-    shown: list[str] = []
-    for v in params.values():
-        for x in (v if isinstance(v, list) else [v]):
-            if isinstance(x, str) and not x.isascii():
-                shown.append(x)
-    return m.name + (f"（{'、'.join(shown)}）" if shown else "")
-
-
-def _value(x: float, m: Measure) -> str:
-    """A threshold in the measure's unit: 0.95 -> "95%" for rates, 12 -> "12次"."""
-    if m.is_rate:
-        return f"{round(float(x) * 100, 2):g}%"
-    return _num(x) + m.unit
-
-
-def _unit_step(m: Measure) -> str:
-    """"1次", "1个百分点" (rates): the unit a shortfall or an event is counted in."""
-    return "1个百分点" if m.is_rate else f"1{m.unit or '个'}"
-
-
 def rule_text(ind: Indicator, registry: Registry) -> str:
-    """A short Chinese description of an indicator's scoring rule, e.g. "要求12次，每少1次扣0.5分"."""
-    m = registry.measures[ind.measure]
-    label = _measure_label(m, ind.params)
-    rule = ind.rule
-    full = _num(ind.max)
-    if isinstance(rule, DeductShortfall):
-        per = rule.per / 100 if m.is_rate else rule.per
-        text = f"要求{_value(rule.target, m)}，每少{_unit_step(m)}扣{_num(per)}分，扣完为止"
-    elif isinstance(rule, Steps):
-        parts = [f"{STEP_OP[op]}{_value(v, m)}得{_num(st.points)}分" for st in rule.steps
-                 for op, v in [st.op_value]]
-        text = f"{label}" + "，".join(parts) + f"，其余得{_num(rule.otherwise)}分"
-    elif isinstance(rule, Linear):
-        text = f"{label}：按{_value(rule.zero_at, m)}得0分、{_value(rule.full_at, m)}得满分线性计分"
-    elif isinstance(rule, Ratio):
-        text = f"{label}达到{_value(rule.target, m)}得满分，不足按比例计分"
-    elif isinstance(rule, PassFail):
-        text = f"{label}{OP_ZH[rule.op]}{_value(rule.value, m)}得满分，否则得0分"
-    elif isinstance(rule, PerEvent):
-        cap = rule.cap if rule.cap is not None else ind.max
-        text = f"{label}每{_unit_step(m)}扣{_num(rule.per)}分，最多扣{_num(cap)}分"
-    elif isinstance(rule, PerUnit):
-        per = rule.per / 100 if m.is_rate else rule.per
-        if per > 0:
-            text = f"{label}每{_unit_step(m)}得{_num(per)}分，最高{full}分"
-        else:
-            text = f"{label}每{_unit_step(m)}扣{_num(-per)}分，最多扣{full}分"
-    elif isinstance(rule, Manual):
-        text = f"由考评委员会评分，按实得分计入，最高{full}分"
-    else:  # pragma: no cover - the rubric model admits no other rule
-        raise TypeError(type(rule).__name__)
-    for ex in ind.extra_deductions:
-        text += f"；另外{ex.label}每1{ex.unit}扣{_num(ex.per)}分（在本项分值内扣减）"
-    if ind.categories:
-        text += f"（仅适用于{'、'.join(ind.categories)}支部）"
-    return text
+    """A short Chinese description of an indicator's scoring rule (:func:`scoring.rules.describe`)."""
+    return rules.describe(ind, registry)
 
 
 def _condition_text(c: VetoCondition, rubric: Rubric, registry: Registry) -> str:
     if c.measure:
         m = registry.measures[c.measure]
-        label = _measure_label(m, c.params)
+        label = rules.measure_label(m.name, c.params)
     else:
         ind = next(i for _, i in rubric.all_indicators() if i.id == c.indicator)
         m = registry.measures[ind.measure]
         label = ind.name
-    text = f"{label}{OP_ZH[c.op]}{_value(c.value, m)}"
+    text = f"{label}{rules.unit_of(m).requirement(c.op, c.value)}"
     if c.if_missing:
         text += "（没有记录的也按此处理）"
     return text
@@ -559,15 +480,7 @@ def _rubric_rows(rubric: Rubric, registry: Registry) -> list[tuple[str, object]]
 
     rows = []
     for v in rubric.vetoes:
-        effect = {
-            "no_rating": NO_RATING_TEXT[rubric.grading.rates_stars],
-            "cap": f"最高评为{v.cap_level}",
-            "deduct": f"从总分中扣{_num(v.points or 0)}分",
-            "flag": f"标记为「{v.flag}」",
-            "award": f"直接评为{v.award_level}",
-        }[v.effect]
-        if v.flag and v.effect != "flag":
-            effect += f"，并标记为「{v.flag}」"
+        effect = wording.rule_effect_text(v, rubric.grading.rates_stars)
         text = f"{_condition_text(v.when, rubric, registry)}：{effect}"
         if v.categories:
             text += f"（仅适用于{'、'.join(v.categories)}支部）"
@@ -642,8 +555,9 @@ def _write_guide(ws: Worksheet, looks: _Looks, rubric: Rubric, registry: Registr
     if committee:
         names = []
         for lay in committee:
-            if lay.table.id == "honors" and any(c.id == "approved" for c in lay.columns):
-                names.append(f"{lay.table.sheet}（由考评委员会审核后填写，含「审核通过」列）")
+            approval = next((c for c in lay.columns if c.dtype == "bool" and "审核" in c.header), None)
+            if approval is not None:
+                names.append(f"{lay.table.sheet}（由考评委员会审核后填写，含「{approval.header}」列）")
             else:
                 names.append(lay.table.sheet)
         how.append(
@@ -828,24 +742,4 @@ def fill_template(template: Path, tables: Mapping[str, pd.DataFrame], out: Path,
             wb.save(tmp)
         finally:
             wb.close()
-    return out
-
-
-# --------------------------------------------------------------------------------------------------
-# Command
-
-
-def main_template(rubric_spec: str | None, out: Path, plugins: list[Path]) -> Path:
-    """``scoring template [-r RUBRIC] -o template.xlsx``: load the rubric and its plugins, write the template."""
-    from scoring.engine import load
-
-    out = Path(out)
-    if out.exists() and out.is_dir():
-        raise UsageError(f"输出路径 {out} 是一个文件夹，请指定工作簿文件名，如 {out / '数据采集模板.xlsx'}")
-    if out.suffix.lower() != ".xlsx":
-        raise UsageError(f"模板文件名应以 .xlsx 结尾：{out}")
-    if not out.parent.exists():
-        raise UsageError(f"输出文件夹 {out.parent} 不存在")
-    rubric, registry, _shown = load(rubric_spec, list(plugins))
-    write_template(rubric, registry, out)
     return out

@@ -5,19 +5,19 @@ Sheets, in this order (every name, header and note is Chinese):
 1. 总排名         one row per branch in rank order: dimension subtotals (per-dimension model: a "★" on
                   each dimension that earned its star, and the stars earned), bonus, deduction, total,
                   level, vetoes and flags, 等级说明 (quota adjustment and missed extra conditions), last
-                  year's level and rank and the change (when ``meta["previous"]`` is given), self-score
+                  year's level and rank and the change (when ``meta.previous`` is given), self-score
                   and its difference to the computed total
 2. 得分明细       branch x indicator: measured value, target, points, maximum, points lost, explanation
 3. 扣分清单       only indicators that lost points, per branch in rank order, biggest loss first
                   (the rectification to-do list, 整改清单)
 4. 加分明细       every bonus claim, counted or not, and why
-5. 否决与预警     every fired veto and every flag, the warnings of ``meta["warnings"]`` (e.g. 党员平均年龄
+5. 否决与预警     every fired veto and every flag, the fired warnings (e.g. 党员平均年龄
                   偏高, 无入党积极分子), and the branches rated last year that are missing this year
-                  (``meta["gone"]``, 类别 未参评)
+                  (``meta.gone``, 类别 未参评)
 6. 分类汇总       branches per level by 上级党组织 and by 类别 with row and column totals, and a stacked
                   column chart of the levels by category
 7. 数据质量       the data-quality notes (what was tolerated or corrected while reading) and the branches
-                  excluded in lenient mode (``meta["excluded"]``)
+                  excluded in lenient mode (``meta.excluded``)
 8. 评分标准与审计 fingerprints and versions, and the resolved rubric as TOML text
 
 Layout of every sheet: row 1 a merged title, row 2 a note (wrapped when wider than the table), row 3 the
@@ -52,7 +52,7 @@ from scoring.errors import Problem
 from scoring.atomic import atomic_output
 from scoring.output.jsonout import FLAG_SEPARATOR
 from scoring.previous import level_labels
-from scoring.result import Result
+from scoring.result import Result, RunMeta
 from scoring.tables import CATEGORIES
 
 FONT = "等线"
@@ -226,8 +226,8 @@ def _number(series: pd.Series) -> pd.Series:
     return pd.to_numeric(series, errors="coerce").astype(float)
 
 
-def _meta_text(meta: dict, key: str) -> str:
-    value = meta.get(key)
+def _meta_text(meta, key: str) -> str:
+    value = getattr(meta, key)
     return "" if value is None else str(value)
 
 
@@ -361,7 +361,7 @@ def _unique_headers(headers: list[str]) -> list[str]:
 
 
 class SheetWriter:
-    def __init__(self, workbook: Workbook, looks: Looks, meta: dict, break_headers: bool = False):
+    def __init__(self, workbook: Workbook, looks: Looks, meta: RunMeta, break_headers: bool = False):
         self.workbook = workbook
         self.break_headers = break_headers  # long headers over narrow columns take two lines
         self.looks = looks
@@ -578,7 +578,7 @@ def _dimension_order(result: Result) -> tuple[list, list[str]]:
         names = _text(_column(first, "name"))
         ids = first["dimension"].tolist()
         return ids, [n or str(i) for n, i in zip(names.tolist(), ids)]
-    names = [str(n) for n in (result.meta or {}).get("dimension_names") or []]
+    names = [str(n) for n in result.meta.dimension_names or []]
     return names, names
 
 
@@ -617,16 +617,12 @@ def _scope_rank_header(result: Result) -> str | None:
     branches = result.branches
     if "scope_rank" not in branches.columns:
         return None
-    scope = getattr(getattr(result.rubric, "ranking", None), "scope", None)
-    if scope is None:
-        differs = (_number(branches["scope_rank"]) != _number(branches["rank"])).any()
-        scope = "parent" if differs else "county"
-    return SCOPE_RANK_HEADERS.get(scope)
+    return SCOPE_RANK_HEADERS.get(result.rubric.ranking.scope)
 
 
 def _previous(result: Result) -> pd.DataFrame | None:
-    """``meta["previous"]`` aligned to ``result.branches`` (None when no previous results were given)."""
-    previous = (result.meta or {}).get("previous")
+    """``meta.previous`` aligned to ``result.branches`` (None when no previous results were given)."""
+    previous = result.meta.previous
     if previous is None:
         return None
     ids = _column(result.branches, "branch_id")
@@ -815,14 +811,8 @@ def bonus_frame(result: Result) -> tuple[pd.DataFrame, list[Col]]:
 
 
 def _warnings(result: Result) -> pd.DataFrame | None:
-    """The fired warnings (预警) as (branch_id, 事项, 说明): ``meta["warnings"]``, else the result's own
-    ``warnings`` frame (branch_id, warning, name, explanation); None when neither is there."""
-    warnings = (result.meta or {}).get("warnings")
-    if warnings is not None:
-        return warnings
-    own = getattr(result, "warnings", None)
-    if own is None:
-        return None
+    """The fired warnings (预警) of the result's ``warnings`` frame as (branch_id, 事项, 说明)."""
+    own = result.warnings
     return pd.DataFrame({"branch_id": _column(own, "branch_id").to_numpy(), "事项": _column(own, "name").to_numpy(),
                          "说明": _column(own, "explanation").to_numpy()})
 
@@ -845,8 +835,8 @@ def _warning_rows(result: Result) -> pd.DataFrame:
 
 
 def _gone_rows(result: Result) -> pd.DataFrame:
-    """``meta["gone"]``: branches rated last year and missing this year, last in the list."""
-    gone = (result.meta or {}).get("gone")
+    """``meta.gone``: branches rated last year and missing this year, last in the list."""
+    gone = result.meta.gone
     if gone is None or len(gone) == 0:
         return pd.DataFrame(columns=["branch_id", "name", "类别", "事项", "处理", "说明", "_source", "_order"])
     rank = _number(_column(gone, "上年排名"))
@@ -872,7 +862,7 @@ def _gone_rows(result: Result) -> pd.DataFrame:
 
 def veto_frame(result: Result) -> tuple[pd.DataFrame, list[Col]]:
     names, ranks = _branch_lookup(result)
-    effects = EFFECTS_GRADE if (result.meta or {}).get("rating") == "grade" else EFFECTS
+    effects = EFFECTS_GRADE if result.meta.rating == "grade" else EFFECTS
     vetoes = result.vetoes if result.vetoes is not None else pd.DataFrame()
     veto_ids = _column(vetoes, "branch_id")
     effect = _text(_column(vetoes, "effect"))
@@ -957,13 +947,13 @@ def summary_frames(result: Result) -> list[tuple[str, pd.DataFrame, list[Col]]]:
 
 def _change_counts(result: Result) -> str:
     """One sentence: how many branches moved up, stayed, moved down, are new, are gone."""
-    previous = (result.meta or {}).get("previous")
+    previous = result.meta.previous
     if previous is None:
         return ""
     counts = _text(previous["升降"]).value_counts()
     order = ["升星", "升级", "持平", "降星", "降级", "新参评", "等级不可比"]
     parts = [f"{label} {int(counts[label])} 个" for label in order if label in counts.index]
-    gone = (result.meta or {}).get("gone")
+    gone = result.meta.gone
     if gone is not None and len(gone):
         parts.append(f"上年参评而本年度未参评 {len(gone)} 个（见「{SHEET_VETO}」）")
     return "与上年相比：" + "，".join(parts) + "。" if parts else ""
@@ -979,18 +969,18 @@ def _plugins_text(plugins) -> str:
     return "；".join(items)
 
 
-def audit_frame(meta: dict) -> pd.DataFrame:
+def audit_frame(meta: RunMeta) -> pd.DataFrame:
     rubric = _meta_text(meta, "rubric_name")
-    if meta.get("rubric_id"):
-        rubric = f"{rubric}（{meta['rubric_id']}）" if rubric else str(meta["rubric_id"])
+    if meta.rubric_id:
+        rubric = f"{rubric}（{meta.rubric_id}）" if rubric else str(meta.rubric_id)
     rows = [
         ("评分标准", rubric),
         ("版本", _meta_text(meta, "rubric_version")),
         ("评分标准指纹(SHA-256)", _meta_text(meta, "rubric_sha256")),
         ("数据指纹(SHA-256)", _meta_text(meta, "data_sha256")),
-        ("数据来源", "；".join(str(x) for x in meta.get("sources") or [])),
+        ("数据来源", "；".join(str(x) for x in meta.sources or [])),
         ("引擎版本", _meta_text(meta, "engine_version")),
-        ("插件及版本", _plugins_text(meta.get("plugins"))),
+        ("插件及版本", _plugins_text(meta.plugins)),
         ("运行命令", _meta_text(meta, "command")),
         ("生成时间", _meta_text(meta, "generated")),
         ("考核年度", _meta_text(meta, "year")),
@@ -998,9 +988,9 @@ def audit_frame(meta: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["项目", "内容"])
 
 
-def quality_frame(meta: dict) -> pd.DataFrame:
+def quality_frame(meta: RunMeta) -> pd.DataFrame:
     """The data-quality notes: one row per note, location split into file, sheet, row and column."""
-    notes = list(meta.get("data_notes") or [])
+    notes = list(meta.data_notes or [])
     problems = sorted((n for n in notes if isinstance(n, Problem)), key=Problem.sort_key)
     others = [str(n) for n in notes if not isinstance(n, Problem)]
     frame = pd.DataFrame(
@@ -1021,9 +1011,9 @@ QUALITY_COLS = [Col("位置", cap=36), Col("文件", cap=24), Col("工作表", c
 
 
 def excluded_frame(result: Result) -> pd.DataFrame:
-    """``meta["excluded"]`` (branch_id, name, reasons): branches left unrated because of data errors, with
+    """``meta.excluded`` (branch_id, name, reasons): branches left unrated because of data errors, with
     their township, category and the level shown for them in the ranking."""
-    excluded = (result.meta or {}).get("excluded")
+    excluded = result.meta.excluded
     columns = ["支部编码", "支部名称", "上级党组织", "类别", "评定等级", "原因"]
     if excluded is None or len(excluded) == 0:
         return pd.DataFrame(columns=columns)
@@ -1095,12 +1085,12 @@ def _ranking_sheet(sw: SheetWriter, result: Result) -> None:
     if rubric:
         parts.append(f"评分标准：{rubric}" + (f"（版本 {version}）" if version else ""))
     parts.append(f"参加考核支部 {len(frame)} 个")
-    if meta.get("generated"):
-        parts.append(f"生成时间：{meta['generated']}")
+    if meta.generated:
+        parts.append(f"生成时间：{meta.generated}")
     parts.append("总分相同时按评分标准规定的次序排名")
     if marks:
         parts.append(f"维度得分后带「{STAR_MARK}」的为该维度获星")
-    if meta.get("previous") is not None:
+    if meta.previous is not None:
         parts.append("排名变化为上年排名减本年排名，正数为前进")
     ws, first, last = sw.table_sheet(SHEET_RANKING, SHEET_RANKING, "；".join(parts), frame, cols, freeze_cols=3,
                                      marks=marks)
@@ -1160,7 +1150,7 @@ def _veto_sheet(sw: SheetWriter, result: Result) -> None:
     parts = ["触发的否决事项（取消评星、等级封顶、扣分、直接定级）与预警标记（如软弱涣散、整顿候选）"]
     if _warnings(result) is not None:
         parts.append("预警提示（如党员平均年龄偏高、无入党积极分子）")
-    if (result.meta or {}).get("gone") is not None:
+    if result.meta.gone is not None:
         parts.append("上年参加考核而本年度未参评的支部（列在最后）")
     sw.table_sheet(SHEET_VETO, SHEET_VETO, "；".join(parts) + "。", frame, cols)
 
@@ -1245,7 +1235,7 @@ def _quality_sheet(sw: SheetWriter, result: Result) -> None:
     meta = sw.meta
     looks = sw.looks
     quality = quality_frame(meta)
-    has_excluded = meta.get("excluded") is not None
+    has_excluded = meta.excluded is not None
     excluded = excluded_frame(result) if has_excluded else None
 
     ws = sw.workbook.add_worksheet(SHEET_QUALITY)
@@ -1275,7 +1265,7 @@ def _audit_sheet(sw: SheetWriter) -> None:
     meta = sw.meta
     looks = sw.looks
     audit = audit_frame(meta)
-    toml_lines = str(meta.get("rubric_toml") or "").splitlines()
+    toml_lines = str(meta.rubric_toml or "").splitlines()
 
     ws = sw.workbook.add_worksheet(SHEET_AUDIT)
     subject = SHEET_AUDIT
@@ -1308,7 +1298,7 @@ def _audit_sheet(sw: SheetWriter) -> None:
         ws.write_string(row, 1, EMPTY, looks.note)
 
 
-def _properties(workbook: Workbook, meta: dict) -> None:
+def _properties(workbook: Workbook, meta: RunMeta) -> None:
     title = _meta_text(meta, "title") or "党支部考核结果"
     workbook.set_properties(
         {
@@ -1324,7 +1314,7 @@ def _properties(workbook: Workbook, meta: dict) -> None:
 
 def write_results(result: Result, path: Path) -> None:
     """Write the results workbook to ``path`` (atomically: a temp file renamed into place)."""
-    meta = result.meta or {}
+    meta = result.meta
     with atomic_output(path, ".xlsx") as tmp:
         workbook = xlsxwriter.Workbook(
             str(tmp),
