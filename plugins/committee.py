@@ -6,7 +6,43 @@ import pandas as pd
 
 from scoring import Measure, MeasureContext, Param, hookimpl
 from scoring.measure import fmt_num
-from scoring.tables import HONOR_KINDS, HONOR_LEVELS
+from scoring.tables import BRANCH_COLUMN, BRANCH_KEY, Column, Table
+
+HONOR_KINDS = ("表彰", "创新项目", "经验推广", "领导批示")
+HONOR_LEVELS = ("国家级", "省级", "市级", "县级", "乡镇级")
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        "honors", "表彰与创新",
+        (
+            BRANCH_COLUMN,
+            Column("title", "名称", "str", help="表彰或创新项目的名称；同一项工作的不同级别请用相同名称",
+                   example="先进基层党组织"),
+            Column("kind", "类型", "enum", values=HONOR_KINDS, example="表彰"),
+            Column("level", "级别", "enum", values=HONOR_LEVELS, example="县级"),
+            Column("document", "文号", "str", required=False, help="表彰文件文号；无文号不计分",
+                   example="示县发〔2025〕12号"),
+            Column("date", "日期", "date", required=False, example="2025-06-30"),
+            Column("approved", "审核通过", "bool", required=False,
+                   help="考评委员会审核结果：是/否；空白视为未审核，不计分", example="是"),
+        ),
+        foreign_keys=(BRANCH_KEY,), grain="每项申报一行", help="表彰、创新项目等加分申报",
+        filled_by="committee",
+    ),
+    Table(
+        "inspections", "现场检查评分",
+        (
+            BRANCH_COLUMN,
+            Column("item", "检查项目", "str", example="阵地建设"),
+            Column("score", "得分", "float", example=5.5),
+            Column("reviewer", "评分人", "str", required=False, example="赵六"),
+            Column("note", "备注", "str", required=False, example=""),
+        ),
+        foreign_keys=(BRANCH_KEY,), grain="每个检查项目一行", help="考评委员会现场检查打分",
+        filled_by="committee",
+    ),
+)
+
 
 
 def inspection_score(ctx: MeasureContext) -> pd.DataFrame:
@@ -56,6 +92,11 @@ def honor_count(ctx: MeasureContext, min_level: str = "县级", kinds: list[str]
     n = ctx.per_branch(c[ok].groupby("branch_id").size())
     what = "、".join(kinds) if kinds else "表彰或创新项目"
     return ctx.result(n, f"经审核的{min_level}及以上{what}" + fmt_num(n) + "项")
+
+
+@hookimpl
+def scoring_tables():
+    return list(TABLES)
 
 
 @hookimpl

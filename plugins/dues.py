@@ -8,8 +8,26 @@ from __future__ import annotations
 
 import pandas as pd
 
+from plugins.members import MEMBER_COLUMN, MEMBER_KEY
 from scoring import Measure, MeasureContext, Param, hookimpl
 from scoring.measure import fmt_num, fmt_pct, safe_ratio
+from scoring.tables import BRANCH_COLUMN, BRANCH_KEY, Column, Table
+from scoring.wording import num
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        "dues", "党费交纳",
+        (
+            MEMBER_COLUMN, BRANCH_COLUMN,
+            Column("month", "月份", "month", help="格式 YYYY-MM", example="2025-01"),
+            Column("due", "应交金额", "float", example=10),
+            Column("paid", "实交金额", "float", help="未交纳填0", example=10),
+            Column("paid_date", "交纳日期", "date", required=False, help="未交纳留空", example="2025-01-10"),
+        ),
+        key=("member_id", "month"), foreign_keys=(BRANCH_KEY, MEMBER_KEY), grain="每名党员每月一行", help="党费按月交纳记录",
+    ),
+)
+
 
 
 def _dues_in_year(ctx: MeasureContext) -> pd.DataFrame:
@@ -28,6 +46,12 @@ def dues_on_time_rate(ctx: MeasureContext) -> pd.DataFrame:
     return ctx.result(rate, ev.where(n > 0, "无党费交纳记录"))
 
 
+def unpaid_advice(params: dict, current: float, target: float) -> str | None:
+    """The self-check's step for fewer members with long unpaid dues: "督促2名党员补交党费"."""
+    n = current - target
+    return f"督促{num(n)}名党员补交党费" if n > 0 else None
+
+
 def dues_long_unpaid(ctx: MeasureContext, months: int = 6) -> pd.DataFrame:
     d = _dues_in_year(ctx).sort_values(["member_id", "month"])
     unpaid = d["paid"].fillna(0) <= 0
@@ -39,6 +63,11 @@ def dues_long_unpaid(ctx: MeasureContext, months: int = 6) -> pd.DataFrame:
     long = runs[runs["unpaid"] & (runs["n"] >= months)].drop_duplicates("member_id")
     n = ctx.per_branch(long.groupby("branch_id").size())
     return ctx.result(n, f"连续{months}个月以上未交党费的党员" + fmt_num(n) + "人")
+
+
+@hookimpl
+def scoring_tables():
+    return list(TABLES)
 
 
 @hookimpl
@@ -56,5 +85,6 @@ def scoring_measures():
             params={"months": Param(6, "连续未交的月数")},
             unit="人", kind="count",
             description="考核年度内连续N个月及以上未交党费的党员人数",
+            advice=unpaid_advice,
         ),
     ]

@@ -12,7 +12,66 @@ import pandas as pd
 
 from scoring import Measure, MeasureContext, Param, hookimpl
 from scoring.measure import fmt_num, fmt_pct, safe_ratio
-from scoring.tables import MEMBER_ROLES
+from scoring.tables import BRANCH_COLUMN, BRANCH_KEY, Column, ForeignKey, Table
+
+MEMBER_STATUS = ("正式", "预备")
+MEMBER_ROLES = ("书记", "副书记", "委员", "党员")
+RECRUITMENT_STAGES = ("入党申请人", "入党积极分子", "发展对象", "预备党员", "正式党员")
+APPRAISAL_GRADES = ("优秀", "合格", "基本合格", "不合格")
+GENDERS = ("男", "女")
+MEMBER_KEY = ForeignKey("member_id", "members", "member_id")
+MEMBER_COLUMN = Column("member_id", "党员编号", "str", help="与党员名册中的党员编号一致", example="XZ01-001-01")
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        "members", "党员名册",
+        (
+            Column("member_id", "党员编号", "str", help="每名党员唯一的编号", example="XZ01-001-01"),
+            BRANCH_COLUMN,
+            Column("name", "姓名", "str", example="李四"),
+            Column("gender", "性别", "enum", required=False, values=GENDERS, example="男"),
+            Column("birth_date", "出生日期", "date", required=False, example="1970-03-01"),
+            Column("join_date", "入党日期", "date", required=False, help="接收为预备党员的日期", example="1995-07-01"),
+            Column("status", "党员类别", "enum", values=MEMBER_STATUS, help="正式党员或预备党员", example="正式"),
+            Column("role", "支部职务", "enum", required=False, values=MEMBER_ROLES,
+                   help="书记、副书记、委员或党员；空白按党员", example="党员"),
+            Column("education", "学历", "str", required=False, example="高中"),
+            Column("is_mobile", "流动党员", "bool", required=False, help="是/否", example="否"),
+            Column("last_contact", "最近联系日期", "date", required=False,
+                   help="流动党员最近一次与支部联系的日期", example=""),
+        ),
+        key=("member_id",), foreign_keys=(BRANCH_KEY,), grain="每名党员一行", help="支部全体党员",
+    ),
+    Table(
+        "recruitment", "发展党员",
+        (
+            BRANCH_COLUMN,
+            Column("person", "姓名", "str", example="王五"),
+            Column("stage", "阶段", "enum", values=RECRUITMENT_STAGES, example="入党积极分子"),
+            Column("date", "日期", "date", help="进入该阶段的日期", example="2025-04-01"),
+        ),
+        foreign_keys=(BRANCH_KEY,), grain="每人每个阶段一行", help="发展党员各阶段记录",
+    ),
+    Table(
+        "training", "学习培训",
+        (
+            MEMBER_COLUMN, BRANCH_COLUMN,
+            Column("date", "日期", "date", example="2025-03-10"),
+            Column("hours", "学时", "float", example=4),
+            Column("topic", "内容", "str", required=False, example="党章学习"),
+        ),
+        foreign_keys=(BRANCH_KEY, MEMBER_KEY), grain="每人每次培训一行", help="党员参加学习培训的学时",
+    ),
+    Table(
+        "appraisals", "民主评议结果",
+        (
+            MEMBER_COLUMN, BRANCH_COLUMN,
+            Column("grade", "评议等次", "enum", values=APPRAISAL_GRADES, example="合格"),
+        ),
+        key=("member_id",), foreign_keys=(BRANCH_KEY, MEMBER_KEY), grain="每名党员一行", help="本年度民主评议党员的结果",
+    ),
+)
+
 
 
 def _members(ctx: MeasureContext) -> pd.DataFrame:
@@ -68,7 +127,7 @@ def mobile_contact_rate(ctx: MeasureContext, months: int = 6) -> pd.DataFrame:
     n, c = ctx.per_branch(g["size"]), ctx.per_branch(g["sum"])
     rate = safe_ratio(c, n)
     ev = "流动党员" + fmt_num(n) + f"人，近{months}个月内联系" + fmt_num(c) + "人，联系率" + fmt_pct(rate)
-    ev = ev.where(n > 0, "本支部无流动党员，此项不适用")
+    ev = ev.where(n > 0, "本支部无流动党员")
     return ctx.result(rate, ev, applicable=n > 0)
 
 
@@ -100,6 +159,11 @@ def average_age(ctx: MeasureContext) -> pd.DataFrame:
     avg = m.assign(age=age).groupby("branch_id")["age"].mean().reindex(ctx.branch_index)
     ev = ("党员平均年龄" + fmt_num(avg, 1) + "岁").where(avg.notna(), "无党员出生日期")
     return ctx.result(avg, ev)
+
+
+@hookimpl
+def scoring_tables():
+    return list(TABLES)
 
 
 @hookimpl

@@ -12,9 +12,36 @@ import pandas as pd
 
 from scoring import Measure, MeasureContext, Param, hookimpl
 from scoring.measure import fmt_num, fmt_pct, safe_ratio
-from scoring.tables import MEETING_KINDS
+from scoring.tables import BRANCH_COLUMN, BRANCH_KEY, Column, Table
+
+MEETING_KINDS = ("支部党员大会", "支委会", "党小组会", "党课", "主题党日", "组织生活会", "民主评议党员")
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        "meetings", "组织生活记录",
+        (
+            BRANCH_COLUMN,
+            Column("date", "日期", "date", example="2025-01-15"),
+            Column("kind", "类型", "enum", values=MEETING_KINDS, help="会议或活动类型", example="支委会"),
+            Column("expected", "应到人数", "int", help="支委会填支委人数，其他会议填应参加的党员人数", example=5),
+            Column("attended", "实到人数", "int", example=5),
+            Column("topic", "主题", "str", required=False, example="学习传达上级会议精神"),
+        ),
+        foreign_keys=(BRANCH_KEY,), grain="每次会议一行", help="三会一课、主题党日、组织生活会、民主评议党员的记录",
+    ),
+)
+
 
 _VERB = {"党课": "开展", "主题党日": "开展", "民主评议党员": "开展"}
+
+
+def meeting_advice(params: dict, current: float, target: float) -> str | None:
+    """The self-check's step for more meetings: "再召开2次支委会", "再开展1次党课"."""
+    kind = params.get("kind") or "支委会"
+    n = int(round(target - current))
+    if n <= 0:
+        return None
+    return f"再{_VERB.get(kind, '召开')}{n}次{kind}"
 
 
 def meeting_count(ctx: MeasureContext, kind: str = "支委会") -> pd.DataFrame:
@@ -53,6 +80,11 @@ def election_overdue(ctx: MeasureContext, term_rural_community: int = 5, term_ot
 
 
 @hookimpl
+def scoring_tables():
+    return list(TABLES)
+
+
+@hookimpl
 def scoring_measures():
     return [
         Measure(
@@ -61,6 +93,7 @@ def scoring_measures():
             params={"kind": Param("支委会", f"会议类型：{'、'.join(MEETING_KINDS)}")},
             unit="次", kind="count",
             description="考核年度内某类会议（活动）的次数",
+            advice=meeting_advice,
         ),
         Measure(
             "attendance_rate", "会议出勤率", attendance_rate,

@@ -10,7 +10,55 @@ import pandas as pd
 
 from scoring import Measure, MeasureContext, Param, hookimpl
 from scoring.measure import fmt_num, fmt_pct, safe_ratio
-from scoring.tables import INCIDENT_KINDS
+from scoring.tables import BRANCH_COLUMN, BRANCH_KEY, Column, Table
+
+INCIDENT_KINDS = ("严重违纪违法", "群体性事件", "重大安全事故", "越级上访", "纪律处分")
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        "economy", "村集体经济",
+        (
+            BRANCH_COLUMN,
+            Column("operating_income", "经营性收入(万元)", "float", example=12.5),
+            Column("total_income", "总收入(万元)", "float", required=False, example=30),
+        ),
+        key=("branch_id",), foreign_keys=(BRANCH_KEY,), grain="每个村一行", help="村集体经济收入（仅农村支部填写）",
+    ),
+    Table(
+        "surveys", "群众满意度测评",
+        (
+            BRANCH_COLUMN,
+            Column("respondents", "测评人数", "int", example=50),
+            Column("satisfied", "满意", "int", example=40),
+            Column("basic", "基本满意", "int", example=8),
+            Column("dissatisfied", "不满意", "int", example=2),
+        ),
+        key=("branch_id",), foreign_keys=(BRANCH_KEY,), grain="每个支部一行", help="群众满意度测评票数",
+        filled_by="committee",
+    ),
+    Table(
+        "incidents", "负面事项",
+        (
+            BRANCH_COLUMN,
+            Column("kind", "类型", "enum", values=INCIDENT_KINDS, example="纪律处分"),
+            Column("date", "日期", "date", example="2025-08-01"),
+            Column("note", "说明", "str", required=False, example=""),
+        ),
+        foreign_keys=(BRANCH_KEY,), grain="每件事项一行", help="违纪违法、群体性事件、安全事故、越级上访、纪律处分",
+        filled_by="committee",
+    ),
+    Table(
+        "rectifications", "整改台账",
+        (
+            BRANCH_COLUMN,
+            Column("problem", "问题", "str", example="党费收缴不及时"),
+            Column("due_date", "整改时限", "date", example="2025-06-30"),
+            Column("closed_date", "销号日期", "date", required=False, help="尚未销号留空", example="2025-06-20"),
+        ),
+        foreign_keys=(BRANCH_KEY,), grain="每个问题一行", help="上级反馈问题的整改销号情况",
+    ),
+)
+
 
 
 def collective_income(ctx: MeasureContext, categories: list[str] = ("农村",)) -> pd.DataFrame:
@@ -53,7 +101,12 @@ def rectification_rate(ctx: MeasureContext) -> pd.DataFrame:
     n, ok = ctx.per_branch(g["size"]), ctx.per_branch(g["sum"])
     rate = safe_ratio(ok, n)
     ev = "整改问题" + fmt_num(n) + "个，按期销号" + fmt_num(ok) + "个，按期销号率" + fmt_pct(rate)
-    return ctx.result(rate, ev.where(n > 0, "本年度无整改任务，此项不适用"), applicable=n > 0)
+    return ctx.result(rate, ev.where(n > 0, "本年度无整改任务"), applicable=n > 0)
+
+
+@hookimpl
+def scoring_tables():
+    return list(TABLES)
 
 
 @hookimpl

@@ -7,13 +7,12 @@ errors. A user's mistake never prints a traceback.
 from __future__ import annotations
 
 import argparse
-import shlex
+import importlib
 import sys
 from pathlib import Path
 
 from . import __version__
-from .errors import ScoringError, UsageError
-from .paths import check_paths
+from .errors import ScoringError
 
 _ARGPARSE_ZH = (
     ("the following arguments are required: ", "缺少必需的参数："),
@@ -109,145 +108,9 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _say(quiet: bool, *lines: str) -> None:
-    if not quiet:
-        for line in lines:
-            print(line)
-
-
-def cmd_run(a) -> int:
-    from .engine import Timer, build_meta, load, needed_tables, require_branches, score
-    from .output.jsonout import write_json
-    from .output.xlsx import write_results
-    from .reader import read_dataset
-
-    outputs = [a.output] + ([a.json] if a.json else [])
-    check_paths(a.data + ([a.previous] if a.previous else []), outputs)
-    previous = None
-    if a.previous is not None:
-        from .previous import load_previous
-
-        previous = load_previous(a.previous)
-    timer = Timer(quiet=a.quiet)
-    with timer("rubric"):
-        rubric, reg, shown = load(a.rubric, a.plugin)
-    year = a.year or rubric.year
-    data = read_dataset(a.data, reg.tables, needed_tables(rubric, reg), timer=timer, lenient=a.lenient)
-    require_branches(data, a.data)
-    command = "scoring " + " ".join(shlex.quote(x) for x in sys.argv[1:])
-    meta = build_meta(rubric, reg, data, year, command, a.title)
-    excluded = data.excluded
-    if len(excluded):
-        meta["excluded"] = excluded
-    result = score(rubric, reg, data, year, meta, timer)
-    if previous is not None:
-        from .previous import attach
-
-        attach(result, previous)
-    with timer("write"):
-        write_results(result, a.output)
-        if a.json:
-            write_json(result, a.json)
-    timer.close()
-    b = result.branches
-    prev_line = []
-    if previous is not None:
-        ch = result.meta["previous"]["升降"].value_counts()
-        up = int(ch.get("升星", 0) + ch.get("升级", 0))
-        down = int(ch.get("降星", 0) + ch.get("降级", 0))
-        prev_line = [f"与上年相比：升级（升星）{up} 个，降级（降星）{down} 个，新参评 {int(ch.get('新参评', 0))} 个，"
-                     f"上年参评而今年未参评 {len(result.meta['gone'])} 个"]
-    counts = b["level"].value_counts()
-    order = [lv.label for lv in rubric.grading.levels] + [rubric.grading.unrated_label]
-    summary = "，".join(f"{lv}{int(counts[lv])}个" for lv in order if lv in counts)
-    _say(a.quiet,
-         f"评分标准：{rubric.name}（{shown}，版本 {rubric.version}），考核年度 {year}",
-         f"参评支部 {len(b)} 个：{summary}",
-         f"否决或标记：{int((b['flags'] != '').sum())} 个支部有标记，{int((~b['rated']).sum())} 个支部不评定等级；"
-         f"{int((b['quota_note'] != '').sum())} 个支部因名额限制调整等级",
-         *([f"因数据有误未评定 {len(excluded)} 个支部（原因见结果工作簿「数据质量」）：{'、'.join(excluded['branch_id'].astype(str))}"]
-           if len(excluded) else []),
-         *prev_line,
-         f"结果已写入：{a.output}" + (f"，{a.json}" if a.json else ""))
-    return 0
-
-
-def cmd_plugins(a) -> int:
-    from .registry import make_registry
-
-    reg = make_registry(list(a.plugin))
-    print(f"共 {len(reg.measures)} 个测量项：")
-    for m in sorted(reg.measures.values(), key=lambda m: (m.plugin, m.id)):
-        inputs = "；".join(f"{reg.tables[t].sheet}（{'、'.join(reg.tables[t].column(c).header for c in cols)}）"
-                          for t, cols in m.inputs.items())
-        print(f"\n{m.id}  {m.name}  [插件：{m.plugin}]")
-        print(f"  说明：{m.description}")
-        print(f"  单位：{m.unit or '—'}  读取：{inputs}")
-        if m.params:
-            for k, p in m.params.items():
-                print(f"  参数 {k}（默认 {p.default!r}）：{p.description}")
-        else:
-            print("  参数：无")
-    return 0
-
-
-def cmd_sample(a) -> int:
-    from .sample import main_sample
-
-    if a.branches < 1:
-        raise UsageError("--branches 必须是正整数")
-    paths = main_sample(a.branches, a.output, a.format, a.seed, a.year)
-    for p in paths:
-        print(f"已生成：{p}")
-    return 0
-
-
-def cmd_self_check(a) -> int:
-    from .selfcheck_cmd import main_selfcheck
-
-    return main_selfcheck(a.data, a.branch, a.rubric, a.output, a.plugin, None, year=a.year)
-
-
-def cmd_template(a) -> int:
-    from .output.template import main_template
-
-    p = main_template(a.rubric, a.output, a.plugin)
-    print(f"已生成数据采集模板：{p}")
-    return 0
-
-
-def cmd_rubric(a) -> int:
-    from . import rubric_tools
-    from .engine import load
-    from .rubric import dump_toml
-
-    if a.rubric_command == "check":
-        r, reg, shown = load(a.rubric, a.plugin)
-        print(rubric_tools.check_summary(r, shown, reg))
-    elif a.rubric_command == "show":
-        r, _, shown = load(a.rubric, a.plugin)
-        print(f"# {shown} 合并继承后的完整评分标准（{r.name}，版本 {r.version}）")
-        print(dump_toml(r), end="")
-    elif a.rubric_command == "diff":
-        ra, _, sa = load(a.a, a.plugin)
-        rb, reg_b, sb = load(a.b, a.plugin)
-        print(rubric_tools.diff(ra, rb, sa, sb, reg_b)[0])
-    elif a.rubric_command == "schema":
-        import json
-
-        text = json.dumps(rubric_tools.json_schema(), ensure_ascii=False, indent=2) + "\n"
-        if a.output:
-            a.output.write_text(text, encoding="utf-8")
-            print(f"JSON Schema 已写入：{a.output}")
-        else:
-            print(text, end="")
-    else:
-        raise UsageError("请指定子命令：check、show、diff 或 schema（例如 scoring rubric check five_star）")
-    return 0
-
-
-COMMANDS = {"run": cmd_run, "plugins": cmd_plugins, "sample": cmd_sample, "rubric": cmd_rubric,
-            "template": cmd_template, "self-check": cmd_self_check}
+# subcommand -> module of scoring.commands holding its ``cmd(args)`` (imported when the command runs)
+COMMANDS = {"run": "run", "plugins": "plugins", "sample": "sample", "rubric": "rubric", "template": "template",
+            "self-check": "selfcheck"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -257,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return COMMANDS[a.command](a)
+        module = importlib.import_module(f"scoring.commands.{COMMANDS[a.command]}")
+        return module.cmd(a)
     except ScoringError as e:
         print(str(e), file=sys.stderr)
         return e.exit_code

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -11,12 +12,19 @@ from . import __version__
 from .dataset import Dataset
 from .errors import DataError, PluginError, Problem, RubricError
 from .evaluator import Measured, evaluate, measure_requests
-from .measure import MeasureContext
+from .measure import Measure, MeasureContext, UndeclaredInput
 from .progress import Phases
 from .registry import Registry, make_registry
-from .result import Result
-from .rubric import Rubric, cross_check, dump_toml, parse_rubric, read_rubric_data
-
+from .result import Result, RunMeta
+from .rubric import (
+    Rubric,
+    cross_check,
+    dump_toml,
+    parse_rubric,
+    read_rubric_data,
+    resolve_defaults,
+)
+from .wording import explain
 
 Timer = Phases  # the benchmark and the CLI time phases with the same object
 
@@ -28,27 +36,42 @@ def needed_tables(r: Rubric, reg: Registry) -> set[str]:
     return out
 
 
+def compute_measure(m: Measure, data: Dataset, year: int, params: dict | None = None) -> pd.DataFrame:
+    """One measure's frame for ``params`` (defaults filled in), computed in a context that shows it only
+    the tables and columns it declared. A plugin's failure is a :class:`PluginError` naming the plugin."""
+    kwargs = {k: p.default for k, p in m.params.items()}
+    kwargs.update(params or {})
+    ctx = MeasureContext(data=data, year=year, inputs=m.inputs, measure=m.id, plugin=m.plugin)
+    try:
+        frame = m.compute(ctx, **kwargs)
+    except UndeclaredInput:
+        raise
+    except KeyError as e:  # most often a column the measure did not declare in its inputs
+        raise PluginError(f"插件「{m.plugin}」的测量项「{m.id}」计算失败：读取了不存在或未在 inputs 中声明的列 {e}") from e
+    except Exception as e:  # a plugin bug stops the run with a clear message, not a traceback
+        raise PluginError(f"插件「{m.plugin}」的测量项「{m.id}」计算失败：{type(e).__name__}: {e}") from e
+    if m.kind != "claims":
+        missing = {"value", "applicable", "evidence"} - set(frame.columns)
+        if missing:
+            raise PluginError(f"插件「{m.plugin}」的测量项「{m.id}」缺少输出列：{sorted(missing)}")
+    return frame
+
+
 def compute_measures(r: Rubric, reg: Registry, data: Dataset, year: int, progress: Phases | None = None) -> dict[str, Measured]:
-    ctx = MeasureContext(data=data, year=year)
+    """Every measure the rubric needs, by :func:`scoring.evaluator.measure_key`."""
     out: dict[str, Measured] = {}
     requests = measure_requests(r)
     if progress is not None:
         progress.add_steps(len(requests))
     for key, (mid, params) in requests.items():
-        if progress is not None:
-            progress.step(f"计算测量项：{reg.measures[mid].name}")
         m = reg.measures[mid]
+        if progress is not None:
+            progress.step(f"计算测量项：{m.name}")
+        frame = compute_measure(m, data, year, params)
         kwargs = {k: p.default for k, p in m.params.items()}
         kwargs.update(params)
-        try:
-            frame = m.compute(ctx, **kwargs)
-        except Exception as e:  # a plugin bug stops the run with a clear message, not a traceback
-            raise PluginError(f"插件「{m.plugin}」的测量项「{mid}」计算失败：{type(e).__name__}: {e}") from e
-        if m.kind != "claims":
-            missing = {"value", "applicable", "evidence"} - set(frame.columns)
-            if missing:
-                raise PluginError(f"插件「{m.plugin}」的测量项「{mid}」缺少输出列：{sorted(missing)}")
-        out[key] = Measured(frame=frame, unit=m.unit, rate=m.is_rate)
+        advice = partial(m.advice, kwargs) if m.advice is not None else None
+        out[key] = Measured(frame=frame, unit=m.unit, rate=m.is_rate, kind=m.kind, advice=advice)
     return out
 
 
@@ -59,38 +82,38 @@ def require_branches(data: Dataset, sources: list) -> None:
         raise DataError([Problem(where, data.specs["branches"].sheet, None, None, "没有任何支部记录（是否提交了未填写的模板？）")])
 
 
-def score(r: Rubric, reg: Registry, data: Dataset, year: int | None = None, meta: dict | None = None,
+def score(r: Rubric, reg: Registry, data: Dataset, year: int | None = None, meta: RunMeta | None = None,
           timer: Phases | None = None) -> Result:
+    """Measure, evaluate and word: the result every writer shows."""
     timer = timer or Phases()
     year = year or r.year
     with timer("measure"):
         measured = compute_measures(r, reg, data, year, progress=timer)
     with timer("evaluate"):
-        result = evaluate(r, data.table("branches"), measured, meta=meta)
-    w = result.warnings
-    result.meta["warnings"] = pd.DataFrame({"branch_id": w["branch_id"], "事项": w["name"], "说明": w["explanation"]})
+        result = explain(evaluate(r, data.table("branches"), measured, meta=meta))
     return result
 
 
-def build_meta(r: Rubric, reg: Registry, data: Dataset, year: int, command: str, title: str | None = None) -> dict:
-    return {
-        "title": title or f"{year}年度党支部考核结果",
-        "rubric_id": r.id,
-        "rubric_name": r.name,
-        "rubric_version": r.version,
-        "rubric_sha256": r.sha256(),
-        "data_sha256": data.sha256(),
-        "engine_version": __version__,
-        "plugins": reg.plugin_versions(),
-        "command": command,
-        "year": year,
-        "rubric_toml": dump_toml(r),
-        "data_notes": list(data.notes),
-        "generated": datetime.now().strftime("%Y-%m-%d %H:%M"),
-        "dimension_names": [d.name for d in r.dimensions],
-        "rating": r.grading.model,
-        "sources": list(data.sources),
-    }
+def build_meta(r: Rubric, reg: Registry, data: Dataset, year: int, command: str, title: str | None = None) -> RunMeta:
+    return RunMeta(
+        title=title or f"{year}年度党支部考核结果",
+        rubric_id=r.id,
+        rubric_name=r.name,
+        rubric_version=r.version,
+        rubric_sha256=r.sha256(),
+        data_sha256=data.sha256(),
+        engine_version=__version__,
+        plugins=reg.plugin_versions(),
+        command=command,
+        year=year,
+        rubric_toml=dump_toml(r),
+        data_notes=list(data.notes),
+        generated=datetime.now().strftime("%Y-%m-%d %H:%M"),
+        dimension_names=[d.name for d in r.dimensions],
+        rating=r.grading.model,
+        sources=list(data.sources),
+        excluded=data.excluded if len(data.excluded) else None,
+    )
 
 
 def load(rubric_spec, plugins: list[Path] = ()) -> tuple[Rubric, Registry, str]:
@@ -102,4 +125,4 @@ def load(rubric_spec, plugins: list[Path] = ()) -> tuple[Rubric, Registry, str]:
     problems = cross_check(rubric, reg)
     if problems:
         raise RubricError([f"{shown}: {p}" for p in problems])
-    return rubric, reg, shown
+    return resolve_defaults(rubric, reg), reg, shown

@@ -9,32 +9,30 @@ from pathlib import Path
 
 import pluggy
 
-from . import hookspecs
+from . import __version__, hookspecs
 from .errors import PluginError
 from .measure import Measure
-from .tables import BUILTIN_TABLES, Table
+from .tables import CORE_TABLES, Table
 
 ENTRY_POINT_GROUP = "scoring.plugins"
 
-# Built-in plugin modules, in registration order. They are normally found through the entry-point group
-# (see pyproject.toml); this list is the fallback when the package metadata is not installed.
-DEFAULT_PLUGINS = (
-    ("organization", "plugins.organization"),
-    ("members", "plugins.members"),
-    ("dues", "plugins.dues"),
-    ("performance", "plugins.performance"),
-    ("committee", "plugins.committee"),
-)
+
+def builtin_plugins() -> tuple[tuple[str, str], ...]:
+    """(name, module) of the built-in plugins, in registration order (``plugins.BUILTIN_PLUGINS``)."""
+    from plugins import BUILTIN_PLUGINS
+
+    return tuple(BUILTIN_PLUGINS)
 
 
 class Registry:
     """Measures and tables contributed by all registered plugins."""
 
-    def __init__(self, pm: pluggy.PluginManager):
+    def __init__(self, pm: pluggy.PluginManager, versions: dict[str, str] | None = None):
         self.pm = pm
+        self.versions = dict(versions or {})
         self.measures: dict[str, Measure] = {}
-        self.tables: dict[str, Table] = {t.id: t for t in BUILTIN_TABLES}
-        table_owner = {t.id: "内置" for t in BUILTIN_TABLES}
+        self.tables: dict[str, Table] = {t.id: t for t in CORE_TABLES}
+        table_owner = {t.id: "核心" for t in CORE_TABLES}
         for impl in pm.hook.scoring_tables.get_hookimpls():  # in registration order
             for t in impl.function() or []:
                 if t.id in self.tables:
@@ -60,13 +58,11 @@ class Registry:
         return self.measures.get(measure_id)
 
     def plugin_versions(self) -> list[tuple[str, str]]:
+        """(name, version) of every plugin in registration order: a module's ``__version__``, else its
+        package's version (the engine's for the built-ins), else ""."""
         out = []
         for name, plugin in self.pm.list_name_plugin():
-            dist = None
-            for p, d in self.pm.list_plugin_distinfo():
-                if p is plugin:
-                    dist = d
-            version = getattr(plugin, "__version__", None) or (dist.version if dist is not None else "")
+            version = getattr(plugin, "__version__", None) or self.versions.get(name, "")
             out.append((name, str(version)))
         return out
 
@@ -84,20 +80,40 @@ def _load_file_plugin(path: Path):
 
 
 def make_registry(local_plugins: list[Path] = (), use_entry_points: bool = True) -> Registry:
+    """The plugin manager with every plugin registered, in this fixed order: the built-in plugins
+    (``plugins.BUILTIN_PLUGINS``), then installed packages of the entry-point group ``scoring.plugins``
+    (sorted by name; an entry point named like a built-in is the built-in itself and is skipped), then
+    local plugin files (``--plugin``, the rubric's ``plugins``) in the order given."""
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
+    builtins = builtin_plugins()
+    versions: dict[str, str] = {}
+    for name, module in builtins:
+        pm.register(importlib.import_module(module), name=name)
+        versions[name] = __version__
+    if use_entry_points:
+        from importlib.metadata import entry_points
+
+        taken = {name for name, _ in builtins} | {module for _, module in builtins}
+        for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            if ep.name in taken or ep.value in taken or pm.get_plugin(ep.name) is not None:
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as e:  # a broken third-party package: name it, no traceback
+                raise PluginError(f"插件包「{ep.name}」（{ep.value}）加载失败：{type(e).__name__}: {e}") from None
+            pm.register(plugin, name=ep.name)
+            versions[ep.name] = ep.dist.version if ep.dist is not None else ""
     for p in local_plugins:
         p = Path(p)
         if not p.is_file():
             raise PluginError(f"{p}: 找不到插件文件")
-        pm.register(_load_file_plugin(p), name=f"local:{p.stem}")
-    if use_entry_points:
-        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-    for name, module in DEFAULT_PLUGINS:
-        if pm.get_plugin(name) is None:
-            pm.register(importlib.import_module(module), name=name)
+        name = f"local:{p.stem}"
+        if pm.get_plugin(name) is not None:
+            continue
+        pm.register(_load_file_plugin(p), name=name)
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as e:
         raise PluginError(f"插件「{pm.get_name(e.plugin)}」有未知的钩子函数：{e}") from None
-    return Registry(pm)
+    return Registry(pm, versions)

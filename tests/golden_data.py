@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from scoring.dataset import Dataset
-from scoring.tables import builtin_table_map
+from plugins.sample_county import builtin_table_map
 
 
 def _meetings(branch, kind, n, expected, attended, start="2025-01-10"):

@@ -16,7 +16,8 @@ from scoring.dataset import EXCLUDED_COLUMNS
 from scoring.errors import DataError, Problem
 from scoring.reader import MAX_LISTED, read_dataset
 from scoring.sample import generate_county, write_dataset
-from scoring.tables import MEETING_KINDS, builtin_table_map
+from plugins.organization import MEETING_KINDS
+from plugins.sample_county import builtin_table_map
 
 SPECS = builtin_table_map()
 ALL = tuple(SPECS)

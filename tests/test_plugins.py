@@ -13,30 +13,80 @@ import pytest
 
 from golden_data import golden_dataset, make_dataset
 from scoring import hookspecs
-from scoring.engine import compute_measures, load, score
+from scoring.engine import compute_measure, compute_measures, load, score
 from scoring.errors import PluginError
 from scoring.evaluator import measure_key
 from scoring.measure import MeasureContext
-from scoring.registry import DEFAULT_PLUGINS, make_registry
+from scoring.registry import make_registry
 from scoring.rubric import load_rubric
 
-HOOKS = [name for name, f in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("scoring_")]
+# the hooks of the plugin manager itself (not a list kept by hand): every one needs a test below named
+# test_hook_<name>, and documentation saying what it returns and whether it is firstresult
+PM_HOOKS = sorted(name for name in dir(make_registry().pm.hook) if name.startswith("scoring_"))
 
 
-def test_every_hook_is_documented_and_tested():
-    here = Path(__file__).parent
-    tests_text = "\n".join(p.read_text(encoding="utf-8") for p in here.glob("test_*.py"))
-    assert HOOKS == ["scoring_measures", "scoring_tables"]
-    for name in HOOKS:
-        doc = getattr(hookspecs, name).__doc__ or ""
-        assert ":return:" in doc and "firstresult" in doc, name
-        assert f"def {name}" in tests_text, f"no test implements the hook {name}"
+def test_the_hookspec_module_declares_the_hooks_the_manager_has():
+    declared = sorted(name for name, f in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("scoring_"))
+    assert declared == PM_HOOKS == ["scoring_measures", "scoring_sample", "scoring_tables"]
+
+
+@pytest.mark.parametrize("hook", PM_HOOKS)
+def test_every_hook_is_documented(hook):
+    doc = getattr(hookspecs, hook).__doc__ or ""
+    assert ":return:" in doc and "firstresult" in doc, hook
+
+
+@pytest.mark.parametrize("hook", PM_HOOKS)
+def test_every_hook_has_a_test(hook):
+    assert callable(globals().get(f"test_hook_{hook}")), f"no test_hook_{hook} in tests/test_plugins.py"
+
+
+def test_hook_scoring_tables(tmp_path):
+    """A plugin's tables are collected in registration order after the core table; each built-in plugin
+    declares the tables it reads."""
+    reg = make_registry()
+    assert list(reg.tables) == ["branches", "meetings", "members", "recruitment", "training", "appraisals", "dues",
+                                "economy", "surveys", "incidents", "rectifications", "honors", "inspections"]
+    owner = {t.id: impl.plugin_name for impl in reg.pm.hook.scoring_tables.get_hookimpls() for t in impl.function() or []}
+    assert owner == {"meetings": "organization", "members": "members", "recruitment": "members", "training": "members",
+                     "appraisals": "members", "dues": "dues", "economy": "performance", "surveys": "performance",
+                     "incidents": "performance", "rectifications": "performance", "honors": "committee",
+                     "inspections": "committee"}
+    committee = sorted(t.id for t in reg.tables.values() if t.committee)
+    assert committee == ["honors", "incidents", "inspections", "surveys"]
+    p = _write(tmp_path, "local.py", LOCAL)
+    assert list(make_registry([p]).tables)[-1] == "volunteering"
+
+
+def test_hook_scoring_measures():
+    reg = make_registry()
+    ids = [m.id for impl in reg.pm.hook.scoring_measures.get_hookimpls() for m in impl.function()]
+    assert len(ids) == len(set(ids)) == len(reg.measures)
+    assert all(reg.measures[i].plugin for i in ids)
+
+
+def test_hook_scoring_sample(tmp_path):
+    """firstresult: the built-in generator answers unless a later plugin does."""
+    from scoring.sample import generate_county
+
+    reg = make_registry()
+    tables = generate_county(3, seed=1, registry=reg)
+    assert set(tables) == set(reg.tables) and len(tables["branches"]) == 3
+    p = _write(tmp_path, "mysample.py", """
+        import pandas as pd
+        from scoring import hookimpl
+        @hookimpl
+        def scoring_sample(n_branches, seed, year):
+            return {"branches": pd.DataFrame({"branch_id": [f"S{i}" for i in range(n_branches)]})}
+    """)
+    mine = generate_county(2, registry=make_registry([p]))
+    assert list(mine) == ["branches"] and mine["branches"]["branch_id"].tolist() == ["S0", "S1"]
 
 
 def test_builtin_plugins_register_in_fixed_order_with_all_measures():
     reg = make_registry()
     names = [n for n, _ in reg.plugin_versions()]
-    assert set(names) == {n for n, _ in DEFAULT_PLUGINS}
+    assert names == ["organization", "members", "dues", "performance", "committee", "sample_county"]
     assert {"meeting_count", "attendance_rate", "election_overdue", "training_hours", "recruitment_gap_years",
             "activist_count", "mobile_contact_rate", "appraisal_coverage", "excellent_share", "dues_on_time_rate",
             "dues_long_unpaid", "collective_income", "satisfaction_rate", "incident_count", "rectification_rate",
@@ -45,8 +95,51 @@ def test_builtin_plugins_register_in_fixed_order_with_all_measures():
         assert m.description and m.name and m.inputs and m.plugin, m.id
 
 
-def test_fallback_without_entry_points_gives_the_same_measures():
-    assert set(make_registry(use_entry_points=False).measures) == set(make_registry().measures)
+def test_same_plugins_in_the_same_order_with_or_without_entry_points(tmp_path):
+    with_ep = make_registry()
+    without = make_registry(use_entry_points=False)
+    assert [n for n, _ in with_ep.plugin_versions()] == [n for n, _ in without.plugin_versions()]
+    assert list(with_ep.measures) == list(without.measures) and list(with_ep.tables) == list(without.tables)
+    p = _write(tmp_path, "local.py", LOCAL)
+    assert [n for n, _ in make_registry([p]).plugin_versions()][-1] == "local:local"
+
+
+def test_a_measure_reading_an_undeclared_table_is_refused_naming_the_plugin(tmp_path, small_county):
+    """Today's trap: a local plugin reading dues without declaring it saw an empty table (every branch 0)."""
+    p = _write(tmp_path, "sneaky.py", """
+        from scoring import Measure, hookimpl
+        def unpaid(ctx):
+            d = ctx.table("dues")
+            n = ctx.per_branch(d[d["paid"] <= 0].groupby("branch_id").size())
+            return ctx.result(n, "未交" + n.astype(str))
+        @hookimpl
+        def scoring_measures():
+            return [Measure("unpaid_any", "未交党费人次", unpaid, inputs={"members": ("member_id", "branch_id")},
+                            description="x")]
+    """)
+    reg = make_registry([p])
+    with pytest.raises(PluginError) as e:
+        compute_measure(reg.measures["unpaid_any"], small_county, 2025)
+    assert str(e.value) == ("插件「local:sneaky」的测量项「unpaid_any」读取了未在 inputs 中声明的数据表「dues」（党费交纳）；"
+                            "请在测量项的 inputs 中写明它读取的表和列")
+
+
+def test_a_measure_reading_an_undeclared_column_is_refused(tmp_path, small_county):
+    p = _write(tmp_path, "sneakycol.py", """
+        from scoring import Measure, hookimpl
+        def mobile(ctx):
+            m = ctx.table("members")
+            n = ctx.per_branch(m[m["is_mobile"].fillna(False)].groupby("branch_id").size())
+            return ctx.result(n, "流动" + n.astype(str))
+        @hookimpl
+        def scoring_measures():
+            return [Measure("mobile_n", "流动党员数", mobile, inputs={"members": ("member_id", "branch_id")},
+                            description="x")]
+    """)
+    with pytest.raises(PluginError) as e:
+        compute_measure(make_registry([p]).measures["mobile_n"], small_county, 2025)
+    assert "local:sneakycol" in str(e.value) and "mobile_n" in str(e.value) and "is_mobile" in str(e.value)
+    assert "inputs" in str(e.value)
 
 
 def _write(tmp_path, name, body):

@@ -12,7 +12,10 @@ from hypothesis import strategies as st
 from golden_data import make_dataset
 from scoring.engine import load, score
 from scoring.evaluator import share_count
-from scoring.tables import CATEGORIES, HONOR_LEVELS, INCIDENT_KINDS, MEETING_KINDS
+from plugins.committee import HONOR_LEVELS
+from plugins.organization import MEETING_KINDS
+from plugins.performance import INCIDENT_KINDS
+from scoring.tables import CATEGORIES
 
 RUBRIC, REG, _ = load("five_star")
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

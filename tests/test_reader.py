@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from scoring.errors import DataError, Problem, UsageError
 from scoring.reader import MAX_LISTED, _convert, _split, read_dataset
-from scoring.tables import builtin_table_map
+from plugins.sample_county import builtin_table_map
 
 SPECS = builtin_table_map()
 

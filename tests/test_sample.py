@@ -6,21 +6,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scoring.dataset import DTYPES
-from scoring.sample import generate_county, main_sample, write_dataset
-from scoring.tables import (
+from plugins.committee import HONOR_KINDS, HONOR_LEVELS
+from plugins.members import (
     APPRAISAL_GRADES,
-    BUILTIN_TABLES,
-    CATEGORIES,
-    HONOR_KINDS,
-    HONOR_LEVELS,
-    INCIDENT_KINDS,
-    MEETING_KINDS,
     MEMBER_ROLES,
     MEMBER_STATUS,
     RECRUITMENT_STAGES,
-    builtin_table_map,
 )
+from plugins.organization import MEETING_KINDS
+from plugins.performance import INCIDENT_KINDS
+from scoring.commands.sample import main_sample
+from scoring.dataset import DTYPES
+from scoring.registry import make_registry
+from scoring.sample import generate_county, write_dataset
+
+BUILTIN_TABLES = tuple(make_registry().tables.values())  # the plugins' tables in registration order
+from plugins.sample_county import builtin_table_map
+from scoring.tables import CATEGORIES
 
 YEAR = 2025
 YEAR_END = pd.Timestamp(f"{YEAR}-12-31")
@@ -441,7 +443,7 @@ def test_failed_write_leaves_no_partial_file(small, tmp_path, monkeypatch):
     path = tmp_path / "county.xlsx"
     path.write_bytes(b"previous")
 
-    def broken(tables, target):
+    def broken(tables, specs, target):
         with open(target, "wb") as fh:
             fh.write(b"half")
         raise RuntimeError("disk full")
@@ -455,8 +457,8 @@ def test_failed_write_leaves_no_partial_file(small, tmp_path, monkeypatch):
 
 def test_long_tables_continue_on_further_sheets_and_read_back_whole(tmp_path, monkeypatch):
     import scoring.sample as sample
+    from plugins.sample_county import builtin_table_map
     from scoring.reader import read_dataset
-    from scoring.tables import builtin_table_map
 
     monkeypatch.setattr(sample, "_MAX_SHEET_ROWS", 1000)  # Excel's limit, scaled down
     tables = sample.generate_county(12, seed=3)

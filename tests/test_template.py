@@ -15,25 +15,26 @@ import pandas as pd
 import pytest
 from openpyxl.utils import range_boundaries
 
+from scoring.commands.template import main_template
 from scoring.engine import load, needed_tables, score
-from scoring.evaluator import measure_requests
 from scoring.errors import UsageError
+from scoring.evaluator import measure_requests
 from scoring.output import template as tpl_module
 from scoring.output.template import (
-    COMMITTEE_TABLES,
     GUIDE_SHEET,
     LIST_SHEET,
     fill_template,
     header_text,
-    main_template,
     rule_text,
     template_layout,
     write_template,
 )
 from scoring.reader import read_dataset
+from scoring.registry import make_registry
 from scoring.rubric import Indicator
 from scoring.sample import generate_county, write_dataset
-from scoring.tables import BUILTIN_TABLES
+
+BUILTIN_TABLES = tuple(make_registry().tables.values())  # the plugins' tables in registration order
 
 ENV = {**os.environ, "PYTHONIOENCODING": "utf-8"}
 
@@ -295,12 +296,12 @@ def _split_per_branch(template: Path, county: dict[str, pd.DataFrame], cols: dic
                       specs) -> None:
     """Every branch fills its own copy of the template; the committee fills 委员会.xlsx."""
     folder.mkdir()
-    branch_tables = [t for t in cols if t not in COMMITTEE_TABLES]
+    branch_tables = [t for t in cols if not specs[t].committee]
     groups = {t: dict(tuple(county[t].groupby("branch_id", sort=False))) for t in branch_tables}
     for bid in county["branches"]["branch_id"]:
         part = {t: groups[t].get(bid, county[t].iloc[:0]) for t in branch_tables}
         fill_template(template, part, folder / f"{bid}.xlsx", specs)
-    fill_template(template, {t: county[t] for t in cols if t in COMMITTEE_TABLES}, folder / "委员会.xlsx", specs)
+    fill_template(template, {t: county[t] for t in cols if specs[t].committee}, folder / "委员会.xlsx", specs)
 
 
 def test_round_trip_per_branch_templates_score_like_the_county_workbook(five_star, template, county, tmp_path):
@@ -472,7 +473,7 @@ def test_rule_text_of_every_rule_type(five_star):
     inds = {i.id: i for _, i in rubric.indicators()}
     cases = {
         "committee_meetings": "要求12次，每少1次扣0.5分，扣完为止",
-        "election_on_time": "换届超期年数不超过0年得满分，否则得0分",
+        "election_on_time": "换届超期年数为0年得满分，否则得0分",  # not "不超过0年" (issue: one home for each rule)
         "leader_training": "人均学习培训学时（书记、副书记、委员）达到56学时得满分，不足按比例计分",
         "recruitment": "未发展党员年数不超过1年得6分，不超过2年得3分，其余得0分",
         "attendance": "会议出勤率：按70%得0分、95%得满分线性计分",

@@ -1,0 +1,37 @@
+"""``scoring rubric check|show|diff|schema``."""
+
+from __future__ import annotations
+
+from ..errors import UsageError
+
+
+def cmd(a) -> int:
+    from .. import rubric_tools
+    from ..engine import load
+    from ..rubric import dump_toml
+
+    if a.rubric_command == "check":
+        r, reg, shown = load(a.rubric, a.plugin)
+        print(rubric_tools.check_summary(r, shown, reg))
+    elif a.rubric_command == "show":
+        r, _, shown = load(a.rubric, a.plugin)
+        print(f"# {shown} 合并继承后的完整评分标准（{r.name}，版本 {r.version}）")
+        print(dump_toml(r), end="")
+    elif a.rubric_command == "diff":
+        ra, _, sa = load(a.a, a.plugin)
+        rb, reg_b, sb = load(a.b, a.plugin)
+        print(rubric_tools.diff(ra, rb, sa, sb, reg_b)[0])
+    elif a.rubric_command == "schema":
+        import json
+
+        text = json.dumps(rubric_tools.json_schema(), ensure_ascii=False, indent=2) + "\n"
+        if a.output:
+            a.output.write_text(text, encoding="utf-8")
+            print(f"JSON Schema 已写入：{a.output}")
+        else:
+            print(text, end="")
+    else:
+        raise UsageError("请指定子命令：check、show、diff 或 schema（例如 scoring rubric check five_star）")
+    return 0
+
+

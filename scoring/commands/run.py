@@ -1,0 +1,71 @@
+"""``scoring run DATA... [-r RUBRIC] [-o results.xlsx] [--json results.json] ...``: score and write."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+
+from ..paths import check_paths
+
+
+def _say(quiet: bool, *lines: str) -> None:
+    if not quiet:
+        for line in lines:
+            print(line)
+
+
+def cmd(a) -> int:
+    from ..engine import Timer, build_meta, load, needed_tables, require_branches, score
+    from ..output.jsonout import write_json
+    from ..output.xlsx import write_results
+    from ..reader import read_dataset
+
+    outputs = [a.output] + ([a.json] if a.json else [])
+    check_paths(a.data + ([a.previous] if a.previous else []), outputs)
+    previous = None
+    if a.previous is not None:
+        from ..previous import load_previous
+
+        previous = load_previous(a.previous)
+    timer = Timer(quiet=a.quiet)
+    with timer("rubric"):
+        rubric, reg, shown = load(a.rubric, a.plugin)
+    year = a.year or rubric.year
+    data = read_dataset(a.data, reg.tables, needed_tables(rubric, reg), timer=timer, lenient=a.lenient)
+    require_branches(data, a.data)
+    command = "scoring " + " ".join(shlex.quote(x) for x in sys.argv[1:])
+    meta = build_meta(rubric, reg, data, year, command, a.title)
+    excluded = data.excluded
+    result = score(rubric, reg, data, year, meta, timer)
+    if previous is not None:
+        from ..previous import attach
+
+        attach(result, previous)
+    with timer("write"):
+        write_results(result, a.output)
+        if a.json:
+            write_json(result, a.json)
+    timer.close()
+    b = result.branches
+    prev_line = []
+    if previous is not None:
+        ch = result.meta.previous["升降"].value_counts()
+        up = int(ch.get("升星", 0) + ch.get("升级", 0))
+        down = int(ch.get("降星", 0) + ch.get("降级", 0))
+        prev_line = [f"与上年相比：升级（升星）{up} 个，降级（降星）{down} 个，新参评 {int(ch.get('新参评', 0))} 个，"
+                     f"上年参评而今年未参评 {len(result.meta.gone)} 个"]
+    counts = b["level"].value_counts()
+    order = [lv.label for lv in rubric.grading.levels] + [rubric.grading.unrated_label]
+    summary = "，".join(f"{lv}{int(counts[lv])}个" for lv in order if lv in counts)
+    _say(a.quiet,
+         f"评分标准：{rubric.name}（{shown}，版本 {rubric.version}），考核年度 {year}",
+         f"参评支部 {len(b)} 个：{summary}",
+         f"否决或标记：{int((b['flags'] != '').sum())} 个支部有标记，{int((~b['rated']).sum())} 个支部不评定等级；"
+         f"{int((b['quota_note'] != '').sum())} 个支部因名额限制调整等级",
+         *([f"因数据有误未评定 {len(excluded)} 个支部（原因见结果工作簿「数据质量」）：{'、'.join(excluded['branch_id'].astype(str))}"]
+           if len(excluded) else []),
+         *prev_line,
+         f"结果已写入：{a.output}" + (f"，{a.json}" if a.json else ""))
+    return 0
+
+
