@@ -99,6 +99,21 @@ def _parser() -> argparse.ArgumentParser:
     rj = rsub.add_parser("schema", help="输出评分标准文件的 JSON Schema（供编辑器补全和检查）")
     rj.add_argument("-o", "--output", type=Path, default=None, help="写入文件（默认输出到屏幕）")
 
+    sv = sub.add_parser("serve", help="启动自检网页（支部书记上传工作簿自检；委员会查看结果）",
+                        description="在内网启动自检网页：支部书记上传填好的数据采集模板，查看得分、失分原因和升星路径；"
+                                    "考评委员会按乡镇查看评分结果。需先安装网页组件：pip install \".[web]\"")
+    sv.add_argument("-r", "--rubric", default=None, help="评分标准文件路径或内置名称（默认 five_star）；启动后不可更改")
+    sv.add_argument("--plugin", type=Path, action="append", default=[], help="加载本地插件文件（可多次使用）")
+    sv.add_argument("--year", type=int, default=None, help="考核年度（默认取评分标准中的 year）")
+    sv.add_argument("--data", type=Path, nargs="+", action="extend", default=[], metavar="DATA",
+                    help="委员会查看的结果：scoring run --json 写出的结果 JSON，或全县数据（启动时评分）")
+    sv.add_argument("--publish-dir", type=Path, default=None, help="公示文件所在文件夹（scoring publish 的输出），在委员会页面提供下载")
+    sv.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1，仅本机；局域网开放用 0.0.0.0）")
+    sv.add_argument("--port", type=int, default=8000, help="端口（默认 8000）")
+    sv.add_argument("--max-upload-mb", type=float, default=20, help="每次上传文件的大小上限，单位 MB（默认 20）")
+    sv.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                    help="把上传的文件和自检工作簿保存到此文件夹（默认不保存：处理完即删除）")
+
     sm = sub.add_parser("sample", help="生成示例县数据", description="按固定随机种子生成示例县的全部数据表")
     sm.add_argument("--branches", type=int, default=320, help="支部数量（默认 320）")
     sm.add_argument("-o", "--output", type=Path, required=True, help="输出文件夹")
@@ -110,7 +125,7 @@ def _parser() -> argparse.ArgumentParser:
 
 # subcommand -> module of scoring.commands holding its ``cmd(args)`` (imported when the command runs)
 COMMANDS = {"run": "run", "plugins": "plugins", "sample": "sample", "rubric": "rubric", "template": "template",
-            "self-check": "selfcheck"}
+            "self-check": "selfcheck", "serve": "serve"}
 
 
 def main(argv: list[str] | None = None) -> int:
