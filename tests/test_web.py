@@ -27,6 +27,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import anyio
 import openpyxl
 import pytest
 from selenium import webdriver
@@ -545,7 +546,7 @@ def test_committee_runs_without_a_publish_folder_have_no_links(engine, files):
     runs = load_runs(engine, [files["results"]])
     with Local(create_app(engine, runs, Settings())) as app:
         status, _, text = app.get("/committee/1")
-        assert status == 200 and "东岗县2025年度党支部考核结果" in text and "公示文件" not in text
+        assert status == 200 and "东岗县2025年度党支部考核结果" in text and "id=\"publish\"" not in text
         assert app.get("/committee/1/branch/NOPE")[0] == 404
         assert app.get("/committee/2")[0] == 404
 
@@ -587,6 +588,29 @@ def test_serve_without_the_web_extra_says_how_to_install_it(monkeypatch, capsys)
     assert cli_main(["serve"]) == 2
     err = capsys.readouterr().err
     assert 'pip install "branch-scoring[web]"' in err and "uvicorn" in err
+
+
+def test_the_body_is_refused_as_it_arrives_past_the_limit():
+    from scoring.web.app import TooLarge, _Counted
+
+    chunks = [{"type": "http.request", "body": b"x" * 400, "more_body": True} for _ in range(9)]
+    chunks.append({"type": "http.request", "body": b"", "more_body": False})
+    sent = iter(chunks)
+
+    async def receive():
+        return next(sent)
+
+    async def read_all(counted):
+        while True:
+            message = await counted()
+            if not message.get("more_body"):
+                return counted.seen
+
+    counted = _Counted(receive, 1000)
+    with pytest.raises(TooLarge) as e:
+        anyio.run(read_all, counted)
+    assert e.value.seen == 1200  # the third chunk crosses the limit: nothing further is read
+    assert anyio.run(counted.drain, 10_000) is True and counted.seen == 3600  # the rest is read and dropped
 
 
 def test_a_port_in_use_is_said_in_chinese():

@@ -58,6 +58,16 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _lan_address() -> str | None:
+    """This machine's address on the local network (the route a UDP socket would take; nothing is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))  # TEST-NET-1: never routed, no packet leaves for connect()
+            return s.getsockname()[0]
+        except OSError:
+            return None
+
+
 def _url(host: str, port: int) -> str:
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}/"
@@ -97,6 +107,9 @@ def main_serve(rubric=None, plugins: list[Path] = (), year: int | None = None, d
         lines.append(f"委员会查看：{_url(host, port)}committee/{run['id']}（{run['view']['count']}个支部，来自 {run['source']}）")
     if host in ("127.0.0.1", "localhost", "::1"):
         lines.append("只有本机可以访问；要让局域网内的电脑和手机访问，请加 --host 0.0.0.0（或本机的局域网 IP）")
+    elif host in ("0.0.0.0", "::"):
+        lan = _lan_address()
+        lines.append(f"局域网内的电脑和手机请打开：{_url(lan, port)}" if lan else "局域网内请用本机的 IP 地址和端口打开")
     if keep is not None:
         lines.append(f"上传的文件和自检工作簿将保存在：{keep}")
     lines.append("按 Ctrl+C 停止")

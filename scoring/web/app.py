@@ -297,7 +297,7 @@ class Pages:
         finally:
             await form.close()
         if not files:
-            return self.error(400, "没有选择文件", "请先点击「选择文件」，选中本支部填好的数据采集模板，再点击「开始自检」。")
+            return self.error(400, "没有选择文件", "请先点击「选择工作簿……」，选中本支部填好的数据采集模板，再点击「开始自检」。")
         if sum(len(c) for _, c in files) > s.max_upload:
             return self.too_large(sum(len(c) for _, c in files))
         for name, _ in files:

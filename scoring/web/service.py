@@ -139,8 +139,8 @@ def problem_list(err: DataError, shown: Shown = _plain, limit: int = MAX_PROBLEM
 
 
 def unsupported_file(name: str) -> UsageError:
-    suffixes = "、".join(sorted(EXCEL_SUFFIXES))
-    return UsageError(f"「{name}」不是可读取的数据文件：请上传填好的数据采集模板（Excel 工作簿 {suffixes}），"
+    others = "、".join(sorted(EXCEL_SUFFIXES - {".xlsx"}))
+    return UsageError(f"「{name}」不是可读取的数据文件：请上传填好的数据采集模板（Excel 工作簿 .xlsx，也可以是 {others}），"
                       "或按表名命名的 CSV / Parquet 文件")
 
 

@@ -24,7 +24,16 @@
       error.hidden = true;
       return true;
     }
-    input.addEventListener("change", check);
+    var names = document.getElementById("file-names");
+    input.addEventListener("change", function () {
+      var list = [], total = 0;
+      for (var i = 0; i < input.files.length; i++) { list.push(input.files[i].name); total += input.files[i].size; }
+      if (names && list.length) {
+        names.textContent = list.join("、") + "（" + sizeText(total) + "）";
+        input.parentNode.classList.add("chosen");
+      }
+      check();
+    });
     form.addEventListener("submit", function (event) {
       if (!check()) { event.preventDefault(); return; }
       busy(form);
