@@ -1,6 +1,6 @@
 """The web server's one contact with the engine: every engine call of ``scoring serve`` is in this module.
 
-The pages never score anything themselves. A self-check is :func:`scoring.selfcheck_cmd.prepare_selfcheck`
+The pages never score anything themselves. A self-check is :func:`scoring.commands.selfcheck.prepare_selfcheck`
 (the function ``scoring self-check`` uses) and its workbook :func:`scoring.output.selfcheck_xlsx.write_selfcheck`;
 the committee view is the JSON contract (:func:`scoring.output.jsonout.to_json_dict`) of a run scored
 with :func:`scoring.engine.score`, or a results JSON written by ``scoring run --json``. This module turns
@@ -29,7 +29,7 @@ from scoring.output.selfcheck_xlsx import detail_frame, write_selfcheck
 from scoring.output.template import write_template
 from scoring.reader import CSV_SUFFIXES, EXCEL_SUFFIXES, PARQUET_SUFFIXES, read_dataset
 from scoring.selfcheck import KIND_COMMITTEE, KIND_FINAL, KIND_FIX, num_text
-from scoring.selfcheck_cmd import prepare_selfcheck
+from scoring.commands.selfcheck import prepare_selfcheck
 
 #: what an upload may be: what the reader reads
 DATA_SUFFIXES = frozenset(EXCEL_SUFFIXES | CSV_SUFFIXES | PARQUET_SUFFIXES)
@@ -109,8 +109,8 @@ class Engine:
         self-check workbook is written to ``workbook``."""
         sc = prepare_selfcheck(paths, branch_id, loaded=self.loaded, year=self.year, command=COMMAND)
         meta = sc.result.meta
-        meta["sources"] = [shown(str(s)) for s in meta.get("sources") or []]
-        meta["data_notes"] = [shown(str(s)) for s in meta.get("data_notes") or []]
+        meta.sources = [shown(str(s)) for s in meta.sources]
+        meta.data_notes = [shown(str(s)) for s in meta.data_notes]
         write_selfcheck(sc.result, sc.plan, sc.next, sc.branch_id, workbook, measured=sc.measured)
         return selfcheck_view(sc)
 
@@ -220,14 +220,14 @@ def _next_view(nxt: dict) -> dict:
 
 
 def selfcheck_view(sc) -> dict:
-    """The result page's view model of a :class:`scoring.selfcheck_cmd.SelfCheck`.
+    """The result page's view model of a :class:`scoring.commands.selfcheck.SelfCheck`.
 
     Indicators are split three ways, each shown once: ``lost`` (lost points the branch can act on or can
     no longer recover, biggest loss first, with the plan's actions), ``committee`` (items the committee
     decides, never counted as lost points), ``others`` (full marks or not applicable, rubric order)."""
     result, plan, bid = sc.result, sc.plan, sc.branch_id
     row = _row(result.branches, bid)
-    meta = result.meta or {}
+    meta = result.meta
     dims = _of(result.dimensions, bid).sort_values("order")
     dim_names = dict(zip(dims["dimension"], dims["name"]))
     ind = _of(result.indicators, bid).sort_values("order")
@@ -270,8 +270,8 @@ def selfcheck_view(sc) -> dict:
     n = len(result.branches)
     r = result.rubric
     return {
-        "title": str(meta.get("title") or ""),
-        "year": meta.get("year") or r.year,
+        "title": str(meta.title or ""),
+        "year": meta.year or r.year,
         "rubric": {"name": r.name, "version": r.version},
         "branch": {"id": bid, "name": str(row["name"]), "parent": str(row["parent"]), "category": str(row["category"])},
         "total": float(row["total"]),
@@ -299,8 +299,8 @@ def selfcheck_view(sc) -> dict:
         if len(bonus) else [],
         "counts": {"fixable": len(fixable), "fixable_gain": float(fixable["total_gain"].sum()),
                    "committee": len(committee), "final": int((plan["kind"] == KIND_FINAL).sum())},
-        "data_notes": list(meta.get("data_notes") or []),
-        "sources": list(meta.get("sources") or []),
+        "data_notes": list(meta.data_notes),
+        "sources": list(meta.sources),
     }
 
 
