@@ -173,7 +173,7 @@ def scoring_measures():
             "training_hours", "人均学习培训学时", training_hours,
             inputs={"members": ("member_id", "branch_id", "role"), "training": ("member_id", "date", "hours")},
             params={"roles": Param([], f"只统计这些支部职务的人员（{'、'.join(MEMBER_ROLES)}；空表示全体党员）")},
-            unit="学时", kind="number",
+            unit="学时", kind="number", digits=1,
             description="考核年度内人均参加学习培训的学时",
         ),
         Measure(
@@ -216,7 +216,7 @@ def scoring_measures():
         Measure(
             "average_age", "党员平均年龄", average_age,
             inputs={"members": ("member_id", "branch_id", "birth_date")},
-            unit="岁", kind="number",
+            unit="岁", kind="number", digits=1,
             description="截至考核年度末党员的平均年龄",
         ),
     ]

@@ -71,7 +71,7 @@ def compute_measures(r: Rubric, reg: Registry, data: Dataset, year: int, progres
         kwargs = {k: p.default for k, p in m.params.items()}
         kwargs.update(params)
         advice = partial(m.advice, kwargs) if m.advice is not None else None
-        out[key] = Measured(frame=frame, unit=m.unit, rate=m.is_rate, kind=m.kind, advice=advice)
+        out[key] = Measured(frame=frame, unit=m.unit, rate=m.is_rate, kind=m.kind, digits=m.digits, advice=advice)
     return out
 
 

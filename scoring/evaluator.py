@@ -50,13 +50,14 @@ class Measured:
     unit: str = ""
     rate: bool = False
     kind: str = "number"  # the measure's kind: count, rate, number, claims
+    digits: int | None = None  # decimals the evidence shows the value with (the measure's ``digits``)
     # the measure's own advice for the self-check: (current, target) -> "再召开2次支委会", or None for the
     # generic wording (the measure's ``advice`` with its parameters bound)
     advice: Callable[[float, float], str | None] | None = None
 
     @property
     def units(self) -> rules.Unit:
-        return rules.Unit.of(self.unit, self.rate, self.kind)
+        return rules.Unit.of(self.unit, self.rate, self.kind, self.digits)
 
 
 def measure_key(measure: str, params: dict) -> str:
@@ -101,7 +102,7 @@ def _by_rank(frame: pd.DataFrame, rank: pd.Series, then: str) -> pd.DataFrame:
 # ---------------------------------------------------------------- 1. indicators
 INDICATOR_COLUMNS = ["branch_id", "variant", "dimension", "dimension_name", "indicator", "name", "value", "target", "points",
                      "max", "nominal_max", "applicable", "evidence", "reason", *rules.FIELD_COLUMNS, "rule_points", "extra", "unit",
-                     "rate", "order"]
+                     "rate", "digits", "order"]
 
 
 def _values(m: Measured, idx: pd.Index, cache: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -176,6 +177,7 @@ def _one_indicator(ind: Indicator, dim, order: int, idx: pd.Index, in_cat: np.nd
     out.update({"rule_points": np.where(shown, rule_points, 0.0).round(DIGITS),
                 "extra": np.where(applicable, total_cut, 0.0).round(DIGITS),
                 "unit": np.full(n, m.unit, dtype=object), "rate": np.full(n, bool(m.rate)),
+                "digits": np.full(n, -1 if m.digits is None else int(m.digits)),
                 "order": np.full(n, order)})
     return out, extras
 
@@ -442,7 +444,7 @@ def share_count(share: float, n: pd.Series, rounding: str) -> pd.Series:
 
 def scope_key(b: pd.DataFrame, scope: str) -> pd.Series:
     if scope == "county":
-        return pd.Series("全县", index=b.index)
+        return pd.Series("", index=b.index)  # one scope: the whole county
     return b[scope].astype(str)
 
 

@@ -45,6 +45,7 @@ class Measure:
     params: dict[str, Param] = field(default_factory=dict)
     unit: str = ""  # Chinese unit for sentences: 次, 学时, 年, 万元, 人, 件, 分; "%" for rates in [0, 1]
     kind: str = "number"  # "count", "rate", "number", "claims"
+    digits: int | None = None  # decimals the evidence shows the value with (None: 1 for a rate's percent, 2 otherwise)
     description: str = ""
     plugin: str = ""  # filled by the plugin manager
     # advice for the self-check: advice(params, current, target) -> a Chinese step a secretary can act on

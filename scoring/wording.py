@@ -138,13 +138,14 @@ def constant_value(x, unit: str = "", rate: bool = False) -> str:
     return const(x) + unit
 
 
-def enough_digits(v: np.ndarray, shown_points, points_of, rate: bool, most: int = 4) -> np.ndarray:
+def enough_digits(v: np.ndarray, shown_points, points_of, rate: bool, most: int = 4, start: int | None = None) -> np.ndarray:
     """The fewest decimals (of the percent for rates, of the number otherwise) at which ``v`` can be shown
     so that ``points_of(shown value)`` gives the same shown points as ``shown_points``: the number a
     sentence prints is then enough to redo its arithmetic by hand. Starts at the default precision."""
     v = np.asarray(v, dtype=float)
     target = _half_up(np.asarray(shown_points, dtype=float), NUMBER_DIGITS)
-    base = RATE_DIGITS if rate else NUMBER_DIGITS
+    base = (RATE_DIGITS if rate else NUMBER_DIGITS) if start is None else start
+    most = max(most, base)
     need = np.full(len(v), base, dtype=int)
     open_ = np.isfinite(v)
     for d in range(base, most + 1):
@@ -295,7 +296,8 @@ def _indicator_sentences(result) -> np.ndarray:
     generic = np.isin(reason, list(rules.GENERIC_CODES))
     for (variant, iid), pos in ind.groupby(["variant", "indicator"], sort=False).indices.items():
         spec = next(i for d in dimensions_of(r, variant) for i in d.indicators if i.id == iid)
-        unit = rules.Unit.of(str(cols["unit"][pos[0]]), bool(cols["rate"][pos[0]]))
+        unit = rules.Unit.of(str(cols["unit"][pos[0]]), bool(cols["rate"][pos[0]]), "",
+                             int(cols["digits"][pos[0]]) if "digits" in cols else None)
         rs, ev = reason[pos], evidence[pos]
         text = np.full(len(pos), "", dtype=object)
         scored = ~generic[pos]

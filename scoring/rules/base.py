@@ -47,18 +47,27 @@ class Unit:
     unit: str = ""
     rate: bool = False
     count: bool = False
+    digits: int | None = None  # decimals the measure's evidence shows values with (None: the usual)
 
     @classmethod
-    def of(cls, unit: str = "", rate: bool = False, kind: str = "") -> "Unit":
-        return cls(unit=unit, rate=rate, count=(not rate) and (kind == "count" or unit in COUNT_UNITS))
+    def of(cls, unit: str = "", rate: bool = False, kind: str = "", digits: int | None = None) -> "Unit":
+        return cls(unit=unit, rate=rate, count=(not rate) and (kind == "count" or unit in COUNT_UNITS),
+                   digits=None if digits is None or digits < 0 else int(digits))
+
+    @property
+    def usual_digits(self) -> int:
+        """The decimals values are shown with: the measure's own, else 1 (of a percent) or 2."""
+        if self.digits is not None:
+            return self.digits
+        return w.RATE_DIGITS if self.rate else w.NUMBER_DIGITS
 
     # ---- words
     def values(self, s, digits=None) -> pd.Series:
         """Measured values as sentences show them: "87.5%", "9次"."""
-        return w.values(s, "" if self.rate else self.unit, self.rate, digits)
+        return w.values(s, "" if self.rate else self.unit, self.rate, self.usual_digits if digits is None else digits)
 
     def value(self, x, digits=None) -> str:
-        return w.value(x, "" if self.rate else self.unit, self.rate, digits)
+        return w.value(x, "" if self.rate else self.unit, self.rate, self.usual_digits if digits is None else digits)
 
     def const(self, x) -> str:
         """A rubric threshold in this unit: 0.95 -> "95%", 12 -> "12次"."""
@@ -163,6 +172,16 @@ def whole_target(op: str, thr: float, unit: Unit) -> tuple[float, str]:
     if op == "<":
         return thr - eps, "低于" + shown
     return thr, shown  # ">=" and "=="
+
+
+def value_if_needed(rt: "RuleType", rule, rows, mx, unit: Unit):
+    """"，按86.64%计" where the value at its usual precision (as the evidence shows it) would not give the
+    shown points, else "": the digits needed to redo the rule's arithmetic by hand."""
+    v = np.asarray(rows["value"], dtype=float)
+    usual = unit.usual_digits
+    digits = w.enough_digits(v, rows["points"], lambda x: rt.points(rule, x, mx), unit.rate, start=usual)
+    shown = w.values_at(v, digits, "" if unit.rate else unit.unit, unit.rate)
+    return w.pick(digits > usual, "，按" + shown + "计", "")
 
 
 class RuleType:

@@ -13,7 +13,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from .. import wording as w
-from .base import Ladder, RuleType, Scored, Unit, full, grid
+from .base import Ladder, RuleType, Scored, Unit, full, grid, value_if_needed
 
 
 class Linear(BaseModel):
@@ -62,14 +62,6 @@ class LinearRule(RuleType):
         return float(rule.full_at)
 
 
-def value_if_needed(rt: RuleType, rule, rows, mx, unit: Unit):
-    """"，按86.64%计" where the value at its usual precision would not give the shown points, else ""."""
-    v = np.asarray(rows["value"], dtype=float)
-    digits = w.enough_digits(v, rows["points"], lambda x: rt.points(rule, x, mx), unit.rate)
-    usual = w.RATE_DIGITS if unit.rate else w.NUMBER_DIGITS
-    shown = w.values_at(v, digits, "" if unit.rate else unit.unit, unit.rate)
-    return w.pick(digits > usual, "，按" + shown + "计", "")
-
-
 Model = Linear
+
 RULE = LinearRule()

@@ -11,7 +11,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from .. import wording as w
-from .base import Ladder, RuleType, Scored, Unit, full, whole_target
+from .base import Ladder, RuleType, Scored, Unit, full, value_if_needed, whole_target
 
 OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal, "==": np.equal, "!=": np.not_equal}
 
@@ -44,7 +44,7 @@ class PassFailRule(RuleType):
         return Scored(pts, reason, {"op": full(n, rule.op), "threshold": full(n, rule.value)})
 
     def sentence(self, rule, rows, mx, unit: Unit):
-        return w.pick(rows["reason"] == "pass.ok", f"，符合要求，得满分{w.const(mx)}分",
+        return value_if_needed(self, rule, rows, mx, unit) + w.pick(rows["reason"] == "pass.ok", f"，符合要求，得满分{w.const(mx)}分",
                       f"，不符合要求（应{unit.requirement(rule.op, rule.value)}），不得分")
 
     def describe(self, rule, mx, unit: Unit, label: str):

@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from .. import wording as w
-from .base import KIND_FINAL, KIND_FIX, Ladder, RuleType, Scored, Unit, full, grid
+from .base import KIND_FINAL, KIND_FIX, Ladder, RuleType, Scored, Unit, full, grid, value_if_needed
 
 
 class PerUnit(BaseModel):
@@ -55,9 +55,12 @@ class PerUnitRule(RuleType):
             v = np.asarray(rows["value"], dtype=float)
             digits = w.enough_digits(v, rows["points"], lambda x: self.points(rule, x, mx), True)
             how = "，按" + w.values_at(v, digits, "", True) + f"×{w.const(abs(rule.per))}分计，{word}"
-        else:
-            how = f"，每{unit.unit or '次'}{word}{w.const(abs(rule.per))}分，{word}"
-        return how + pts + "分" + w.pick(rows["reason"] == "unit.cap", f"（{word}分上限{w.const(mx)}分）", "")
+        else:  # "每学时加0.125分，按30.94学时计，加3.87分" where 30.9学时 would give other points
+            how = (f"，每{unit.unit or '次'}{word}{w.const(abs(rule.per))}分" + value_if_needed(self, rule, rows, mx, unit)
+                   + f"，{word}")
+        said = how + pts + "分" + w.pick(rows["reason"] == "unit.cap", f"（{word}分上限{w.const(mx)}分）", "")
+        none = f"，每{unit.unit or '次'}{word}{w.const(abs(rule.per))}分，本项不{word}分"  # nothing counted: "不扣分"
+        return w.pick(np.asarray(rows["value"], dtype=float) == 0, none, said)
 
     def describe(self, rule, mx, unit: Unit, label: str):
         per = unit.per_each(rule.per)

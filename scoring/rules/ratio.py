@@ -11,8 +11,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import wording as w
-from .base import Ladder, RuleType, Scored, Unit, full, grid
-from .linear import value_if_needed
+from .base import Ladder, RuleType, Scored, Unit, full, grid, value_if_needed
 
 
 class Ratio(BaseModel):

@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import wording as w
-from .base import Ladder, RuleType, Scored, Unit, whole_target
+from .base import Ladder, RuleType, Scored, Unit, value_if_needed, whole_target
 
 OPS = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less}
 
@@ -83,13 +83,14 @@ class StepsRule(RuleType):
                       {"op": ops[at], "threshold": thr[at], "step": np.where(step >= 0, step + 1.0, np.nan)})
 
     def sentence(self, rule, rows, mx, unit: Unit):
+        restated = value_if_needed(self, rule, rows, mx, unit)  # 94.96% reads 95% but is below the 95% step
         out = w.pick(rows["reason"] == "steps.none",
                      f"，未达到最低档（{unit.requirement(*rule.steps[-1].op_value)}），得{w.const(rule.otherwise)}分", "")
         for i, st in enumerate(rule.steps, 1):
             tail = "" if st.points >= mx else f"（满分{w.const(mx)}分）"
             text = f"，{unit.requirement(*st.op_value)}，得{w.const(st.points)}分{tail}"
             out = w.pick((rows["reason"] == "steps.hit") & (rows["step"] == i), text, out)
-        return out
+        return restated + out
 
     def describe(self, rule, mx, unit: Unit, label: str):
         parts = [f"{unit.requirement(*st.op_value)}得{w.const(st.points)}分" for st in rule.steps]

@@ -19,7 +19,8 @@ def test_points_and_reasons():
 
 def test_sentences():
     assert sentences(ADD, [13], 6, COUNT) == ["，每次加0.5分，加6分（加分上限6分）"]
-    assert sentences(DEDUCT, [1], 3, rules.Unit.of("起", False, "count")) == ["，每起扣0.5分，扣0.5分"]
+    assert sentences(DEDUCT, [1, 0], 3, rules.Unit.of("起", False, "count")) == ["，每起扣0.5分，扣0.5分",
+                                                                               "，每起扣0.5分，本项不扣分"]
     rate = PerUnit(type="per_unit", per=10)
     assert sentences(rate, [0.938], 10, rules.Unit.of("%", True, "rate")) == ["，按93.8%×10分计，加9.38分"]
 

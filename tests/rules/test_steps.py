@@ -54,3 +54,8 @@ def test_author_mistakes():
     bad = Steps(type="steps", steps=[Step(ge=0.8, points=7), Step(ge=0.9, points=10)])
     assert rt.check(bad, 12) == [("steps", "门槛顺序错误，应从高到低排列：[0.8, 0.9]"), ("steps", "分值应逐档递减：[7.0, 10.0]")]
     assert rt.check(Steps(type="steps", steps=[Step(ge=1, points=13)]), 12) == [("steps[1].points", "13 分超过指标满分 12 分")]
+
+
+def test_a_value_that_reads_like_the_next_step_is_restated():
+    # 94.996% reads 95.0% at one decimal, which would be the 12-point step; it gets 10
+    assert sentences(RULE, [0.94996], 12, RATE) == ["，按94.996%计，达到90%，得10分（满分12分）"]
