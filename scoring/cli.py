@@ -48,6 +48,34 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: 用法错误：{message}\n")
 
 
+def _date_arg(text: str):
+    from .publish.dates import parse_date
+
+    try:
+        return parse_date(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _publish_options(p, heading: str) -> None:
+    """The 公示 options, shared by ``publish`` and ``run --publish``."""
+    g = p.add_argument_group(heading)
+    g.add_argument("--by", choices=("parent",), default=None, help="另为每个上级党组织（乡镇、街道）各生成一份公示")
+    g.add_argument("--order", choices=("rank", "parent"), default="rank",
+                   help="全县名单的排列：rank 按得分从高到低（默认），parent 按上级党组织分组")
+    g.add_argument("--template", type=Path, default=None, metavar="T.docx", help="公示的 Word 模板（.docx，Jinja 标记；默认用内置模板）")
+    g.add_argument("--internal-template", type=Path, default=None, metavar="T.docx", help="内部名单的 Word 模板（.docx）")
+    g.add_argument("--date", type=_date_arg, default=None, metavar="YYYY-MM-DD", help="落款日期（默认今天），如 2026-01-05")
+    g.add_argument("--from", dest="period_from", type=_date_arg, default=None, metavar="YYYY-MM-DD",
+                   help="公示开始日期（默认落款日期，遇周末顺延到周一）")
+    g.add_argument("--to", dest="period_to", type=_date_arg, default=None, metavar="YYYY-MM-DD",
+                   help="公示结束日期（默认开始后第 5 个工作日；只按周一至周五计算，不知道法定节假日，遇节假日请指定）")
+    g.add_argument("--days", type=int, default=5, metavar="N", help="默认公示期的工作日数（默认 5）")
+    g.add_argument("--committee", default=None, metavar="单位", help="全县公示的落款和受理单位，如「中共示例县委组织部」")
+    g.add_argument("--contact", default=None, metavar="电话", help="联系电话，如「0000-1234567」")
+    g.add_argument("--no-pdf", action="store_true", help="只生成 Word 文档，不转换 PDF（无需 LibreOffice）")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="scoring", description="党支部年度考核评分引擎：评分标准（TOML）+ 支部记录（Excel）→ 排名与逐项得分说明")
     p.add_argument("--version", action="version", version=f"scoring {__version__}", help="显示版本并退出")
@@ -66,6 +94,22 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--lenient", action="store_true",
                      help="宽松模式：数据有误的支部列为“未评定”并写明原因，其余支部照常评分排名（缺少工作表等全局错误仍会停止）")
     run.add_argument("-q", "--quiet", action="store_true", help="不显示进度和摘要")
+    run.add_argument("--publish", type=Path, default=None, metavar="DIR",
+                     help="同时在此文件夹生成公示（Word 和 PDF）及内部名单，选项见下")
+    _publish_options(run, "公示选项（与 --publish 一起使用）")
+
+    pb = sub.add_parser("publish", help="生成公示（Word 和 PDF，全县及各乡镇）和内部的整顿、软弱涣散候选名单",
+                        description="由 scoring run --json 的结果文件（或直接由支部记录评分）生成评定结果公示："
+                                    "全县一份，加 --by parent 每个上级党组织各一份；另生成不公开的软弱涣散和整顿候选名单")
+    pb.add_argument("data", nargs="+", type=Path, metavar="RESULTS.json|DATA",
+                    help="scoring run --json 写出的结果文件，或支部记录（工作簿、CSV/Parquet 文件夹、工作簿文件夹）")
+    pb.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="输出文件夹")
+    pb.add_argument("-r", "--rubric", default=None, help="评分标准（输入为支部记录时；默认 five_star）")
+    pb.add_argument("--year", type=int, default=None, help="考核年度（输入为支部记录时；默认取评分标准中的 year）")
+    pb.add_argument("--plugin", type=Path, action="append", default=[], help="加载本地插件文件（可多次使用）")
+    pb.add_argument("--lenient", action="store_true", help="宽松模式（输入为支部记录时），同 scoring run --lenient")
+    pb.add_argument("-q", "--quiet", action="store_true", help="不显示摘要")
+    _publish_options(pb, "公示选项")
 
     pl = sub.add_parser("plugins", help="列出全部测量项及其插件、输入和参数")
     pl.add_argument("--plugin", type=Path, action="append", default=[], help="加载本地插件文件（可多次使用）")
@@ -125,7 +169,7 @@ def _parser() -> argparse.ArgumentParser:
 
 # subcommand -> module of scoring.commands holding its ``cmd(args)`` (imported when the command runs)
 COMMANDS = {"run": "run", "plugins": "plugins", "sample": "sample", "rubric": "rubric", "template": "template",
-            "self-check": "selfcheck", "serve": "serve"}
+            "self-check": "selfcheck", "serve": "serve", "publish": "publish"}
 
 
 def main(argv: list[str] | None = None) -> int:

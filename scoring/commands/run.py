@@ -22,6 +22,10 @@ def cmd(a) -> int:
 
     outputs = [a.output] + ([a.json] if a.json else [])
     check_paths(a.data + ([a.previous] if a.previous else []), outputs)
+    if a.publish is not None:
+        from ..publish.command import check_publish_args
+
+        check_publish_args(a, a.publish)
     previous = None
     if a.previous is not None:
         from ..previous import load_previous
@@ -46,6 +50,10 @@ def cmd(a) -> int:
         if a.json:
             write_json(result, a.json)
     timer.close()
+    if a.publish is not None:
+        from ..publish.command import publish_result
+
+        publish_result(result, a, a.publish)
     b = result.branches
     prev_line = []
     if previous is not None:
