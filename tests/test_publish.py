@@ -453,3 +453,21 @@ def test_publish_from_records_equals_publish_from_json(county, tmp_path):
     assert names == sorted(p.name for p in b.iterdir()) and len(names) == 5
     for name in names:
         assert all_text(a / name) == all_text(b / name), name
+
+
+def test_written_documents_keep_the_schema_order(hand_docs):
+    """Word refuses a document whose paragraph or table properties are out of the schema's order
+    (LibreOffice does not mind, so the PDF would not show it)."""
+    from lxml import etree
+
+    w = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+    orders = {f"{w}pPr": build_templates.PPR_ORDER, f"{w}tblPr": build_templates.TBLPR_ORDER}
+    for path in sorted(hand_docs.glob("*.docx")):
+        with zipfile.ZipFile(path) as z:
+            for part in ("word/document.xml", "word/styles.xml", "word/footer1.xml"):
+                root = etree.fromstring(z.read(part))
+                for tag, order in orders.items():
+                    rank = {f"{w}{name}": i for i, name in enumerate(order)}
+                    for el in root.iter(tag):
+                        seen = [rank[c.tag] for c in el if c.tag in rank]
+                        assert seen == sorted(seen), (path.name, part, [c.tag[len(w):] for c in el])

@@ -94,13 +94,22 @@ PPR_ORDER = ("pStyle", "keepNext", "keepLines", "pageBreakBefore", "framePr", "w
              "sectPr", "pPrChange")
 
 
+TBLPR_ORDER = ("tblStyle", "tblpPr", "tblOverlap", "bidiVisual", "tblStyleRowBandSize", "tblStyleColBandSize",
+               "tblW", "jc", "tblCellSpacing", "tblInd", "tblBorders", "shd", "tblLayout", "tblCellMar", "tblLook",
+               "tblCaption", "tblDescription", "tblPrChange")
+
+
+def _sort_children(parent, order: tuple[str, ...]) -> None:
+    rank = {qn(f"w:{tag}"): i for i, tag in enumerate(order)}
+    children = sorted(parent, key=lambda el: rank.get(el.tag, len(rank)))
+    for el in children:
+        parent.remove(el)
+    for el in children:
+        parent.append(el)
+
+
 def _sort_ppr(ppr) -> None:
-    rank = {qn(f"w:{tag}"): i for i, tag in enumerate(PPR_ORDER)}
-    children = sorted(ppr, key=lambda el: rank.get(el.tag, len(rank)))
-    for el in children:
-        ppr.remove(el)
-    for el in children:
-        ppr.append(el)
+    _sort_children(ppr, PPR_ORDER)
 
 
 def _style(document, name: str, font: str, size: float, *, bold: bool = False, align=None,
@@ -180,13 +189,6 @@ def _row_flags(row, header: bool, can_split: bool = False) -> None:
         trpr.append(OxmlElement("w:tblHeader"))
 
 
-def _fixed_layout(table) -> None:
-    tblpr = table._tbl.tblPr
-    layout = OxmlElement("w:tblLayout")
-    layout.set(qn("w:type"), "fixed")
-    tblpr.append(layout)
-
-
 def _cell_margins(table, top_bottom_twips: int = 30, side_twips: int = 80) -> None:
     mar = OxmlElement("w:tblCellMar")
     for side, value in (("top", top_bottom_twips), ("left", side_twips), ("bottom", top_bottom_twips),
@@ -225,9 +227,9 @@ def _loop_table(document, columns: list[tuple[str, str, float, object]], head_st
     table = document.add_table(rows=4, cols=len(columns))
     table.style = document.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    table.autofit = False
-    _fixed_layout(table)
+    table.autofit = False  # fixed layout: the widths below hold
     _cell_margins(table)
+    _sort_children(table._tbl.tblPr, TBLPR_ORDER)
     head, start, body, end = table.rows
     _row_flags(head, header=True)
     _row_flags(body, header=False, can_split=can_split)
@@ -358,9 +360,9 @@ def build_internal(path: Path) -> None:
         ("序号", "{{ r.no }}", 1.2, center),
         ("上级党组织", "{{ r.parent }}", 3.0, left),
         ("党支部名称", "{{ r.name }}", 4.6, left),
-        ("考核结果", "{{ r.level }}", 1.9, center),
-        ("标记", "{{ r.flags }}", 2.4, center),
-        ("原因", reasons, 10.8, left),
+        ("考核结果", "{{ r.level }}", 2.0, center),
+        ("标记", "{{ r.flags }}", 2.5, center),
+        ("原因", reasons, 10.4, left),
     ], *small, loop="r in flagged", can_split=True)
     _para(document, "{%p else %}", s["tag"])
     _para(document, "无。", s["body"])
@@ -372,8 +374,8 @@ def build_internal(path: Path) -> None:
         ("序号", "{{ r.no }}", 1.2, center),
         ("上级党组织", "{{ r.parent }}", 3.0, left),
         ("党支部名称", "{{ r.name }}", 4.6, left),
-        ("考核结果", "{{ r.level }}", 1.9, center),
-        ("原因", reasons, 13.2, left),
+        ("考核结果", "{{ r.level }}", 2.0, center),
+        ("原因", reasons, 13.1, left),
     ], *small, loop="r in unrated", can_split=True)
     _para(document, "{%p else %}", s["tag"])
     _para(document, "无。", s["body"])
@@ -391,7 +393,19 @@ def build_internal(path: Path) -> None:
     _save(document, path)
 
 
+def _settings(document) -> None:
+    """Compress full-width punctuation (》，) as Chinese typesetting does; Chinese as the theme language."""
+    settings = document.settings.element
+    control = settings.find(qn("w:characterSpacingControl"))
+    if control is not None:
+        control.set(qn("w:val"), "compressPunctuation")
+    lang = settings.find(qn("w:themeFontLang"))
+    if lang is not None:
+        lang.set(qn("w:eastAsia"), "zh-CN")
+
+
 def _save(document, path: Path) -> None:
+    _settings(document)
     core = document.core_properties  # fixed properties: the same script builds the same document
     core.author = "scoring"
     core.last_modified_by = "scoring"
