@@ -113,7 +113,22 @@ def build_meta(r: Rubric, reg: Registry, data: Dataset, year: int, command: str,
         rating=r.grading.model,
         sources=list(data.sources),
         excluded=data.excluded if len(data.excluded) else None,
+        rubric_rows=rubric_rows(r, reg),
     )
+
+
+def rubric_rows(r: Rubric, reg: Registry) -> list[dict]:
+    """The rubric as a table (the results workbook's 评分标准与审计): per indicator its dimension, id, name,
+    maximum, the rule in words, and the measure's unit and whether it is a rate (number formats)."""
+    from .rules import describe
+
+    rows = []
+    for d in r.dimensions:
+        for ind in d.indicators:
+            m = reg.measures[ind.measure]
+            rows.append({"dimension": d.name, "indicator": ind.id, "name": ind.name, "max": ind.max,
+                         "text": describe(ind, reg), "unit": m.unit or "", "rate": bool(m.is_rate)})
+    return rows
 
 
 def load(rubric_spec, plugins: list[Path] = ()) -> tuple[Rubric, Registry, str]:

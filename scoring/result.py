@@ -72,6 +72,9 @@ class RunMeta:
     gone: pd.DataFrame | None = None  # last year's branches missing this year, see scoring.previous.gone
     selfcheck_notes: list[str] = field(default_factory=list)
     dropped_quotas: dict[str, str] = field(default_factory=dict)  # self-check of one branch: level -> quota text
+    # the rubric as a table for the workbook: per indicator dimension, indicator (id), name, max, text (the
+    # rule in words, scoring.rules.describe), unit and rate (the measure's), see scoring.engine.rubric_rows
+    rubric_rows: list[dict] = field(default_factory=list)
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:

@@ -176,7 +176,7 @@ def rows(ws, header_row: int = 3) -> list[dict]:
 def find_row(ws, text: str, column: int = 1) -> int:
     """The 1-based row whose cell in ``column`` holds ``text``."""
     for cell in ws.iter_rows(min_col=column, max_col=column):
-        if cell[0].value == text:
+        if cell[0].value is not None and str(cell[0].value).replace("\n", "") == text:
             return cell[0].row
     raise AssertionError(f"{text!r} not found in {ws.title}")
 
@@ -186,7 +186,10 @@ def table_by_header(ws, first: str) -> list[dict]:
     return rows(ws, find_row(ws, first))
 
 
-SHEETS = ["总排名", "得分明细", "扣分清单", "加分明细", "否决与预警", "分类汇总", "数据质量", "评分标准与审计"]
+SHEETS = ["总排名", "得分明细", "扣分清单", "加分明细", "否决与预警", "分类汇总", "公示预览", "数据质量", "评分标准与审计",
+          "评分标准原文"]
+# Sheets that are a table under a title and a note (公示预览 is laid out like the notice, 评分标准原文 is text).
+TABLE_SHEETS = [name for name in SHEETS if name not in ("公示预览", "评分标准原文")]
 RANKING_HEADERS = ["排名", "支部编码", "支部名称", "上级党组织", "类别", "领导班子好", "工作业绩好",
                    "基础得分", "加分", "扣减", "总分", "评定等级", "否决与标记", "等级说明", "自评分", "自评差值"]
 PREVIOUS_HEADERS = ["上年等级", "上年排名", "升降", "排名变化"]
@@ -211,7 +214,8 @@ def test_headers(wb):
     assert header(wb["分类汇总"]) == ["上级党组织", "四星", "三星", "未评定", "合计"]
     assert header(wb["分类汇总"], find_row(wb["分类汇总"], "类别")) == ["类别", "四星", "三星", "未评定", "合计"]
     assert header(wb["数据质量"]) == ["位置", "文件", "工作表", "行", "列", "说明"]
-    assert header(wb["评分标准与审计"]) == ["项目", "内容"]
+    assert header(wb["评分标准与审计"]) == ["维度", "指标", "满分", "计分规则"]
+    assert header(wb["评分标准与审计"], find_row(wb["评分标准与审计"], "项目")) == ["项目", "内容"]
 
 
 def test_long_headers_over_numbers_take_two_lines(wb):
@@ -227,7 +231,7 @@ def test_long_headers_over_numbers_take_two_lines(wb):
 
 
 def test_title_row_and_note(wb):
-    for name in wb.sheetnames:
+    for name in [n for n in wb.sheetnames if n != "公示预览"]:
         ws = wb[name]
         title = ws["A1"].value
         assert title.startswith(TITLE + " — "), name
@@ -239,7 +243,7 @@ def test_title_row_and_note(wb):
 
 def test_tables_freeze_and_print_setup(wb):
     table_names = set()
-    for name in wb.sheetnames:
+    for name in TABLE_SHEETS:
         ws = wb[name]
         assert ws.tables, name
         first = next(iter(ws.tables.values()))
@@ -247,7 +251,8 @@ def test_tables_freeze_and_print_setup(wb):
         assert first.tableStyleInfo.name == "TableStyleMedium2"
         assert first.autoFilter is not None
         table_names.update(ws.tables.keys())
-        assert ws.page_setup.orientation == "landscape", name
+        # 总排名 prints its public columns on portrait pages (more rows a page); the wide lists landscape
+        assert ws.page_setup.orientation == ("portrait" if name == "总排名" else "landscape"), name
         assert ws.page_setup.paperSize == 9, name  # A4
         # fitToWidth 1 is the file format's default and is left out of the XML.
         assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight == 0, name
@@ -261,7 +266,9 @@ def test_tables_freeze_and_print_setup(wb):
     for name in ("扣分清单", "加分明细", "否决与预警", "数据质量", "评分标准与审计"):
         assert wb[name].freeze_panes == "A4", name
     assert wb["分类汇总"].freeze_panes is None
-    assert len(table_names) == 9  # eight sheets, two count tables on 分类汇总
+    assert len(table_names) == 9  # eight table sheets, two count tables on 分类汇总
+    for name in ("公示预览", "评分标准原文"):
+        assert wb[name].page_setup.paperSize == 9 and wb[name].oddFooter.center.text, name
 
 
 def test_font_and_widths(wb):
@@ -354,7 +361,7 @@ def test_bonus_and_vetoes(wb):
 
 def test_audit_sheet(wb):
     ws = wb["评分标准与审计"]
-    values = {r["项目"]: r["内容"] for r in rows(ws)}
+    values = {r["项目"]: r["内容"] for r in table_by_header(ws, "项目")}
     assert list(values) == ["评分标准", "版本", "评分标准指纹(SHA-256)", "数据指纹(SHA-256)", "数据来源", "引擎版本",
                             "插件及版本", "运行命令", "生成时间", "考核年度"]
     assert values["评分标准指纹(SHA-256)"] == "a" * 64
@@ -369,8 +376,10 @@ def test_audit_sheet(wb):
     # The data-quality notes have their own sheet now.
     assert "数据质量说明" not in column_a and "位置" not in column_a
     assert not any(isinstance(v, str) and "2001-03-04" in v for v in column_b)
-    assert 'id = "five_star"' in column_b
-    assert "评分标准原文（TOML）" in column_a
+    # The rubric as a table (here from the rubric-less result: no rows); the TOML on the last sheet.
+    assert 'id = "five_star"' not in column_b
+    toml = [c.value for c in wb["评分标准原文"]["B"]]
+    assert 'id = "five_star"' in toml and wb.sheetnames[-1] == "评分标准原文"
 
 
 def test_data_quality_sheet(wb):
@@ -417,7 +426,7 @@ def test_empty_frames_and_missing_meta(tmp_path):
         assert header(ws)
         assert ws["A4"].value == "无"
         assert next(iter(ws.tables.values())).ref.endswith("4")
-    audit = {r["项目"]: r["内容"] for r in rows(wb["评分标准与审计"])}
+    audit = {r["项目"]: r["内容"] for r in table_by_header(wb["评分标准与审计"], "项目")}
     assert audit["评分标准指纹(SHA-256)"] is None
     # Dimensions still come from the dimensions frame when the meta lacks their names.
     assert "领导班子好" in header(wb["总排名"])
@@ -697,8 +706,11 @@ def test_previous_year_columns_and_changes(tmp_path):
     path = tmp_path / "yoy.xlsx"
     write_results(result, path)
     wb = openpyxl.load_workbook(path)
-    ws = wb["总排名"]
-    assert header(ws) == RANKING_HEADERS[:-2] + PREVIOUS_HEADERS + RANKING_HEADERS[-2:]
+    assert header(wb["总排名"]) == RANKING_HEADERS  # last year's columns are on their own sheet
+    assert wb.sheetnames.index("与上年比较") == wb.sheetnames.index("公示预览") + 1
+    ws = wb["与上年比较"]
+    assert header(ws) == ["排名", "支部编码", "支部名称", "上级党组织", "总分", "评定等级", "上年排名", "上年总分",
+                          "上年等级", "升降", "排名变化"]
     got = [(r["支部编码"], r["上年等级"], r["上年排名"], r["升降"], r["排名变化"]) for r in rows(ws)]
     assert got == [
         ("B2", "三星", 3, "升星", 2),  # 三星 -> 四星, rank 3 -> 1
@@ -711,10 +723,11 @@ def test_previous_year_columns_and_changes(tmp_path):
     change_letter = openpyxl.utils.get_column_letter(header(ws).index("升降") + 1)
     assert rules[f"{change_letter}4:{change_letter}6"] == [['"升星"'], ['"升级"'], ['"降星"'], ['"降级"']]
 
-    # The branch that took part last year and is missing now is the last line of 否决与预警.
-    last = rows(wb["否决与预警"])[-1]
-    assert (last["支部编码"], last["支部名称"], last["类别"]) == ("B9", "老街村党支部", "未参评")
-    assert last["说明"].startswith("上年第2名，总分78.50分，评定等级三星")
+    # The branch that took part last year and is missing now has its own list, not among the vetoes.
+    assert "B9" not in [r["支部编码"] for r in rows(wb["否决与预警"])]
+    gone = table_by_header(ws, "支部编码")
+    assert [(r["支部编码"], r["支部名称"], r["上年排名"], r["上年总分"], r["上年等级"]) for r in gone] == [
+        ("B9", "老街村党支部", 2, 78.5, "三星")]
     assert "升星 1 个" in wb["分类汇总"]["A2"].value and "未参评 1 个" in wb["分类汇总"]["A2"].value
 
     data = to_json_dict(result)
@@ -786,7 +799,7 @@ def test_compare_grade_rubric():
 
 
 def audit_values(path: Path) -> dict:
-    return {r["项目"]: r["内容"] for r in rows(openpyxl.load_workbook(path)["评分标准与审计"])}
+    return {r["项目"]: r["内容"] for r in table_by_header(openpyxl.load_workbook(path)["评分标准与审计"], "项目")}
 
 
 @pytest.fixture(scope="module")
@@ -838,7 +851,7 @@ def test_real_run_sheets_and_headers(county_runs):
     assert header(wb["总排名"])[-6:] == ["总分", "评定等级", "否决与标记", "等级说明", "自评分", "自评差值"]
     levels = ["五星", "四星", "三星", "二星", "一星", "不评星"]  # the rubric's order and its unrated label
     assert header(wb["分类汇总"]) == ["上级党组织", *levels, "合计"]
-    for name in SHEETS:
+    for name in TABLE_SHEETS:
         assert header(wb[name]), name
 
 
@@ -888,7 +901,7 @@ def test_comparing_a_run_with_itself(county_runs, tmp_path):
         assert result.meta.gone.empty
     path = tmp_path / "again.xlsx"
     write_results(result, path)
-    again = pd.DataFrame(rows(openpyxl.load_workbook(path)["总排名"]))
+    again = pd.DataFrame(rows(openpyxl.load_workbook(path)["与上年比较"]))
     assert (again["升降"] == "持平").all() and (again["上年等级"] == again["评定等级"]).all()
 
 

@@ -45,8 +45,13 @@ def cmd(a) -> int:
         from ..previous import attach
 
         attach(result, previous)
+    preview = None
+    if a.publish is not None:
+        from ..publish.command import preview_for_run
+
+        preview = preview_for_run(result, a)  # the workbook's 公示预览 says what the document says
     with timer("write"):
-        write_results(result, a.output)
+        write_results(result, a.output, preview=preview)
         if a.json:
             write_json(result, a.json)
     timer.close()

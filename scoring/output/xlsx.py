@@ -78,7 +78,13 @@ SHEET_VETO = "否决与预警"
 SHEET_SUMMARY = "分类汇总"
 SHEET_QUALITY = "数据质量"
 SHEET_AUDIT = "评分标准与审计"
-SHEET_NAMES = (SHEET_RANKING, SHEET_DETAIL, SHEET_LOST, SHEET_BONUS, SHEET_VETO, SHEET_SUMMARY, SHEET_QUALITY, SHEET_AUDIT)
+SHEET_PREVIEW = "公示预览"
+SHEET_PREVIOUS = "与上年比较"
+SHEET_RUBRIC_TOML = "评分标准原文"
+# Always written, in this order; 与上年比较 follows 公示预览 when last year's results were given.
+SHEET_NAMES = (SHEET_RANKING, SHEET_DETAIL, SHEET_LOST, SHEET_BONUS, SHEET_VETO, SHEET_SUMMARY, SHEET_PREVIEW,
+               SHEET_QUALITY, SHEET_AUDIT, SHEET_RUBRIC_TOML)
+MAX_PAGE_BREAKS = 1023  # Excel's limit of manual page breaks per sheet
 
 STAR_MARK = "★"  # printed after a dimension subtotal whose dimension earned its star (per-dimension model)
 TOTAL_LABEL = "合计"
@@ -121,11 +127,12 @@ CHANGE_LOOKS = {"up": ("升星", "升级"), "down": ("降星", "降级")}
 
 # Column kinds: how a column's values are written and shown.
 #   int    whole number ("0")             score  subtotal / total ("0.00")
-#   point  points in detail ("General", rounded to 2 decimals so 1.5 and 12 read cleanly)
-#   value  measured value / target ("General", rounded to 4 decimals)
+#   point  points in detail ("0.00": one number of decimals in the column)
+#   value  measured value / target (per row: the indicator's unit, % for rates, its own decimals; see
+#          :func:`value_formats`; "General" when the run did not say the units)
 #   diff   signed difference ("+0.00")    text   text (wraps when wider than its cap)
 #   move   signed whole number ("+3")
-NUM_FORMATS = {"int": "0", "score": "0.00", "point": "General", "value": "General", "diff": "+0.00;-0.00;0.00",
+NUM_FORMATS = {"int": "0", "score": "0.00", "point": "0.00", "value": "General", "diff": "+0.00;-0.00;0.00",
                "move": "+0;-0;0"}
 ROUNDING = {"int": 0, "score": 4, "point": 2, "value": 4, "diff": 4, "move": 0}
 
@@ -183,6 +190,13 @@ class Looks:
         }
         self._cells: dict[tuple[str, bool, bool, bool], Format] = {}
 
+    def number(self, num_format: str) -> Format:
+        """A bordered number cell with ``num_format`` (cached: one object per format string)."""
+        key = ("num:" + num_format, False, False, False)
+        if key not in self._cells:
+            self._cells[key] = self._workbook.add_format({**self._base, **self.border, "num_format": num_format})
+        return self._cells[key]
+
     def cell(self, kind: str, wrap: bool = False, center: bool = False, star: bool = False) -> Format:
         """The format of a table cell holding a kind of value (cached: one object per distinct look).
 
@@ -226,6 +240,15 @@ def _number(series: pd.Series) -> pd.Series:
     return pd.to_numeric(series, errors="coerce").astype(float)
 
 
+def _meta_get(meta, key: str, default=None):
+    """A run's meta value by name (a dict or an object with attributes)."""
+    if meta is None:
+        return default
+    if isinstance(meta, dict):
+        return meta.get(key, default)
+    return getattr(meta, key, default)
+
+
 def _meta_text(meta, key: str) -> str:
     value = getattr(meta, key)
     return "" if value is None else str(value)
@@ -253,8 +276,8 @@ def _longest(shown: pd.Series) -> int:
 def _formatted(series: pd.Series, kind: str) -> pd.Series:
     """Approximate shown text of a numeric column (for width estimation only)."""
     values = _number(series)
-    if kind in ("score", "diff", "move"):
-        shown = values.map({"score": "{:.2f}", "diff": "{:+.2f}", "move": "{:+.0f}"}[kind].format)
+    if kind in ("score", "point", "diff", "move"):
+        shown = values.map({"score": "{:.2f}", "point": "{:.2f}", "diff": "{:+.2f}", "move": "{:+.0f}"}[kind].format)
     else:
         shown = values.round(ROUNDING[kind]).astype(str).str.replace(r"\.0$", "", regex=True)
     return shown.where(values.notna(), "")
@@ -341,6 +364,16 @@ def _escape_header_footer(text: str) -> str:
     return text.replace("&", "&&")
 
 
+# Page header: right section, 9 pt. A font code ends the size code, so a title that starts with digits
+# ("2025年度…") is not read as part of the size ("&92025").
+HEADER_PREFIX = '&R&9&"-,Regular"'
+
+
+def header_text(title: str) -> str:
+    """The stored page header for a running title (Excel limits a header to 255 characters)."""
+    return HEADER_PREFIX + _escape_header_footer(title[:120])
+
+
 def _unique_headers(headers: list[str]) -> list[str]:
     """Excel tables need distinct header names (case-insensitive); suffix repeats."""
     seen: set[str] = set()
@@ -369,14 +402,15 @@ class SheetWriter:
         self.title = _meta_text(meta, "title") or "党支部考核结果"
         self.last_widths: list[float] = []  # the column widths of the table written last
 
-    def page_setup(self, ws: Worksheet, subject: str, repeat_row: int | None) -> None:
+    def page_setup(self, ws: Worksheet, subject: str, repeat_row: int | None, portrait: bool = False) -> None:
         ws.set_paper(9)  # A4
-        ws.set_landscape()
+        if portrait:
+            ws.set_portrait()
+        else:
+            ws.set_landscape()
         ws.fit_to_pages(1, 0)  # one page wide, as many pages tall as needed
         ws.set_margins(left=0.25, right=0.25, top=0.75, bottom=0.75)
-        # Excel limits a page header to 255 characters, codes included.
-        running_title = _escape_header_footer(f"{self.title} — {subject}"[:120])
-        ws.set_header(f"&R&9{running_title}", {"margin": 0.3})
+        ws.set_header(header_text(f"{self.title} — {subject}"), {"margin": 0.3})
         ws.set_footer("&C第 &P 页 共 &N 页", {"margin": 0.3})
         ws.hide_gridlines(1)  # not printed; the cells carry their own borders
         ws.center_horizontally()
@@ -413,6 +447,7 @@ class SheetWriter:
         widths: list[float] | None = None,
         marks: dict[int, np.ndarray] | None = None,
         totals: bool = False,
+        row_formats: dict[int, list] | None = None,
     ) -> tuple[int, int]:
         """Write ``frame`` as an Excel table whose header is on ``first_row``.
 
@@ -456,7 +491,7 @@ class SheetWriter:
                 ws.write_blank(first_data, index, None, formats[index])
         else:
             starred = {c: looks.cell(cols[c].kind, False, cols[c].center, star=True) for c in marks}
-            _write_body(ws, first_data, frame, cols, formats, marks, starred)
+            _write_body(ws, first_data, frame, cols, formats, marks, starred, row_formats)
 
         columns = [{"header": h, "header_format": looks.header} for h in headers]
         if totals:
@@ -504,11 +539,13 @@ class SheetWriter:
         cols: list[Col],
         freeze_cols: int = 0,
         marks: dict[int, np.ndarray] | None = None,
+        portrait: bool = False,
+        row_formats: dict[int, list] | None = None,
     ) -> tuple[Worksheet, int, int]:
         ws = self.workbook.add_worksheet(name)
         ws.freeze_panes(HEADER_ROW + 1, freeze_cols)
-        self.page_setup(ws, subject, HEADER_ROW)
-        first, last = self.write_table(ws, HEADER_ROW, frame, cols, name, marks=marks)
+        self.page_setup(ws, subject, HEADER_ROW, portrait=portrait)
+        first, last = self.write_table(ws, HEADER_ROW, frame, cols, name, marks=marks, row_formats=row_formats)
         self.heading(ws, subject, note, len(cols), sum(self.last_widths))
         return ws, first, last
 
@@ -521,13 +558,16 @@ def _write_body(
     formats: list[Format],
     marks: dict[int, np.ndarray] | None = None,
     starred: dict[int, Format] | None = None,
+    row_formats: dict[int, list] | None = None,
 ) -> None:
     """Write the values column by column with the type-specific xlsxwriter calls.
 
     Each column reuses its one cached format (numeric columns in ``marks`` choose between two: plain and
-    starred); empty values become formatted blanks so the grid stays whole.
+    starred; columns in ``row_formats`` take the cached format given for each row, e.g. a measured value's
+    unit); empty values become formatted blanks so the grid stays whole.
     """
     marks = marks or {}
+    row_formats = row_formats or {}
     for c, (col, name, fmt) in enumerate(zip(cols, frame.columns, formats)):
         series = frame[name]
         write_blank = ws.write_blank
@@ -543,7 +583,9 @@ def _write_body(
             present = np.isfinite(numbers)
             write = ws.write_number
             rows = range(first_row, first_row + len(numbers))
-            if c in marks:
+            if c in row_formats:
+                choice = row_formats[c]
+            elif c in marks:
                 choice = np.where(np.asarray(marks[c], dtype=bool), starred[c], fmt).tolist()
             else:
                 choice = [fmt] * len(numbers)
@@ -682,20 +724,12 @@ def ranking_frame(result: Result) -> tuple[pd.DataFrame, list[Col], dict[int, np
         "扣减": (_column(branches, "deduction"), Col("扣减", "score")),
         "总分": (total, Col("总分", "score")),
         "评定等级": (_column(branches, "level"), Col("评定等级", center=True)),
-        "否决与标记": (_flags_and_vetoes(result), Col("否决与标记", cap=18)),
+        # Internal columns (not printed: the print area ends at 评定等级); wide enough that their notes
+        # seldom wrap, so the printed rows stay one line high.
+        "否决与标记": (_flags_and_vetoes(result), Col("否决与标记", cap=30)),
         "等级说明": (_joined_notes(_column(branches, "quota_note", ""), _column(branches, "requires_note", "")),
-                 Col("等级说明", cap=30)),
+                 Col("等级说明", cap=50)),
     }
-    previous = _previous(result)
-    if previous is not None:
-        tail.update(
-            {
-                "上年等级": (_column(previous, "上年等级"), Col("上年等级", center=True)),
-                "上年排名": (_column(previous, "上年排名"), Col("上年排名", "int", center=True)),
-                "升降": (_column(previous, "升降"), Col("升降", center=True)),
-                "排名变化": (_column(previous, "排名变化"), Col("排名变化", "move", center=True)),
-            }
-        )
     tail.update(
         {
             "自评分": (self_score, Col("自评分", "score")),
@@ -707,6 +741,43 @@ def ranking_frame(result: Result) -> tuple[pd.DataFrame, list[Col], dict[int, np
         frame[key] = values.to_numpy() if col.kind == "text" else _number(values).to_numpy()
         cols.append(col)
     return frame, cols, marks
+
+
+def dimension_maxima(result: Result) -> list[tuple[str, float]]:
+    """(dimension name, full points) in rubric order: the largest maximum any branch has in it."""
+    dims = result.dimensions
+    if dims is None or not len(dims) or not {"dimension", "max"} <= set(dims.columns):
+        return []
+    ids, names = _dimension_order(result)
+    top = dims.groupby("dimension", sort=False)["max"].max()
+    return [(name, float(top[i])) for i, name in zip(ids, names) if i in top.index]
+
+
+def dimensions_add_up(result: Result) -> bool:
+    """True when every branch's dimension subtotals add up to its 基础得分 (to 2 decimals)."""
+    dims = result.dimensions
+    if dims is None or not len(dims) or "score" not in dims.columns:
+        return True
+    sums = dims.groupby("branch_id", sort=False)["score"].sum()
+    base = pd.Series(_number(_column(result.branches, "base_total")).to_numpy(),
+                     index=_column(result.branches, "branch_id").to_numpy())
+    aligned = sums.reindex(base.index)
+    return bool(((aligned - base).abs().round(2) <= 0.01).all())
+
+
+def _dimension_note(result: Result) -> str:
+    maxima = dimension_maxima(result)
+    if not maxima:
+        return ""
+    listed = "、".join(f"{name}{_fmt_points(top)}分" for name, top in maxima)
+    if dimensions_add_up(result):
+        return f"各维度满分：{listed}，维度得分之和即基础得分"
+    return (f"各维度满分：{listed}；维度得分为实得分，不适用的指标不计入满分，基础得分按适用指标的满分折算"
+            "（或按评分标准的权重合成），故维度得分之和不一定等于基础得分")
+
+
+def _fmt_points(x: float) -> str:
+    return f"{x:.2f}".rstrip("0").rstrip(".")
 
 
 def detail_frame(result: Result) -> tuple[pd.DataFrame, list[Col]]:
@@ -860,6 +931,43 @@ def _gone_rows(result: Result) -> pd.DataFrame:
     )
 
 
+SCOPE_WORDS = {"county": "全县", "parent": "本上级党组织", "category": "同类别支部"}
+
+
+def _flag_notes(result: Result, flags: pd.DataFrame, veto_rows: pd.DataFrame) -> np.ndarray:
+    """Why each flag row (branch_id, 事项) is there: the branch's veto sentences that name the flag, else
+    the bottom-by-rank rule ("总分排名位于全县后5%（第305名，共320个），列为整顿候选")."""
+    if not len(flags):
+        return np.array([], dtype=object)
+    pairs = flags[["branch_id", "事项"]].reset_index(drop=True)
+    said = veto_rows[["branch_id", "说明"]].merge(pairs, on="branch_id", how="inner")
+    said = said[[flag in text for flag, text in zip(said["事项"], said["说明"])]]
+    by_veto = said.groupby(["branch_id", "事项"], sort=False)["说明"].agg(FLAG_SEPARATOR.join)
+    keys = pd.MultiIndex.from_frame(pairs)
+    notes = pd.Series(by_veto.reindex(keys).to_numpy(), dtype=object)
+
+    branches = result.branches
+    ids = _column(branches, "branch_id").to_numpy()
+    rank = pd.Series(_number(_column(branches, "rank")).to_numpy(), index=ids)
+    rc = getattr(result.rubric, "rectification", None)
+    scope = rc.scope if rc is not None else "county"
+    key = {"parent": "parent", "category": "category"}.get(scope)
+    if key is not None and key in branches.columns:
+        groups = pd.Series(_text(branches[key]).to_numpy(), index=ids)
+        in_scope = groups.map(groups.value_counts())
+        position = pd.Series(branches.groupby(_text(branches[key]).to_numpy(), sort=False).cumcount().to_numpy() + 1,
+                             index=ids)
+    else:
+        in_scope = pd.Series(len(branches), index=ids)
+        position = rank
+    bid = pairs["branch_id"]
+    share = f"后{_fmt_points(rc.bottom_share * 100)}%" if rc is not None else "靠后"
+    where = SCOPE_WORDS.get(scope, "全县")
+    rule = ("总分排名位于" + where + share + "（第" + bid.map(position).map("{:.0f}".format) + "名，共"
+            + bid.map(in_scope).map("{:.0f}".format) + "个），列为" + pairs["事项"])
+    return notes.where(notes.notna() & (notes != ""), rule).to_numpy()
+
+
 def veto_frame(result: Result) -> tuple[pd.DataFrame, list[Col]]:
     names, ranks = _branch_lookup(result)
     effects = EFFECTS_GRADE if result.meta.rating == "grade" else EFFECTS
@@ -885,20 +993,19 @@ def veto_frame(result: Result) -> tuple[pd.DataFrame, list[Col]]:
     fired = veto_rows[["branch_id", "事项"]].drop_duplicates()
     flags = flags.merge(fired, on=["branch_id", "事项"], how="left", indicator=True)
     flags = flags[flags["_merge"] == "left_only"].drop(columns="_merge")
-    flags = flags.assign(类别="预警标记", 处理=EFFECTS["flag"], 说明="", _source=1)
+    flags = flags.assign(类别="预警标记", 处理=EFFECTS["flag"], 说明=_flag_notes(result, flags, veto_rows), _source=1)
     parts = [veto_rows, flags[veto_rows.columns], _warning_rows(result)]
     rows = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else veto_rows
     rows["_rank"] = rows["branch_id"].map(ranks)
     rows = rows.sort_values(["_rank", "_source"], kind="stable")
-    gone = _gone_rows(result)
     frame = pd.DataFrame(
         {
-            "支部编码": np.concatenate([rows["branch_id"].to_numpy(), gone["branch_id"].to_numpy()]),
-            "支部名称": np.concatenate([rows["branch_id"].map(names).to_numpy(), gone["name"].to_numpy()]),
-            "类别": np.concatenate([rows["类别"].to_numpy(), gone["类别"].to_numpy()]),
-            "事项": np.concatenate([rows["事项"].to_numpy(), gone["事项"].to_numpy()]),
-            "处理": np.concatenate([rows["处理"].to_numpy(), gone["处理"].to_numpy()]),
-            "说明": np.concatenate([rows["说明"].to_numpy(), gone["说明"].to_numpy()]),
+            "支部编码": rows["branch_id"].to_numpy(),
+            "支部名称": rows["branch_id"].map(names).to_numpy(),
+            "类别": rows["类别"].to_numpy(),
+            "事项": rows["事项"].to_numpy(),
+            "处理": rows["处理"].to_numpy(),
+            "说明": rows["说明"].to_numpy(),
         }
     )
     cols = [Col("支部编码"), Col("支部名称", cap=30), Col("类别", center=True), Col("事项", cap=30), Col("处理", cap=30),
@@ -955,7 +1062,7 @@ def _change_counts(result: Result) -> str:
     parts = [f"{label} {int(counts[label])} 个" for label in order if label in counts.index]
     gone = result.meta.gone
     if gone is not None and len(gone):
-        parts.append(f"上年参评而本年度未参评 {len(gone)} 个（见「{SHEET_VETO}」）")
+        parts.append(f"上年参评而本年度未参评 {len(gone)} 个（见「{SHEET_PREVIOUS}」）")
     return "与上年相比：" + "，".join(parts) + "。" if parts else ""
 
 
@@ -1088,40 +1195,92 @@ def _ranking_sheet(sw: SheetWriter, result: Result) -> None:
     if meta.generated:
         parts.append(f"生成时间：{meta.generated}")
     parts.append("总分相同时按评分标准规定的次序排名")
+    dimension_note = _dimension_note(result)
+    if dimension_note:
+        parts.append(dimension_note)
     if marks:
         parts.append(f"维度得分后带「{STAR_MARK}」的为该维度获星")
+    parts.append("打印范围到「评定等级」为止，其后为内部参考列")
     if meta.previous is not None:
-        parts.append("排名变化为上年排名减本年排名，正数为前进")
+        parts.append(f"与上年的比较见「{SHEET_PREVIOUS}」")
     ws, first, last = sw.table_sheet(SHEET_RANKING, SHEET_RANKING, "；".join(parts), frame, cols, freeze_cols=3,
-                                     marks=marks)
-    if len(frame) == 0:
-        return
+                                     marks=marks, portrait=True)
     headers = [c.header for c in cols]
     level_col = len(headers) - 1 - headers[::-1].index("评定等级")
     total_col = len(headers) - 1 - headers[::-1].index("总分")
+    ws.print_area(0, 0, max(last, first), level_col)  # the public columns only
+    if len(frame) == 0:
+        return
     mapping = _level_looks(result)
     _level_rules(ws, sw.looks, level_col, first, last, frame["评定等级"], mapping)
     ws.conditional_format(
         first, total_col, last, total_col,
         {"type": "data_bar", "bar_color": "#BDD7EE", "bar_solid": True},
     )
-    if "上年等级" in headers:
-        _level_rules(ws, sw.looks, headers.index("上年等级"), first, last, frame["上年等级"], mapping)
-        change_col = headers.index("升降")
-        for look, words in (("up", CHANGE_LOOKS["up"]), ("down", CHANGE_LOOKS["down"])):
-            for word in words:
-                ws.conditional_format(
-                    first, change_col, last, change_col,
-                    {"type": "cell", "criteria": "==", "value": f'"{word}"', "format": getattr(sw.looks, look)},
-                )
+
+
+def rubric_units(meta) -> dict[str, tuple[str, bool]]:
+    """Indicator id -> (unit, is a rate) from the run's rubric rows (``meta["rubric_rows"]``)."""
+    rows = _meta_get(meta, "rubric_rows") or []
+    out = {}
+    for row in rows:
+        get = row.get if isinstance(row, dict) else (lambda k, r=row: getattr(r, k, None))
+        if get("indicator"):
+            out[str(get("indicator"))] = (str(get("unit") or ""), bool(get("rate")))
+    return out
+
+
+def _unit_format(unit: str, rate: bool, decimals: int) -> str:
+    if rate:
+        return "0.0%"
+    number = "0" if decimals == 0 else "0." + "0" * decimals
+    return f'{number}"{unit}"' if unit else number
+
+
+def value_formats(result: Result, looks: Looks) -> list[Format] | None:
+    """Per indicator row: the number format of its measured value and target. A rate in %, one decimal;
+    other values with their unit and the same decimals for every branch (none when the indicator's values
+    and target are whole numbers, two for 万元, else one). None when the run gave no units."""
+    units = rubric_units(result.meta)
+    if not units:
+        return None
+    ind = result.indicators
+    ids = _text(_column(ind, "indicator"))
+    values = pd.concat([_number(_column(ind, "value")), _number(_column(ind, "target"))], axis=1)
+    fractional = (values - values.round(0)).abs().gt(1e-9).any(axis=1)
+    has_fraction = fractional.groupby(ids.to_numpy()).any()
+    shown = {}
+    for indicator in ids.unique().tolist():
+        unit, rate = units.get(indicator, ("", False))
+        decimals = 0 if not bool(has_fraction.get(indicator, False)) else (2 if unit == "万元" else 1)
+        shown[indicator] = looks.number(_unit_format(unit, rate, decimals))
+    return ids.map(shown).tolist()
+
+
+def branch_breaks(ids: pd.Series, first_data: int) -> list[int]:
+    """Rows where another branch starts (a page break before each branch but the first); none when there
+    would be more than Excel allows."""
+    values = ids.to_numpy()
+    if len(values) < 2:
+        return []
+    starts = np.flatnonzero(values[1:] != values[:-1]) + 1
+    if len(starts) > MAX_PAGE_BREAKS:
+        return []
+    return (starts + first_data).tolist()
 
 
 def _detail_sheet(sw: SheetWriter, result: Result) -> None:
     frame, cols = detail_frame(result)
-    note = "每个支部每项指标的测量值、目标、得分与失分；满分为 0 的指标不适用于该类别支部，不计入满分。"
-    ws, first, last = sw.table_sheet(SHEET_DETAIL, SHEET_DETAIL, note, frame, cols, freeze_cols=3)
+    note = ("每个支部每项指标的测量值、目标、得分与失分；满分为 0 的指标不适用于该类别支部，不计入满分。"
+            "打印时每个支部从新的一页开始。")
+    headers = [c.header for c in cols]
+    formats = value_formats(result, sw.looks)
+    row_formats = {headers.index("测量值"): formats, headers.index("目标"): formats} if formats else None
+    ws, first, last = sw.table_sheet(SHEET_DETAIL, SHEET_DETAIL, note, frame, cols, freeze_cols=3,
+                                     row_formats=row_formats)
     if len(frame) == 0:
         return
+    ws.set_h_pagebreaks(branch_breaks(frame["支部编码"], first))
     headers = [c.header for c in cols]
     lost_col, max_col = headers.index("失分"), headers.index("满分")
     ws.conditional_format(first, lost_col, last, lost_col, {"type": "cell", "criteria": ">", "value": 0, "format": sw.looks.lost})
@@ -1135,8 +1294,11 @@ def _detail_sheet(sw: SheetWriter, result: Result) -> None:
 
 def _lost_sheet(sw: SheetWriter, result: Result) -> None:
     frame, cols = lost_frame(result)
-    note = "只列出失分的指标：按支部排名排列，同一支部内失分多的在前，可作为各支部的整改清单。"
-    sw.table_sheet(SHEET_LOST, "扣分清单（整改清单）", note, frame, cols, freeze_cols=0)
+    note = ("只列出失分的指标：按支部排名排列，同一支部内失分多的在前，可作为各支部的整改清单；"
+            "打印时每个支部从新的一页开始，可分发给各支部书记。")
+    ws, first, _ = sw.table_sheet(SHEET_LOST, "扣分清单（整改清单）", note, frame, cols, freeze_cols=0)
+    if len(frame):
+        ws.set_h_pagebreaks(branch_breaks(frame["支部编码"], first))
 
 
 def _bonus_sheet(sw: SheetWriter, result: Result) -> None:
@@ -1150,8 +1312,8 @@ def _veto_sheet(sw: SheetWriter, result: Result) -> None:
     parts = ["触发的否决事项（取消评星、等级封顶、扣分、直接定级）与预警标记（如软弱涣散、整顿候选）"]
     if _warnings(result) is not None:
         parts.append("预警提示（如党员平均年龄偏高、无入党积极分子）")
-    if result.meta.gone is not None:
-        parts.append("上年参加考核而本年度未参评的支部（列在最后）")
+    if _meta_get(result.meta, "gone") is not None:
+        parts.append(f"上年参加考核而本年度未参评的支部见「{SHEET_PREVIOUS}」")
     sw.table_sheet(SHEET_VETO, SHEET_VETO, "；".join(parts) + "。", frame, cols)
 
 
@@ -1261,32 +1423,84 @@ def _quality_sheet(sw: SheetWriter, result: Result) -> None:
         sw.write_table(ws, row + 1, excluded, EXCLUDED_COLS, "因数据错误未评定", widths=widths)
 
 
-def _audit_sheet(sw: SheetWriter) -> None:
+def rubric_frame(result: Result) -> pd.DataFrame:
+    """The rubric as applied, one row per indicator: 维度, 指标, 满分, 计分规则 (the rule in words), from the
+    run's rubric rows; without them (a result evaluated outside a run) the rubric's own names and maxima
+    with the rule type."""
+    rows = _meta_get(result.meta, "rubric_rows") or []
+    records = []
+    for row in rows:
+        get = row.get if isinstance(row, dict) else (lambda k, r=row: getattr(r, k, None))
+        records.append((get("dimension") or "", get("name") or get("indicator") or "", get("max"), get("text") or ""))
+    if not records and result.rubric is not None:
+        for dim in result.rubric.dimensions:
+            for ind in dim.indicators:
+                records.append((dim.name, ind.name, ind.max, RULE_TYPES.get(ind.rule.type, ind.rule.type)))
+    frame = pd.DataFrame(records, columns=["维度", "指标", "满分", "计分规则"])
+    frame["满分"] = _number(frame["满分"])
+    return frame
+
+
+RULE_TYPES = {"deduct_shortfall": "按差额扣分", "steps": "分档计分", "linear": "线性计分", "ratio": "按比例计分",
+              "pass_fail": "达标得满分", "per_event": "按次扣分", "per_unit": "按数量计分", "manual": "考评委员会评分"}
+RUBRIC_COLS = [Col("维度", cap=16), Col("指标", cap=24), Col("满分", "point"), Col("计分规则", cap=80)]
+
+
+def _audit_sheet(sw: SheetWriter, result: Result) -> None:
+    """评分标准与审计: the rubric as a readable table (what each indicator is worth and how it is scored),
+    then the fingerprints and versions; the resolved TOML is on the last sheet (评分标准原文)."""
     meta = sw.meta
     looks = sw.looks
     audit = audit_frame(meta)
-    toml_lines = str(meta.rubric_toml or "").splitlines()
+    rubric = rubric_frame(result)
 
     ws = sw.workbook.add_worksheet(SHEET_AUDIT)
     subject = SHEET_AUDIT
-    sw.heading(ws, subject, "本次计算所用的评分标准、数据指纹与软件版本，可据此核对和复算结果。", 2)
     ws.freeze_panes(HEADER_ROW + 1, 0)
     sw.page_setup(ws, subject, HEADER_ROW)
-
-    # Column A holds keys and line numbers; column B values and rubric text (wrapping).
-    key_units = _display_units(audit["项目"]).max()
-    value_texts = pd.concat([audit["内容"], pd.Series(toml_lines, dtype=object)], ignore_index=True)
-    value_units = _display_units(_text(value_texts)).max() if len(value_texts) else 0
-    widths = [float(min(max(key_units + 2, 14), AUDIT_KEY_CAP)), float(min(max(value_units + 2, 66), AUDIT_TEXT_CAP))]
-    ws.set_column(0, 0, widths[0])
-    ws.set_column(1, 1, widths[1])
-
-    cols = [Col("项目", wrap=True), Col("内容", wrap=True)]
-    _, last = sw.write_table(ws, HEADER_ROW, audit, cols, "审计信息", widths=widths)
+    measured = _widths(rubric, RUBRIC_COLS, sw.break_headers)
+    widths = [m[0] for m in measured]
+    key_units = float(_display_units(audit["项目"]).max()) + 2
+    widths[0] = max(widths[0], min(key_units, AUDIT_KEY_CAP))
+    for index, width in enumerate(widths):
+        ws.set_column(index, index, width)
+    total = sum(widths)
+    sw.heading(ws, subject, f"本次计算所用的评分标准：每项指标的满分和计分规则（共 {len(rubric)} 项，满分合计 "
+                            f"{_fmt_points(float(rubric['满分'].sum()))} 分）；其下为数据指纹与软件版本，可据此核对和复算结果；"
+                            f"评分标准原文见「{SHEET_RUBRIC_TOML}」。", len(RUBRIC_COLS), total)
+    _, last = sw.write_table(ws, HEADER_ROW, rubric, RUBRIC_COLS, "评分规则", widths=widths)
 
     row = last + 2
-    ws.write_string(row, 0, "评分标准原文（TOML）", looks.section)
+    ws.write_string(row, 0, "审计信息", looks.section)
     row += 1
+    # 项目 in the first column, 内容 over the other three (merged, wrapping)
+    content_width = total - widths[0]
+    head = looks.header
+    ws.write_string(row, 0, "项目", head)
+    ws.merge_range(row, 1, row, len(RUBRIC_COLS) - 1, "内容", head)
+    wrap = looks.cell("text", wrap=True)
+    lines = _row_lines(_text(audit["内容"]), content_width)
+    for offset, (key, value) in enumerate(zip(audit["项目"].tolist(), _text(audit["内容"]).tolist()), 1):
+        ws.write_string(row + offset, 0, key, looks.cell("text"))
+        ws.merge_range(row + offset, 1, row + offset, len(RUBRIC_COLS) - 1, value or "", wrap)
+        if lines[offset - 1] > 1:
+            ws.set_row(row + offset, LINE_HEIGHT * int(lines[offset - 1]) + 2)
+
+
+def _toml_sheet(sw: SheetWriter) -> None:
+    """评分标准原文: the resolved rubric as TOML, numbered lines (for auditors; last sheet)."""
+    meta = sw.meta
+    looks = sw.looks
+    toml_lines = str(_meta_get(meta, "rubric_toml") or "").splitlines()
+    ws = sw.workbook.add_worksheet(SHEET_RUBRIC_TOML)
+    subject = SHEET_RUBRIC_TOML
+    sw.page_setup(ws, subject, None)
+    value_units = _display_units(pd.Series(toml_lines, dtype=object).astype(str)).max() if toml_lines else 0
+    widths = [8.0, float(min(max(value_units + 2, 66), AUDIT_TEXT_CAP))]
+    ws.set_column(0, 0, widths[0])
+    ws.set_column(1, 1, widths[1])
+    sw.heading(ws, subject, "合并继承（extends）之后的完整评分标准（TOML），与「评分标准与审计」中的指纹对应。", 2)
+    row = HEADER_ROW
     if toml_lines:
         _fit_row_heights(ws, row, _row_lines(pd.Series(toml_lines, dtype=object).astype(str), widths[1]))
         for number, line in enumerate(toml_lines, 1):
@@ -1296,6 +1510,92 @@ def _audit_sheet(sw: SheetWriter) -> None:
             row += 1
     else:
         ws.write_string(row, 1, EMPTY, looks.note)
+
+
+def previous_frame(result: Result) -> tuple[pd.DataFrame, list[Col]]:
+    """与上年比较: this year's rank, total and level beside last year's, the change (rank order)."""
+    branches = result.branches
+    previous = _previous(result)
+    frame = pd.DataFrame(
+        {
+            "排名": _number(_column(branches, "rank")).to_numpy(),
+            "支部编码": _column(branches, "branch_id").to_numpy(),
+            "支部名称": _column(branches, "name").to_numpy(),
+            "上级党组织": _column(branches, "parent").to_numpy(),
+            "总分": _number(_column(branches, "total")).to_numpy(),
+            "评定等级": _column(branches, "level").to_numpy(),
+            "上年排名": _number(_column(previous, "上年排名")).to_numpy(),
+            "上年总分": _number(_column(previous, "上年总分")).to_numpy(),
+            "上年等级": _column(previous, "上年等级").to_numpy(),
+            "升降": _column(previous, "升降").to_numpy(),
+            "排名变化": _number(_column(previous, "排名变化")).to_numpy(),
+        }
+    )
+    cols = [Col("排名", "int", center=True), Col("支部编码"), Col("支部名称", cap=30), Col("上级党组织", cap=18),
+            Col("总分", "score"), Col("评定等级", center=True), Col("上年排名", "int", center=True),
+            Col("上年总分", "score"), Col("上年等级", center=True), Col("升降", center=True),
+            Col("排名变化", "move", center=True)]
+    return frame, cols
+
+
+GONE_COLS = [Col("支部编码"), Col("支部名称", cap=30), Col("上年排名", "int", center=True), Col("上年总分", "score"),
+             Col("上年等级", center=True), Col("处理", cap=20), Col("说明", cap=40)]
+
+
+def gone_frame(result: Result) -> pd.DataFrame:
+    gone = _meta_get(result.meta, "gone")
+    if gone is None or len(gone) == 0:
+        return pd.DataFrame(columns=[c.header for c in GONE_COLS])
+    return pd.DataFrame(
+        {
+            "支部编码": _column(gone, "branch_id").to_numpy(),
+            "支部名称": _text(_column(gone, "支部名称")).to_numpy(),
+            "上年排名": _number(_column(gone, "上年排名")).to_numpy(),
+            "上年总分": _number(_column(gone, "上年总分")).to_numpy(),
+            "上年等级": _text(_column(gone, "上年等级")).to_numpy(),
+            "处理": "核实是否撤销或漏报",
+            "说明": _text(_column(gone, "说明")).to_numpy(),
+        }
+    )
+
+
+def _previous_sheet(sw: SheetWriter, result: Result) -> None:
+    frame, cols = previous_frame(result)
+    gone = gone_frame(result)
+    note = ("本年度与上年的排名、总分和等级对照；排名变化为上年排名减本年排名，正数为前进。"
+            + _change_counts(result).replace(f"（见「{SHEET_PREVIOUS}」）", "（见下方）"))
+    ws = sw.workbook.add_worksheet(SHEET_PREVIOUS)
+    ws.freeze_panes(HEADER_ROW + 1, 3)
+    sw.page_setup(ws, SHEET_PREVIOUS, HEADER_ROW)
+    first, last = sw.write_table(ws, HEADER_ROW, frame, cols, SHEET_PREVIOUS)
+    widths = list(sw.last_widths)
+    sw.heading(ws, SHEET_PREVIOUS, note, len(cols), sum(widths))
+    headers = [c.header for c in cols]
+    if len(frame):
+        mapping = _level_looks(result)
+        _level_rules(ws, sw.looks, headers.index("评定等级"), first, last, frame["评定等级"], mapping)
+        _level_rules(ws, sw.looks, headers.index("上年等级"), first, last, frame["上年等级"], mapping)
+        change_col = headers.index("升降")
+        for look, words in (("up", CHANGE_LOOKS["up"]), ("down", CHANGE_LOOKS["down"])):
+            for word in words:
+                ws.conditional_format(
+                    first, change_col, last, change_col,
+                    {"type": "cell", "criteria": "==", "value": f'"{word}"', "format": getattr(sw.looks, look)},
+                )
+    row = last + 2
+    ws.write_string(row, 0, f"上年参加考核、本年度未参评的支部（{len(gone)} 个）", sw.looks.section)
+    gone_widths = [max(w, m[0]) for w, m in zip(widths, _widths(gone, GONE_COLS, sw.break_headers))]
+    sw.write_table(ws, row + 1, gone, GONE_COLS, "上年参评本年未参评", widths=gone_widths)
+
+
+def _preview_sheet(sw: SheetWriter, result: Result, blocks) -> None:
+    from scoring.publish.sheet import preview_sheet
+
+    if blocks is None:
+        from scoring.publish.preview import default_blocks
+
+        blocks = default_blocks(result)
+    preview_sheet(sw.workbook, blocks, f"{sw.title} — {SHEET_PREVIEW}")
 
 
 def _properties(workbook: Workbook, meta: RunMeta) -> None:
@@ -1312,8 +1612,12 @@ def _properties(workbook: Workbook, meta: RunMeta) -> None:
     )
 
 
-def write_results(result: Result, path: Path) -> None:
-    """Write the results workbook to ``path`` (atomically: a temp file renamed into place)."""
+def write_results(result: Result, path: Path, preview=None) -> None:
+    """Write the results workbook to ``path`` (atomically: a temp file renamed into place).
+
+    ``preview``: the blocks of the 公示 (:func:`scoring.publish.preview.notice_blocks`) for the 公示预览 sheet,
+    as ``scoring run --publish`` writes it; by default the county notice with today's date and
+    placeholders for the signing body and the contact."""
     meta = result.meta
     with atomic_output(path, ".xlsx") as tmp:
         workbook = xlsxwriter.Workbook(
@@ -1335,8 +1639,12 @@ def write_results(result: Result, path: Path) -> None:
             _bonus_sheet(sw, result)
             _veto_sheet(sw, result)
             _summary_sheet(sw, result)
+            _preview_sheet(sw, result, preview)
+            if _meta_get(meta, "previous") is not None:
+                _previous_sheet(sw, result)
             _quality_sheet(sw, result)
-            _audit_sheet(sw)
+            _audit_sheet(sw, result)
+            _toml_sheet(sw)
         except BaseException:
             # Release xlsxwriter's temporary state without producing output; atomic_output removes tmp.
             workbook.fileclosed = True

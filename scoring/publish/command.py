@@ -157,9 +157,6 @@ def results_from_args(a) -> tuple[dict, str | None]:
     data = read_dataset(a.data, reg.tables, needed_tables(rubric, reg), timer=timer, lenient=a.lenient)
     require_branches(data, a.data)
     meta = build_meta(rubric, reg, data, year, "scoring publish", None)
-    excluded = data.excluded
-    if len(excluded):
-        meta["excluded"] = excluded
     result = score(rubric, reg, data, year, meta, timer)
     timer.close()
     return to_json_dict(result), shown
@@ -216,6 +213,16 @@ def check_publish_args(a, out_dir: Path) -> None:
     options_from_args(a)
     if not a.no_pdf:
         pdf.check_available()
+
+
+def preview_for_run(result, a):
+    """The 公示预览 blocks for ``scoring run ... --publish``: the county notice with the run's options and
+    template, so the workbook's preview says what the document says."""
+    from scoring.output.jsonout import to_json_dict
+    from scoring.publish.preview import notice_blocks
+
+    options, _ = options_from_args(a)
+    return notice_blocks(to_json_dict(result), options, a.template)[1]
 
 
 def publish_result(result, a, out_dir: Path) -> Written:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import docx
@@ -15,6 +16,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from scoring.publish.content import Document, Options, notice
+from scoring.publish.dates import period
 from scoring.publish.render import default_template, render
 
 ALIGN = {WD_ALIGN_PARAGRAPH.CENTER: "center", WD_ALIGN_PARAGRAPH.RIGHT: "right"}
@@ -61,6 +63,38 @@ def blocks(path: Path) -> list[Block]:
             out.append(Block("p", text=item.text, align=_alignment(item),
                              style=item.style.name if item.style is not None else "", page_break=_page_break(item)))
     return out
+
+
+def default_options(today: date | None = None) -> Options:
+    """Today's date, the default period, placeholders for the signing body and the contact (what
+    ``scoring publish`` writes without --committee and --contact)."""
+    from scoring.publish.command import COMMITTEE_PLACEHOLDER, CONTACT_PLACEHOLDER
+
+    signed = today or date.today()
+    start, end, days = period(signed)
+    return Options(date=signed, period_from=start, period_to=end, period_days=days,
+                   committee=COMMITTEE_PLACEHOLDER, contact=CONTACT_PLACEHOLDER)
+
+
+def results_heads(result) -> dict:
+    """The part of the results contract a notice reads (branch heads, rubric name, year, rating), built
+    from a :class:`~scoring.result.Result` without the per-indicator detail."""
+    meta = result.meta
+    get = meta.get if isinstance(meta, dict) else (lambda k, d=None: getattr(meta, k, d))
+    b = result.branches
+    heads = b[[c for c in ("branch_id", "name", "category", "parent", "rank", "stars", "grade", "level", "rated")
+               if c in b.columns]].copy()
+    if "stars" in heads.columns:
+        heads["stars"] = heads["stars"].astype(object).where(heads["stars"].notna(), None)
+    if "flags" in b.columns:
+        heads["flags"] = [[f for f in str(x or "").split("；") if f] for x in b["flags"].tolist()]
+    return {"rubric": {"name": get("rubric_name")}, "year": get("year"), "rating": get("rating"),
+            "branches": heads.to_dict("records")}
+
+
+def default_blocks(result, today: date | None = None) -> list[Block]:
+    """The 公示预览 of a result with :func:`default_options`."""
+    return notice_blocks(results_heads(result), default_options(today))[1]
 
 
 def notice_blocks(results: dict, options: Options, template: Path | None = None) -> tuple[Document, list[Block]]:
