@@ -105,14 +105,31 @@ INDICATOR_COLUMNS = ["branch_id", "variant", "dimension", "dimension_name", "ind
                      "rate", "digits", "order"]
 
 
+def _columns(m: Measured, cache: dict) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray]:
+    """A per-branch measure's index and its value, applicable and evidence columns as arrays (once)."""
+    key = ("columns", id(m))
+    if key not in cache:
+        f = m.frame
+        cache[key] = (f.index, f["value"].to_numpy(dtype=float, na_value=np.nan),
+                      f["applicable"].to_numpy(dtype=bool, na_value=False),
+                      f["evidence"].to_numpy(dtype=object, na_value=""))
+    return cache[key]
+
+
 def _values(m: Measured, idx: pd.Index, cache: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(value, applicable, evidence) of a measure over ``idx`` as arrays, reindexed once per group."""
+    """(value, applicable, evidence) of a measure over ``idx`` as arrays (missing branches: NaN, False, "")."""
     key = (id(m), id(idx))
     if key not in cache:
-        f = m.frame.reindex(idx)
-        cache[key] = (f["value"].to_numpy(dtype=float, na_value=np.nan),
-                      f["applicable"].fillna(False).to_numpy(dtype=bool),
-                      f["evidence"].fillna("").astype(str).to_numpy(dtype=object))
+        index, value, applicable, evidence = _columns(m, cache)
+        pos = index.get_indexer(idx) if not index.equals(idx) else np.arange(len(idx))
+        found = pos >= 0
+        take = np.where(found, pos, 0)
+        if len(value):
+            v, a, e = value[take], applicable[take], evidence[take]
+        else:
+            v, a, e = np.full(len(idx), np.nan), np.zeros(len(idx), bool), np.full(len(idx), "", dtype=object)
+        cache[key] = (np.where(found, v, np.nan), a & found,
+                      np.where(found, e, "").astype(object))
     return cache[key]
 
 
