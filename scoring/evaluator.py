@@ -33,13 +33,15 @@ from . import rules
 from .result import EXTRA_COLUMNS, WARNING_COLUMNS, Result, RunMeta
 from .rubric import Indicator, Rubric, VetoCondition
 from .rules import extra_deduction
+from .wording import round_half_up
 
 OPS = {
     "<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
     "==": np.equal, "!=": np.not_equal,
 }
 EPS = 1e-9
-DIGITS = 4  # points and totals are kept at 4 decimals
+DIGITS = 4
+QUOTA_TIE_FLAG = "名额线并列待定"  # the flag of equals at a quota line that all dropped (the committee decides)  # points and totals are kept at 4 decimals
 
 
 @dataclass(frozen=True)
@@ -465,44 +467,100 @@ def scope_key(b: pd.DataFrame, scope: str) -> pd.Series:
     return b[scope].astype(str)
 
 
+def _competition_rank(keys: pd.DataFrame) -> np.ndarray:
+    """1-based ranks of rows already sorted by ``keys``: equal key rows share the first rank (1, 2, 2, 4)."""
+    if not len(keys):
+        return np.array([], dtype=int)
+    new = np.ones(len(keys), dtype=bool)
+    new[1:] = (keys.iloc[1:].to_numpy() != keys.iloc[:-1].to_numpy()).any(axis=1)
+    pos = np.arange(1, len(keys) + 1)
+    return np.maximum.accumulate(np.where(new, pos, 0))
+
+
 def ranking_stage(r: Rubric, b: pd.DataFrame, dims: pd.DataFrame) -> pd.DataFrame:
-    """Branches sorted by total (descending), then the tie-break keys (each descending), then branch id;
-    ``rank`` 1..n county-wide and ``scope_rank`` within ``ranking.scope``."""
+    """Branches sorted by the published total (rounded half up at ``ranking.precision``), then the tie-break
+    keys at the same precision (each descending), then branch id. ``rank`` (county) and ``scope_rank``
+    (within ``ranking.scope``) are shared by branches equal on every key (并列). ``tie_key`` says, for a
+    branch whose published total equals its neighbour's, which key put them in order ("" when none did:
+    the branches are tied, ``tied``)."""
     b = b.copy()
-    keys, asc = ["total"], [False]
+    prec = r.ranking.precision
+    b["ranked_total"] = round_half_up(b["total"], prec)
+    keys, names = ["ranked_total"], ["total"]
     dim_scores = dims.pivot(index="branch_id", columns="dimension", values="score")
     for key in r.ranking.tie_break:
         col = "_tb_" + key
-        b[col] = b[key] if key in ("base_total", "bonus") else dim_scores[key.split(":", 1)[1]].reindex(b["branch_id"]).to_numpy()
+        raw = b[key] if key in ("base_total", "bonus") else dim_scores[key.split(":", 1)[1]].reindex(b["branch_id"]).to_numpy()
+        b[col] = round_half_up(pd.Series(np.asarray(raw, dtype=float), index=b.index).fillna(0.0), prec)
         keys.append(col)
-        asc.append(False)
-    keys.append("branch_id")
-    asc.append(True)
+        names.append(key)
     b.index.name = None
-    b = b.sort_values(keys, ascending=asc, kind="mergesort")
-    b["rank"] = np.arange(1, len(b) + 1)
-    b["scope_rank"] = b.groupby(scope_key(b, r.ranking.scope), sort=False).cumcount() + 1
+    b = b.sort_values(keys + ["branch_id"], ascending=[False] * len(keys) + [True], kind="mergesort")
+    kv = b[keys].reset_index(drop=True)
+    b["rank"] = _competition_rank(kv)
+    scope = scope_key(b, r.ranking.scope)
+    b["scope_rank"] = 0
+    for _, pos in b.groupby(scope, sort=False).indices.items():
+        b.iloc[pos, b.columns.get_loc("scope_rank")] = _competition_rank(kv.iloc[pos])
+    # which key separated equal published totals: against the branch above, else the one below
+    values = kv.to_numpy(dtype=float)
+    key_names = np.array(names + [""], dtype=object)
+
+    def against(other: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        differs = values != other
+        first = np.where(differs.any(axis=1), differs.argmax(axis=1), len(names))
+        same_total = valid & (values[:, 0] == other[:, 0])
+        return same_total, key_names[first]
+
+    n = len(values)
+    above = np.vstack([np.full((1, values.shape[1]), np.nan), values[:-1]]) if n else values
+    below = np.vstack([values[1:], np.full((1, values.shape[1]), np.nan)]) if n else values
+    valid_above, valid_below = np.arange(n) > 0, np.arange(n) < n - 1
+    eq_a, key_a = against(above, valid_above)
+    eq_b, key_b = against(below, valid_below)
+    b["tie_key"] = np.where(eq_a, key_a, np.where(eq_b, key_b, "")).astype(object)
+    b["tied"] = (eq_a & (key_a == "")) | (eq_b & (key_b == ""))
     return b.drop(columns=[k for k in b.columns if k.startswith("_tb_")])
 
 
-def quota_stage(r: Rubric, b: pd.DataFrame) -> pd.Series:
+def quota_stage(r: Rubric, b: pd.DataFrame) -> pd.DataFrame:
     """Quotas, top level first, by rank within scope; overflow drops one level and may meet the next quota.
-    A directly awarded level (直接定级) takes the scope's places first, then the others by rank. ``b`` is in
-    rank order with level_idx, rated and awarded. Returns the new level index."""
+    A directly awarded level (直接定级) takes the scope's places first, then the others by rank. Branches that
+    share a rank are never split by a quota line: with ``ranking.ties_at_quota = "drop_all"`` all of them
+    drop (the quota is never exceeded), with "keep_all" all of them keep the level. ``b`` is in rank order
+    with level_idx, rated, awarded and rank. Returns columns level_idx (the new level index), quota_tie (the
+    level at whose line the branch was tied, "" when not), tie_size (how many branches shared that place)
+    and quota_extra (the places beyond the quota a keep_all tie used, 0 when none)."""
     level_idx = b["level_idx"].copy()
+    tie_level = pd.Series("", index=b.index, dtype=object)
+    tie_size = pd.Series(0, index=b.index)
+    extra = pd.Series(0, index=b.index)
+    keep_all = r.ranking.ties_at_quota == "keep_all"
+    label = {i: lv.label for i, lv in enumerate(r.grading.levels)}
     for q in sorted(r.quotas, key=lambda q: r.level_index(q.level)):
         qi = r.level_index(q.level)
         scope = scope_key(b, q.scope)
         allowed = share_count(q.max_share, scope.map(scope.value_counts()), q.rounding)
         at = b["rated"] & (level_idx == qi)
         first = at & b["awarded"]
-        pos = pd.Series(0, index=b.index)
-        n_first = first.astype(int).groupby(scope).transform("sum")
-        pos[first] = first.astype(int).groupby(scope).cumsum()[first]
         rest = at & ~first
-        pos[rest] = (rest.astype(int).groupby(scope).cumsum() + n_first)[rest]
-        level_idx[at & (pos > allowed)] = qi + 1
-    return level_idx
+        n_first = first.astype(int).groupby(scope).transform("sum")
+        # a group of equals among the rest: same scope and same rank; its places run from start+1 to end
+        group = scope.astype(str) + "\x1f" + b["rank"].astype(str)
+        before = rest.astype(int).groupby(scope).cumsum() - rest.astype(int) + n_first
+        start = before.where(rest).groupby(group).transform("min")
+        size = rest.astype(int).groupby(group).transform("sum")
+        end = start + size
+        pos = first.astype(int).groupby(scope).cumsum()
+        over_first = first & (pos > allowed)
+        straddle = rest & (start < allowed) & (end > allowed)
+        over = over_first | (rest & (start >= allowed)) | (straddle & (not keep_all))
+        level_idx[over] = qi + 1
+        tie_level[straddle] = label[qi]
+        tie_size[straddle] = size[straddle].astype(int)
+        if keep_all:
+            extra[straddle] = (end - allowed)[straddle].astype(int)
+    return pd.DataFrame({"level_idx": level_idx, "quota_tie": tie_level, "tie_size": tie_size, "quota_extra": extra})
 
 
 def bottom_share_stage(r: Rubric, b: pd.DataFrame, flags: pd.Series) -> pd.Series:
@@ -520,8 +578,9 @@ def bottom_share_stage(r: Rubric, b: pd.DataFrame, flags: pd.Series) -> pd.Serie
 
 # ---------------------------------------------------------------- the pipeline
 BRANCH_COLUMNS = ["branch_id", "name", "category", "parent", "rank", "scope_rank", "base_total", "bonus", "deduction",
-                  "total", "max_total", "stars", "grade", "level", "rated", "flags", "quota_from", "requires_missed",
-                  "quota_note", "requires_note", "self_score"]
+                  "total", "ranked_total", "max_total", "stars", "grade", "level", "rated", "flags", "quota_from",
+                  "quota_tie", "tie_size", "quota_extra", "requires_missed", "tie_key", "tied", "quota_note", "requires_note",
+                  "tie_note", "self_score"]
 
 
 def evaluate(r: Rubric, branches: pd.DataFrame, measured: dict[str, Measured], meta: RunMeta | None = None) -> Result:
@@ -559,9 +618,13 @@ def evaluate(r: Rubric, branches: pd.DataFrame, measured: dict[str, Measured], m
 
     b = ranking_stage(r, b, dims)
     before = b["level_idx"].copy()
-    b["level_idx"] = quota_stage(r, b)
+    q = quota_stage(r, b)
+    b["level_idx"], b["quota_tie"], b["tie_size"], b["quota_extra"] = q["level_idx"], q["quota_tie"], q["tie_size"], q["quota_extra"]
     changed = b["rated"] & (b["level_idx"] != before)
     b["quota_from"] = before.map(label_of).fillna("").astype(str).where(changed, "")
+    flags = flags.reindex(b.index).fillna("")
+    tie_flag = (b["quota_tie"] != "") & (r.ranking.ties_at_quota == "drop_all")
+    flags = flags.where(~tie_flag, flags.where(flags == "", flags + "；") + QUOTA_TIE_FLAG)
     b["flags"] = bottom_share_stage(r, b, flags)
 
     lv_label = b["level_idx"].map(label_of)
@@ -576,6 +639,7 @@ def evaluate(r: Rubric, branches: pd.DataFrame, measured: dict[str, Measured], m
         b["grade"] = pd.Series(np.where(has_level, lv_label.astype(object), None), index=b.index, dtype=object)
     b["quota_note"] = ""
     b["requires_note"] = ""
+    b["tie_note"] = ""
     cols = list(BRANCH_COLUMNS)
     if g.model == "per_dimension":
         cols.insert(cols.index("stars"), "stars_earned")

@@ -222,9 +222,16 @@ class Rectification(Strict):
 
 
 class Ranking(Strict):
-    # after total (desc): keys "base_total", "bonus", or "dimension:<id>", each descending; branch_id last
+    # Ranking is on the published total: rounded half up at ``precision`` decimals (the 总排名 shows it so).
+    # Equal published totals are ordered by the tie-break keys (each descending, each at the same precision):
+    # "base_total", "bonus", or "dimension:<id>"; branches still equal share the rank (并列) and are listed
+    # by branch id. At a quota line equals are never split: "drop_all" (default: the written quota is never
+    # broken, all of them drop a level and the committee is told) or "keep_all" (all keep the level; the
+    # note says how many extra places that used).
     tie_break: list[str] = Field(default_factory=lambda: ["base_total"])
     scope: Literal["county", "parent", "category"] = "county"  # scope_rank is the rank within this scope
+    precision: int = Field(default=2, ge=0, le=4)
+    ties_at_quota: Literal["drop_all", "keep_all"] = "drop_all"
 
 
 class Variant(Strict):

@@ -372,6 +372,21 @@ def _fired_sentences(frame: pd.DataFrame, items: dict, effect) -> np.ndarray:
     return out
 
 
+TIE_KEY_WORDS = {"total": "总分", "base_total": "基础得分", "bonus": "加分"}
+
+
+def tie_sentences(b: pd.DataFrame, r) -> np.ndarray:
+    """For a branch whose published total equals a neighbour's: which tie-break key ordered them, or that
+    they are tied (并列, the same rank)."""
+    names = {f"dimension:{d.id}": d.name + "得分" for d in r.dimensions}
+    key = b["tie_key"].astype(str).map(lambda k: TIE_KEY_WORDS.get(k) or names.get(k, k)).to_numpy(dtype=object)
+    tied = b["tied"].to_numpy(dtype=bool)
+    decided = "总分与相邻支部相同，按「" + key + "」排定先后"
+    return pick(tied, "与总分、" + "、".join(TIE_KEY_WORDS.get(k) or names.get(k, k) for k in r.ranking.tie_break)
+                + "都相同的支部并列第" + b["rank"].astype(str).to_numpy(dtype=object) + "名",
+                pick(b["tie_key"].astype(str).to_numpy(dtype=object) != "", decided, ""))
+
+
 def requires_note(r, label: str) -> str:
     """Why a level reached by score was not given: its extra condition (and, per_dimension, the total)."""
     if not label:
@@ -401,7 +416,19 @@ def explain(result):
     warn["explanation"] = _fired_sentences(warn, {x.id: x for x in r.warnings}, None)
     b = result.branches.copy()
     frm = b["quota_from"].astype(str).to_numpy(dtype=object)
-    b["quota_note"] = pick(frm != "", "因名额限制由" + frm + "调整为" + b["level"].astype(str).to_numpy(dtype=object), "")
+    level = b["level"].astype(str).to_numpy(dtype=object)
+    note = pick(frm != "", "因名额限制由" + frm + "调整为" + level, "")
+    if "quota_tie" in b:
+        tie = b["quota_tie"].astype(str).to_numpy(dtype=object)
+        others = nums(b["tie_size"].to_numpy(dtype=float) - 1, 0)
+        scale = r.ranking.precision
+        dropped = ("总分（按" + str(scale) + "位小数）与另外" + others + "个支部相同，并列于" + tie + "名额线，名额不足，均未评为"
+                   + tie + "（由" + frm + "调整为" + level + "），需委员会决定")
+        kept = ("总分与另外" + others + "个支部相同，并列于" + tie + "名额线，按「并列均保留」规则均评为" + tie + "，多用"
+                + nums(b["quota_extra"].to_numpy(dtype=float), 0) + "个名额")
+        note = pick(tie != "", pick(b["quota_extra"].to_numpy() > 0, kept, dropped), note)
+        b["tie_note"] = tie_sentences(b, r)
+    b["quota_note"] = note
     missed = {lab: requires_note(r, lab) for lab in b["requires_missed"].astype(str).unique()}
     b["requires_note"] = b["requires_missed"].astype(str).map(missed).fillna("")
     return replace(result, branches=b, indicators=ind, bonus=bonus, vetoes=vet, warnings=warn)

@@ -67,6 +67,16 @@ def cmd(a) -> int:
         down = int(ch.get("降星", 0) + ch.get("降级", 0))
         prev_line = [f"与上年相比：升级（升星）{up} 个，降级（降星）{down} 个，新参评 {int(ch.get('新参评', 0))} 个，"
                      f"上年参评而今年未参评 {len(result.meta.gone)} 个"]
+    tie_lines = []
+    tied = b[b["quota_tie"].astype(str) != ""] if "quota_tie" in b else b.iloc[0:0]
+    for level, group in tied.groupby("quota_tie", sort=False):
+        who = "、".join(f"{n}（{i}，{t:.{rubric.ranking.precision}f}分）" for i, n, t in
+                       zip(group["branch_id"], group["name"], group["ranked_total"]))
+        if rubric.ranking.ties_at_quota == "keep_all":
+            tie_lines.append(f"注意：{len(group)}个支部总分并列于{level}名额线，按规则均评为{level}，"
+                             f"多用{int(group['quota_extra'].max())}个名额：{who}")
+        else:
+            tie_lines.append(f"注意：{len(group)}个支部总分并列于{level}名额线，名额不足，均未评为{level}，需委员会决定：{who}")
     counts = b["level"].value_counts()
     order = [lv.label for lv in rubric.grading.levels] + [rubric.grading.unrated_label]
     summary = "，".join(f"{lv}{int(counts[lv])}个" for lv in order if lv in counts)
@@ -77,6 +87,7 @@ def cmd(a) -> int:
          f"{int((b['quota_note'] != '').sum())} 个支部因名额限制调整等级",
          *([f"因数据有误未评定 {len(excluded)} 个支部（原因见结果工作簿「数据质量」）：{'、'.join(excluded['branch_id'].astype(str))}"]
            if len(excluded) else []),
+         *tie_lines,
          *prev_line,
          f"结果已写入：{a.output}" + (f"，{a.json}" if a.json else ""))
     return 0

@@ -15,7 +15,9 @@ The schema is a contract other systems rely on (product brief, section 6)::
 
 Keys may be added, never renamed or repurposed. Extra keys written here: top level ``title``, ``year``,
 ``rating``, ``engine_version``, ``plugins``, ``data_notes``; per branch ``level``, ``rated``,
-``scope_rank``, ``base_total``, ``bonus_total``, ``deduction``, ``max_total``, ``quota_note``,
+``scope_rank``, ``base_total``, ``bonus_total``, ``deduction``, ``max_total``, ``quota_note``, ``quota_tie``
+(the level at whose quota line the branch was tied with others, "" when not), ``tie_note`` (which tie-break
+key ordered equal published totals, or 并列), ``ranked_total`` (the total as published and ranked),
 ``requires_note``, ``self_score`` (and ``stars_earned`` in the per-dimension model); per dimension ``star``
 (per-dimension model); per indicator ``name``, ``target``, ``lost``, ``nominal_max``, ``applicable``,
 ``evidence`` (the measure's phrase); per bonus claim ``title``, ``kind``, ``level``, ``reason``; per veto
@@ -266,6 +268,9 @@ def to_json_dict(result: Result) -> dict:
         "deduction": ("deduction", "num"),
         "max_total": ("max_total", "num"),
         "quota_note": ("quota_note", "text"),
+        "quota_tie": ("quota_tie", "text"),
+        "tie_note": ("tie_note", "text"),
+        "ranked_total": ("ranked_total", "num"),
         "requires_note": ("requires_note", "text"),
         "self_score": ("self_score", "num"),
     }

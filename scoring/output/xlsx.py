@@ -49,6 +49,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from scoring.errors import Problem
+from scoring.evaluator import QUOTA_TIE_FLAG
 from scoring.atomic import atomic_output
 from scoring.output.jsonout import FLAG_SEPARATOR
 from scoring.previous import level_labels
@@ -727,7 +728,8 @@ def ranking_frame(result: Result) -> tuple[pd.DataFrame, list[Col], dict[int, np
         # Internal columns (not printed: the print area ends at 评定等级); wide enough that their notes
         # seldom wrap, so the printed rows stay one line high.
         "否决与标记": (_flags_and_vetoes(result), Col("否决与标记", cap=30)),
-        "等级说明": (_joined_notes(_column(branches, "quota_note", ""), _column(branches, "requires_note", "")),
+        "等级说明": (_joined_notes(_column(branches, "quota_note", ""), _column(branches, "requires_note", ""),
+                                  _column(branches, "tie_note", "")),
                  Col("等级说明", cap=50)),
     }
     tail.update(
@@ -965,6 +967,9 @@ def _flag_notes(result: Result, flags: pd.DataFrame, veto_rows: pd.DataFrame) ->
     where = SCOPE_WORDS.get(scope, "全县")
     rule = ("总分排名位于" + where + share + "（第" + bid.map(position).map("{:.0f}".format) + "名，共"
             + bid.map(in_scope).map("{:.0f}".format) + "个），列为" + pairs["事项"])
+    # equals at a quota line that all dropped: the quota note says which line and how many
+    quota_note = pd.Series(_text(_column(branches, "quota_note", "")).to_numpy(), index=ids)
+    rule = rule.where(pairs["事项"] != QUOTA_TIE_FLAG, bid.map(quota_note))
     return notes.where(notes.notna() & (notes != ""), rule).to_numpy()
 
 
