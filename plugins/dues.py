@@ -25,6 +25,7 @@ TABLES: tuple[Table, ...] = (
             Column("paid_date", "交纳日期", "date", required=False, help="未交纳留空", example="2025-01-10"),
         ),
         key=("member_id", "month"), foreign_keys=(BRANCH_KEY, MEMBER_KEY), grain="每名党员每月一行", help="党费按月交纳记录",
+        year_column="month",
     ),
 )
 

@@ -61,6 +61,7 @@ TABLES: tuple[Table, ...] = (
             Column("topic", "内容", "str", required=False, example="党章学习"),
         ),
         foreign_keys=(BRANCH_KEY, MEMBER_KEY), grain="每人每次培训一行", help="党员参加学习培训的学时",
+        year_column="date",
     ),
     Table(
         "appraisals", "民主评议结果",

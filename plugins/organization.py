@@ -28,6 +28,7 @@ TABLES: tuple[Table, ...] = (
             Column("topic", "主题", "str", required=False, example="学习传达上级会议精神"),
         ),
         foreign_keys=(BRANCH_KEY,), grain="每次会议一行", help="三会一课、主题党日、组织生活会、民主评议党员的记录",
+        year_column="date",
     ),
 )
 

@@ -58,7 +58,9 @@ def compute_measure(m: Measure, data: Dataset, year: int, params: dict | None = 
 
 
 def compute_measures(r: Rubric, reg: Registry, data: Dataset, year: int, progress: Phases | None = None) -> dict[str, Measured]:
-    """Every measure the rubric needs, by :func:`scoring.evaluator.measure_key`."""
+    """Every measure the rubric needs, by :func:`scoring.evaluator.measure_key`. Refuses data that does not
+    belong to the assessment year (:func:`year_check`)."""
+    year_check(data, year)
     out: dict[str, Measured] = {}
     requests = measure_requests(r)
     if progress is not None:
@@ -73,6 +75,50 @@ def compute_measures(r: Rubric, reg: Registry, data: Dataset, year: int, progres
         advice = partial(m.advice, kwargs) if m.advice is not None else None
         out[key] = Measured(frame=frame, unit=m.unit, rate=m.is_rate, kind=m.kind, digits=m.digits, advice=advice)
     return out
+
+
+def _record_years(frame: pd.DataFrame, col: str, dtype: str) -> pd.Series:
+    """The year of each record (NaN where the column is empty)."""
+    if dtype == "month":
+        return pd.to_numeric(frame[col].astype("string").str.slice(0, 4), errors="coerce")
+    return pd.to_datetime(frame[col], errors="coerce").dt.year.astype("Float64")
+
+
+def year_check(data: Dataset, year: int) -> list[Problem]:
+    """The data must belong to the assessment year. A table whose records belong to one year (its spec's
+    ``year_column``: meetings, dues, training) that has records but none in ``year`` is a data error naming
+    the table, the years it has and --year; returns the notes for 数据质量: branches with no such record
+    in the year."""
+    problems, no_record = [], None
+    branches = data.table("branches")["branch_id"].astype(str)
+    seen = pd.Series(False, index=pd.Index(branches))
+    checked = []
+    for tid, spec in data.specs.items():
+        if spec.year_column is None or tid not in data.tables or not len(data.tables[tid]):
+            continue
+        frame = data.tables[tid]
+        years = _record_years(frame, spec.year_column, spec.column(spec.year_column).dtype)
+        inside = (years == year).fillna(False).to_numpy(dtype=bool)
+        checked.append(spec.sheet)
+        if not inside.any():
+            found = sorted(int(y) for y in years.dropna().unique())
+            shown = "、".join(f"{y}年" for y in found[:5]) + ("等" if len(found) > 5 else "")
+            files = data.origins.get(tid)
+            where = "、".join(sorted(files["file"].astype(str).unique())) if files is not None and "file" in files else "、".join(data.sources)
+            problems.append(Problem(where, spec.sheet, None, spec.column(spec.year_column).header,
+                                    f"没有{year}年的记录（表中记录的年份：{shown or '无'}）；考核年度为{year}年"
+                                    "（评分标准的 year，或命令行的 --year），请核对数据的年份或用 --year 指定考核年度"))
+            continue
+        seen |= pd.Series(True, index=pd.Index(frame.loc[inside, "branch_id"].astype(str).unique())).reindex(seen.index, fill_value=False)
+    if problems:
+        raise DataError(problems)
+    if not checked:
+        return []
+    missing = seen.index[~seen.to_numpy()]
+    names = data.table("branches").set_index(branches)["name"]
+    sheets = "、".join(checked)
+    return [Problem("、".join(data.sources), data.specs["branches"].sheet, None, None,
+                    f"支部「{names.get(b, b)}」（{b}）在{year}年没有{sheets}中的任何记录") for b in missing]
 
 
 def require_branches(data: Dataset, sources: list) -> None:
@@ -107,7 +153,7 @@ def build_meta(r: Rubric, reg: Registry, data: Dataset, year: int, command: str,
         command=command,
         year=year,
         rubric_toml=dump_toml(r),
-        data_notes=list(data.notes),
+        data_notes=list(data.notes) + year_check(data, year),
         generated=datetime.now().strftime("%Y-%m-%d %H:%M"),
         dimension_names=[d.name for d in r.dimensions],
         rating=r.grading.model,

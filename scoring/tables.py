@@ -53,6 +53,10 @@ class Table:
     # inspections, approved honors, incidents); the template colours committee sheets and says so, and a
     # branch's self-check treats an empty committee table as not yet decided
     filled_by: str = "branch"
+    # the column whose dates (or YYYY-MM months) place a record in an assessment year, for tables whose
+    # records belong to one year (meetings, dues, training): a table with records but none in the year is
+    # a data error (the wrong year's data, or the wrong --year), a branch without any is noted
+    year_column: str | None = None
 
     @property
     def committee(self) -> bool:
