@@ -804,10 +804,10 @@ def audit_values(path: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def county_runs(tmp_path_factory) -> dict:
-    """A 30-branch sample county run twice, re-saved unchanged and run, and with one cell changed and run."""
+    """A 12-branch sample county run twice, re-saved unchanged and run, and with one cell changed and run."""
     base = tmp_path_factory.mktemp("county")
     data = base / "county.xlsx"
-    write_dataset(generate_county(30, seed=2025, year=2025), data, "xlsx")
+    write_dataset(generate_county(12, seed=2025, year=2025), data, "xlsx")
     resaved = base / "resaved.xlsx"
     book = openpyxl.load_workbook(data)
     book.save(resaved)
@@ -875,7 +875,7 @@ def test_load_previous_round_trip(county_runs):
     from_json = load_previous(county_runs["json"])
     from_book = load_previous(county_runs["first"])
     ranking = pd.DataFrame(rows(openpyxl.load_workbook(county_runs["first"])["总排名"]))
-    assert len(from_json) == len(from_book) == len(ranking) == 30
+    assert len(from_json) == len(from_book) == len(ranking) == 12
     for frame in (from_json, from_book):
         assert frame["branch_id"].tolist() == ranking["支部编码"].tolist()
         assert frame["rank"].tolist() == ranking["排名"].tolist()

@@ -304,8 +304,12 @@ def _split_per_branch(template: Path, county: dict[str, pd.DataFrame], cols: dic
     fill_template(template, {t: county[t] for t in cols if specs[t].committee}, folder / "委员会.xlsx", specs)
 
 
-def test_round_trip_per_branch_templates_score_like_the_county_workbook(five_star, template, county, tmp_path):
+def test_round_trip_per_branch_templates_score_like_the_county_workbook(five_star, template, tmp_path):
     rubric, reg, _ = five_star
+    # ten branches of several townships and every category, one workbook per branch plus the committee's;
+    # seed 1 draws no two training records equal in the template's columns (the reader would note them)
+    county = generate_county(10, seed=1, year=2025)
+    assert county["branches"]["parent"].nunique() >= 2 and county["branches"]["category"].nunique() >= 5
     cols = _template_columns(rubric, reg)
     folder = tmp_path / "各支部"
     _split_per_branch(template, county, cols, folder, reg.tables)
