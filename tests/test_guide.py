@@ -43,9 +43,8 @@ from pathlib import Path
 import pytest
 
 from scoring.cli import _parser, main
-from scoring.engine import load, needed_tables, score
+from scoring.engine import load, score
 from scoring.errors import RubricError
-from scoring.reader import read_dataset
 from scoring.rubric_tools import diff, json_schema
 
 if sys.version_info >= (3, 11):
@@ -161,9 +160,8 @@ def workdir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def dataset():
-    rubric, reg, _ = load("five_star")
-    return read_dataset([SAMPLE], reg.tables, needed_tables(rubric, reg))
+def dataset(sample_county):
+    return sample_county  # the bundled sample, read once per session (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")
