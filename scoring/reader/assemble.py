@@ -1,0 +1,104 @@
+"""Assembly: every sheet and file of a table concatenated, blank rows dropped, each column converted to
+its dtype at once, and where each record came from (file, sheet, row)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..dataset import DTYPES
+from .cells import _as_series, _split
+from .convert import _convert
+from .intake import Intake, _Part, _Piece
+from .text import _display
+
+
+def assemble(ix: Intake) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    tables: dict[str, pd.DataFrame] = {}
+    origins: dict[str, pd.DataFrame] = {}
+    for tid, parts in ix.parts.items():
+        tables[tid], origins[tid] = build(ix, tid, parts)
+    return tables, origins
+
+
+def build(ix: Intake, tid: str, parts: list[_Part]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    spec = ix.specs[tid]
+    sizes = np.array([len(p.rows) for p in parts], dtype="int64")
+    owner = np.repeat(np.arange(len(parts)), sizes)
+    rows = np.concatenate([p.rows for p in parts]).astype("int64")
+    cells = {c.id: _split(_raw_column(parts, c.id)) for c in spec.columns
+             if any(c.id in p.present for p in parts)}
+    blank = np.logical_and.reduce([c.empty for c in cells.values()]) if cells else np.ones(len(rows), bool)
+    if blank.any():  # fully empty rows (often trailing ones Excel keeps formatted) are dropped
+        keep = ~blank
+        cells = {cid: c.take(keep) for cid, c in cells.items()}
+        owner, rows = owner[keep], rows[keep]
+    n = len(rows)
+    counts = np.bincount(owner, minlength=len(parts))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype("int64")
+    ix.pieces[tid] = [_Piece(p.given, p.file, p.sheet, p.headers, p.present, rows[a:a + k])
+                        for p, a, k in zip(parts, starts, counts)]
+    ix.offsets[tid] = starts
+    excel = np.array([p.fmt == "excel" for p in parts], dtype=bool)[owner]
+
+    out: dict[str, pd.Series] = {}
+    for col in spec.columns:
+        c = cells.get(col.id)
+        if c is None:
+            out[col.id] = _empty_column(DTYPES[col.dtype], n)
+            continue
+        conv = _convert(c, col, excel)
+        bad = np.zeros(n, dtype=bool)
+        for issue in conv.issues:
+            bad |= issue.mask
+            ix.emit_rows(tid, issue.mask, col.id, issue.label,
+                           lambda p, i, m=issue.message, c=c, cid=col.id:
+                               m(p.headers[cid], _display(c.raw.iloc[i])))
+        for fix in conv.fixes:
+            for p, a, pos in ix.per_piece(tid, fix.mask):
+                example = fix.example(a + int(pos[0])).replace("{", "{{").replace("}", "}}")
+                ix.note(fix.kind, p.given, p.file, p.sheet, p.headers[col.id],
+                        fix.message.format(n="{n}", ex=example), count=len(pos), table=tid)
+        if col.required:
+            has_column = np.array([col.id in p.present for p in parts], dtype=bool)[owner]
+            empty = c.empty & ~bad & has_column
+            if empty.any():
+                ix.emit_rows(tid, empty, col.id, "必填项为空",
+                               lambda p, i, cid=col.id: f"「{p.headers[cid]}」为必填项，不能为空")
+        out[col.id] = pd.Series(conv.values, index=pd.RangeIndex(n), dtype=DTYPES[col.dtype])
+    frame = pd.DataFrame(out, index=pd.RangeIndex(n), columns=list(spec.column_ids))
+    for col in spec.columns:  # keep object columns object (pandas would infer its "str" dtype)
+        if frame[col.id].dtype != DTYPES[col.dtype]:
+            frame[col.id] = frame[col.id].astype(DTYPES[col.dtype])
+
+    file_codes, files = pd.factorize(np.array([p.file for p in parts], dtype=object))
+    sheet_codes, sheets = pd.factorize(np.array([p.sheet for p in parts], dtype=object), use_na_sentinel=True)
+    origin = pd.DataFrame({
+        "file": pd.Categorical.from_codes(file_codes[owner], categories=list(files)),
+        "sheet": pd.Categorical.from_codes(sheet_codes[owner], categories=list(sheets)),
+        "row": rows,
+    }, index=frame.index)
+    return frame, origin
+
+
+def _raw_column(parts: list[_Part], cid: str) -> pd.Series:
+    """One column of a table: the raw values of every sheet in order (None where a sheet lacks it)."""
+    if len(parts) == 1:
+        return _as_series(parts[0].data.get(cid), len(parts[0].rows))
+    values = [p.data.get(cid) for p in parts]
+    if all(v is None or isinstance(v, np.ndarray) for v in values):  # workbooks: plain object arrays
+        return pd.Series(np.concatenate(
+            [v if v is not None else np.full(len(p.rows), None, dtype=object) for p, v in zip(parts, values)]
+        ), dtype=object)
+    series = [_as_series(v, len(p.rows)) for p, v in zip(parts, values) if len(p.rows)]
+    if not series:
+        return pd.Series([], dtype=object)
+    if len({str(s.dtype) for s in series}) > 1:
+        series = [s.astype(object) for s in series]
+    return pd.concat(series, ignore_index=True)
+
+
+def _empty_column(dtype: str, n: int) -> pd.Series:
+    if dtype == "object":
+        return pd.Series(np.full(n, None, dtype=object), index=pd.RangeIndex(n), dtype=object)
+    return pd.Series(index=pd.RangeIndex(n), dtype=dtype)

@@ -1,0 +1,153 @@
+"""One raw column split by the kind of value in each cell (text, number, date, bool, other)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .text import _WS
+
+_DATE_TYPES = (_dt.date, pd.Timestamp, np.datetime64)
+_NUMBER_TYPES = (int, float, np.integer, np.floating)
+
+# years representable at nanosecond precision (the Dataset's datetime64[ns])
+_YEAR_MIN, _YEAR_MAX = 1678, 2261
+
+
+def _years_ok(year: pd.Series | np.ndarray) -> np.ndarray:
+    y = np.asarray(year, dtype="float64")
+    return (y >= _YEAR_MIN) & (y <= _YEAR_MAX)
+
+
+@dataclass
+class _Cells:
+    """One raw column, split by the kind of value in each cell (the rest of each part is missing)."""
+
+    raw: pd.Series  # original values, for messages
+    text: pd.Series  # "str" dtype, stripped; NA where the cell is not text or only whitespace
+    spaced: np.ndarray  # bool: the text had surrounding whitespace that was stripped
+    num: np.ndarray  # float64
+    when: np.ndarray  # datetime64[ns]
+    flag: pd.Series  # "boolean"
+    other: np.ndarray  # bool: a value of another kind (time of day, duration, error value...)
+    oob: np.ndarray  # bool: a date cell outside the representable years
+
+    @property
+    def n(self) -> int:
+        return len(self.raw)
+
+    @property
+    def empty(self) -> np.ndarray:
+        return ~(
+            self.text.notna().to_numpy()
+            | ~np.isnan(self.num)
+            | ~np.isnat(self.when)
+            | self.flag.notna().to_numpy()
+            | self.other
+            | self.oob
+        )
+
+    def take(self, keep: np.ndarray) -> _Cells:
+        return _Cells(
+            raw=self.raw[keep].reset_index(drop=True),
+            text=self.text[keep].reset_index(drop=True),
+            spaced=self.spaced[keep],
+            num=self.num[keep],
+            when=self.when[keep],
+            flag=self.flag[keep].reset_index(drop=True),
+            other=self.other[keep],
+            oob=self.oob[keep],
+        )
+
+
+def _dates_from_any(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Date-like values to day-precision datetime64[ns]; also the mask of out-of-range ones."""
+    ts = pd.to_datetime(values, errors="coerce")
+    if getattr(ts.dtype, "tz", None) is not None:
+        ts = ts.dt.tz_localize(None)
+    present = ts.notna().to_numpy()
+    ok = present & _years_ok(ts.dt.year.to_numpy(dtype="float64", na_value=np.nan))
+    ts = ts.where(ok).dt.floor("D").astype("datetime64[ns]")
+    return ts.to_numpy(), present & ~ok
+
+
+_MISSING, _TEXT, _NUMBER, _DATE, _BOOL, _OTHER = range(6)
+
+
+def _kind_of_type(t: type) -> int:
+    if issubclass(t, str):
+        return _TEXT
+    if issubclass(t, (bool, np.bool_)):
+        return _BOOL
+    if issubclass(t, _NUMBER_TYPES):
+        return _NUMBER
+    if issubclass(t, _DATE_TYPES):
+        return _DATE
+    if t is type(None) or t is type(pd.NA) or t is type(pd.NaT):
+        return _MISSING
+    return _OTHER
+
+
+def _split(s: pd.Series) -> _Cells:
+    s = s.reset_index(drop=True)
+    n = len(s)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(object)
+    text = pd.Series(pd.NA, index=s.index, dtype="str")
+    num = np.full(n, np.nan)
+    when = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    flag = pd.Series(pd.arrays.BooleanArray(np.zeros(n, dtype=bool), np.ones(n, dtype=bool)))
+    other = np.zeros(n, dtype=bool)
+    oob = np.zeros(n, dtype=bool)
+
+    if pd.api.types.is_bool_dtype(s.dtype):
+        flag = s.astype("boolean")
+    elif pd.api.types.is_numeric_dtype(s.dtype):
+        num = s.astype("float64").to_numpy(na_value=np.nan)
+    elif pd.api.types.is_datetime64_any_dtype(s.dtype):
+        when, oob = _dates_from_any(s)
+    elif pd.api.types.is_string_dtype(s.dtype) and s.dtype != object:
+        text = s.astype("str")
+    else:
+        inferred = pd.api.types.infer_dtype(s, skipna=True)
+        if inferred == "string":
+            text = s.astype("str")
+        elif inferred == "empty":
+            pass
+        elif inferred in ("integer", "floating", "mixed-integer-float", "decimal"):
+            num = s.astype("float64").to_numpy(na_value=np.nan)
+        elif inferred in ("date", "datetime", "datetime64"):
+            when, oob = _dates_from_any(s)
+        elif inferred == "boolean":
+            flag = s.astype("boolean")
+        else:  # a mix of kinds: classify each cell by its Python type (classified once per type)
+            types = s.map(type)
+            kinds = types.map({t: _kind_of_type(t) for t in types.unique()}).to_numpy(dtype="int64")
+            if (kinds == _TEXT).any():
+                text = s.where(kinds == _TEXT).astype("str")
+            if (kinds == _NUMBER).any():
+                num = pd.to_numeric(s.where(kinds == _NUMBER), errors="coerce").astype("float64").to_numpy(
+                    na_value=np.nan)
+            if (kinds == _DATE).any():
+                when, oob = _dates_from_any(s.where(kinds == _DATE))
+            if (kinds == _BOOL).any():
+                flag = s.where(kinds == _BOOL).astype("boolean")
+            other = kinds == _OTHER
+    stripped = text.str.strip(_WS)
+    has_text = stripped.notna() & stripped.ne("")
+    spaced = (has_text & stripped.ne(text)).fillna(False).to_numpy(dtype=bool)
+    text = stripped.where(has_text)
+    return _Cells(raw=s, text=text, spaced=spaced, num=num, when=when, flag=flag, other=other, oob=oob)
+
+
+
+
+def _as_series(values, n: int) -> pd.Series:
+    if values is None:
+        return pd.Series(np.full(n, None, dtype=object), dtype=object)
+    if isinstance(values, pd.Series):
+        return values.reset_index(drop=True)
+    return pd.Series(values, dtype=object)

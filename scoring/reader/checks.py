@@ -1,0 +1,133 @@
+"""Integrity across records and tables: duplicate keys (located at both rows, across files and
+sheets), identical rows in tables without a key, references to records that do not exist, references
+that disagree with the record they point to, and needed tables no input provides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .intake import Intake, _Piece
+from .text import _display, _file_names
+
+
+def check_keys(ix: Intake, tables: dict[str, pd.DataFrame]) -> None:
+    for tid, frame in tables.items():
+        key = list(ix.specs[tid].key)
+        if not len(frame):
+            continue
+        if not key:
+            note_identical_rows(ix, tid, frame)
+            continue
+        sub = frame[key]
+        complete = sub.notna().all(axis=1).to_numpy()
+        dup = sub.duplicated(keep=False).to_numpy() & complete
+        if not dup.any():
+            continue
+        pos = np.flatnonzero(dup)
+        group = sub.iloc[pos].groupby(key, sort=False, dropna=False).ngroup().to_numpy()
+        order = np.lexsort((pos, group))
+        g_sorted, p_sorted = group[order], pos[order]
+        starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
+        first = np.empty(group.max() + 1, dtype="int64")
+        second = np.empty(group.max() + 1, dtype="int64")
+        first[g_sorted[starts]] = p_sorted[starts]
+        second[g_sorted[starts]] = p_sorted[starts + 1]
+        other = np.full(len(frame), -1, dtype="int64")
+        other[pos] = np.where(pos == first[group], second[group], first[group])
+
+        def message(p: _Piece, i: int, frame=frame, key=key, other=other, tid=tid) -> str:
+            shown = "、".join(f"{p.headers[k]}「{_display(frame[k].iat[i])}」" for k in key)
+            q, row = ix.locate(tid, int(other[i]))
+            if (q.file, q.sheet) == (p.file, p.sheet):
+                where = f"第{row}行"
+            elif q.file == p.file and q.sheet:
+                where = f"工作表「{q.sheet}」第{row}行"
+            else:  # another file: named, with its sheet where that is not the same sheet name
+                sheet = f"工作表「{q.sheet}」" if q.sheet and q.sheet != p.sheet else ""
+                where = f"「{_file_names(p.file, q.file)[1]}」{sheet}第{row}行"
+            return f"{shown}重复（另见{where}）"
+
+        ix.emit_rows(tid, dup, key[0], "重复", message)
+
+
+def note_identical_rows(ix: Intake, tid: str, frame: pd.DataFrame) -> None:
+    """A table without a key (meetings, training...) may hold the same record twice, for example
+    when two workbooks both contain it; that is not an error, but it is counted twice, so say so."""
+    again = frame.duplicated(keep="first").to_numpy()
+    if not again.any():
+        return
+    for p, a, pos in ix.per_piece(tid, again):
+        ix.note("identical_rows", p.given, p.file, p.sheet, None,
+                f"{{n}}行与本表其他行内容完全相同（如第{int(p.rows[pos[0]])}行），将分别计入，请确认不是重复录入",
+                count=len(pos), table=tid)
+
+
+def check_references(ix: Intake, tables: dict[str, pd.DataFrame]) -> None:
+    for tid, frame in tables.items():
+        spec = ix.specs[tid]
+        for fk in spec.foreign_keys:
+            target = ix.specs.get(fk.table)
+            if target is None:
+                continue
+            if fk.table not in tables:
+                if fk.table == tid:
+                    continue
+                for p in ix.pieces[tid]:
+                    ix.note("unchecked", p.given, p.file, p.sheet, p.headers[fk.column],
+                            f"没有「{target.sheet}」，未核对{p.headers[fk.column]}", table=tid)
+                continue
+            tframe = tables[fk.table]
+            ref = tframe[tframe[fk.target].notna()].drop_duplicates(subset=[fk.target])
+            index = pd.Index(ref[fk.target].to_numpy(dtype=object), dtype=object)
+            values = frame[fk.column]
+            at = index.get_indexer(values.to_numpy(dtype=object))  # row of the referenced record, -1 if none
+            missing = values.notna().to_numpy() & (at < 0)
+            if missing.any():
+                ix.emit_rows(
+                    tid, missing, fk.column, "不存在",
+                    lambda p, i, v=values, t=target, c=fk.column:
+                        f"{p.headers[c]}「{_display(v.iat[i])}」在「{t.sheet}」中不存在")
+            check_consistency(ix, tid, frame, fk, ref, at)
+
+
+def check_consistency(ix: Intake, tid: str, frame: pd.DataFrame, fk, ref: pd.DataFrame, at: np.ndarray) -> None:
+    """A record pointing to a record of another table (a member) must agree with it on the references
+    both have (the member's branch). ``ref`` holds the referenced records, ``at`` the position in
+    ``ref`` of each record's reference (-1 when it does not exist)."""
+    spec, target = ix.specs[tid], ix.specs[fk.table]
+    found = at >= 0
+    for other in spec.foreign_keys:
+        if other is fk:
+            continue
+        for tfk in target.foreign_keys:
+            if (tfk.table, tfk.target) != (other.table, other.target) or tfk.column == fk.target:
+                continue
+            shared = ref[tfk.column].to_numpy(dtype=object)
+            expected = np.full(len(frame), None, dtype=object)
+            expected[found] = shared[at[found]]
+            actual = frame[other.column].to_numpy(dtype=object)
+            differs = found & pd.notna(expected) & pd.notna(actual) & (expected != actual)
+            if not differs.any():
+                continue
+            theader = target.column(tfk.column).header
+
+            def message(p: _Piece, i: int, expected=expected, actual=actual, theader=theader, other=other) -> str:
+                return (f"{p.headers[fk.column]}「{_display(frame[fk.column].iat[i])}」在「{target.sheet}」中的"
+                        f"{theader}是「{_display(expected[i])}」，与本行{p.headers[other.column]}"
+                        f"「{_display(actual[i])}」不一致")
+
+            ix.emit_rows(tid, differs, other.column, "与名册不一致", message)
+
+
+def check_needed(ix: Intake, wanted: set[str], tables: dict[str, pd.DataFrame], paths: list[Path]) -> None:
+    file = "、".join(str(p) for p in paths)
+    folder = any(p.is_dir() for p in paths)
+    for tid in sorted(wanted, key=lambda t: list(ix.specs).index(t)):
+        if tid in ix.seen:
+            continue
+        spec = ix.specs[tid]
+        hint = f"（或文件夹中的 {spec.id}.csv / {spec.sheet}.csv）" if folder else ""
+        ix.problem(file, None, None, None, f"缺少工作表「{spec.sheet}」{hint}")

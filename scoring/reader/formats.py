@@ -1,0 +1,141 @@
+"""Format dispatch: a workbook (python-calamine), a CSV file (UTF-8 or GB18030) or a Parquet file, each
+turned into grids of raw cells (one per sheet or file) for the header finder."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .headers import IGNORED_SHEETS, add_grid, table_of_sheet
+from .intake import Intake, _Grid
+from .text import _key
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # compound document: .xls, or an encrypted .xlsx
+
+
+def read_file(ix: Intake, given: str, path: Path, file: str, fmt: str, in_folder: bool) -> None:
+    if fmt == "excel":
+        ix.sources.append(file)
+        read_workbook(ix, given, path, file)
+        return
+    tid = ix.by_name.get(_key(path.stem))
+    if tid is None:
+        if in_folder:
+            ix.note("unknown_file", given, file, None, None, "文件名不是已知的表名，已忽略")
+        else:
+            known = "、".join(f"{t.id}.csv / {t.sheet}.csv" for t in list(ix.specs.values())[:3])
+            ix.problem(file, None, None, None, f"无法根据文件名判断是哪张表（文件名应为表名，如 {known} 等）")
+        return
+    table = ix.specs[tid]
+    ix.sources.append(file)
+    try:
+        if fmt == "csv":
+            columns, encoding = _read_csv(path)
+            header = None
+        else:
+            frame = pd.read_parquet(path).reset_index(drop=True)
+            columns, encoding = [frame.iloc[:, j] for j in range(frame.shape[1])], None
+            header = list(frame.columns)
+    except Exception as e:  # unreadable or damaged file: the user's data, reported like any problem
+        ix.problem(file, None, None, None, f"无法读取文件：{type(e).__name__}: {e}")
+        ix.seen.add(tid)
+        return
+    if encoding == "gb18030":
+        ix.note("encoding", given, file, None, None, "文件不是 UTF-8 编码，已按 GB18030 读取", table=tid)
+    add_grid(ix, _Grid(given, file, None, table, columns, fmt, header=header))
+
+
+def read_workbook(ix: Intake, given: str, path: Path, file: str) -> None:
+    from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+    except Exception as e:  # not a workbook, damaged, password protected
+        ix.problem(file, None, None, None, f"无法打开工作簿：{_why_unreadable(path, e)}")
+        return
+    try:
+        for meta in wb.sheets_metadata:
+            name = meta.name
+            if meta.typ != SheetTypeEnum.WorkSheet:
+                continue
+            tid = table_of_sheet(ix, given, file, name)
+            try:
+                sheet = wb.get_sheet_by_name(name)
+                if tid is None:
+                    if meta.visible == SheetVisibleEnum.Visible and _key(name) not in IGNORED_SHEETS \
+                            and sheet.start is not None:
+                        ix.note("unknown_sheet", given, file, name, None, "不是已知的工作表，已忽略")
+                    continue
+                rows = sheet.to_python(skip_empty_area=False)
+            except Exception as e:
+                ix.problem(file, name, None, None, f"无法读取工作表：{type(e).__name__}: {e}")
+                if tid is not None:
+                    ix.seen.add(tid)
+                continue
+            add_grid(ix, _Grid(given, file, name, ix.specs[tid], _rows_to_columns(rows), "excel"))
+    finally:
+        wb.close()
+
+
+def _rows_to_columns(rows: list[list]) -> list[np.ndarray]:
+    if not rows:
+        return []
+    try:
+        grid = np.array(rows, dtype=object)
+    except ValueError:
+        grid = None
+    if grid is None or grid.ndim != 2:
+        width = max(len(r) for r in rows)
+        grid = np.array([list(r) + [None] * (width - len(r)) for r in rows], dtype=object)
+    grid[grid == ""] = None  # calamine gives "" for an empty cell
+    return [grid[:, j] for j in range(grid.shape[1])]
+
+
+def _read_csv(path: Path) -> tuple[list, str]:
+    """All cells as text; returns the columns and the encoding that worked."""
+    last: Exception | None = None
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            frame = pd.read_csv(path, header=None, dtype=str, keep_default_na=False, na_filter=False,
+                                encoding=encoding, skip_blank_lines=False)
+            return [frame.iloc[:, j] for j in range(frame.shape[1])], encoding
+        except UnicodeDecodeError as e:
+            last = e
+        except pd.errors.EmptyDataError:
+            return [], encoding
+        except pd.errors.ParserError:  # rows of different widths (a title line above the header)
+            try:
+                with open(path, encoding=encoding, newline="") as fh:
+                    rows = list(csv.reader(fh))
+            except UnicodeDecodeError as e:
+                last = e
+                continue
+            return _rows_to_columns(rows), encoding
+    raise last if last else ValueError(str(path))
+
+
+
+def _why_unreadable(path: Path, error: Exception) -> str:
+    """Why a workbook could not be opened, in words its owner can act on."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+    except OSError as e:
+        return f"文件无法读取（{e.strerror or type(e).__name__}）"
+    suffix = path.suffix.lower()
+    detail = f"{type(error).__name__}: {error}"
+    if not head:
+        return "文件为空（0字节），可能没有保存完整或传输中断"
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):  # tables exported by other systems as HTML/XML
+        return "文件实际是网页或 XML 格式（常见于从其他系统导出的表格），请用 Excel 打开后另存为 .xlsx"
+    if suffix in (".xlsx", ".xlsm", ".xlsb", ".ods"):
+        if head.startswith(_OLE_MAGIC):
+            return "工作簿设有打开密码或已加密，请取消密码后重新保存"
+        if head.startswith(_ZIP_MAGIC):
+            return f"文件已损坏或不完整，请用 Excel 打开后重新保存（{detail}）"
+        return f"文件内容不是 {suffix} 工作簿（可能是改了扩展名的其他文件），请用 Excel 另存为 .xlsx"
+    return f"文件已损坏或不是受支持的工作簿格式（{detail}）"

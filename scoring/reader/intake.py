@@ -1,0 +1,195 @@
+"""The state of one read: the specs, what each sheet and file contributed, and every problem and note
+collected on the way (lazy validation: nothing raises until the end).
+
+Problems located in records of assembled tables are kept pending (:meth:`Intake.emit_rows`) and emitted
+by :meth:`Intake.flush` once every table is known, because attributing a record to a branch (lenient
+mode) may need another table: a member's branch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import Problem
+from ..tables import Table
+from .text import _key
+
+MAX_LISTED = 20  # problems of one kind listed per column and sheet before one summary line
+
+
+@dataclass
+class _Grid:
+    """One sheet or file before its header is located: positional columns of raw cells."""
+
+    given: str  # the path as the user gave it
+    file: str  # the file, for messages
+    sheet: str | None  # None for CSV and Parquet
+    table: Table
+    columns: list  # np.ndarray (workbooks) or pd.Series (CSV, Parquet) per column
+    fmt: str  # "excel", "csv" or "parquet"
+    header: list | None = None  # Parquet: the column names (the grid holds data only)
+
+
+@dataclass
+class _Part:
+    """What one sheet or file contributes to a table, before conversion."""
+
+    given: str
+    file: str
+    sheet: str | None
+    fmt: str
+    headers: dict[str, str]  # every column id -> header as written here (the spec's header where absent)
+    present: frozenset[str]  # column ids the sheet has
+    data: dict[str, object]  # column id -> raw values of the data rows (np.ndarray or pd.Series)
+    rows: np.ndarray  # Excel row / CSV line of each data row
+
+
+@dataclass
+class _Piece:
+    """The records one sheet or file contributes to an assembled table (blank rows dropped)."""
+
+    given: str
+    file: str
+    sheet: str | None
+    headers: dict[str, str]
+    present: frozenset[str]
+    rows: np.ndarray
+
+
+@dataclass
+class _Note:
+    key: tuple
+    given: str
+    file: str
+    sheet: str | None
+    column: str | None
+    count: int
+    message: str  # may contain {n}: the count
+
+
+class Intake:
+    def __init__(self, specs: dict[str, Table]):
+        self.specs = specs
+        self.problems: list[Problem] = []
+        self.owners: list[str | None] = []  # per problem: the branch it is attributed to (lenient mode)
+        # problems located in records of assembled tables, emitted by flush() once every table is known
+        # (attributing a record to a branch may need another table: a member's branch)
+        self.pending: list[tuple[str, np.ndarray, str, str, Callable[[_Piece, int], str]]] = []
+        self.notes: list[_Note] = []
+        self.sources: list[str] = []
+        self.parts: dict[str, list[_Part]] = {}  # table id -> sheets and files, in reading order
+        self.pieces: dict[str, list[_Piece]] = {}  # the same after assembly
+        self.offsets: dict[str, np.ndarray] = {}  # table id -> start of each piece in the assembled table
+        self.by_name: dict[str, str] = {}
+        for t in specs.values():
+            self.by_name.setdefault(_key(t.sheet), t.id)
+            self.by_name.setdefault(_key(t.id), t.id)
+        self.lookups: dict[str, dict[str, str]] = {}
+        for t in specs.values():
+            lk: dict[str, str] = {}
+            for c in t.columns:
+                lk.setdefault(_key(c.header), c.id)
+                lk.setdefault(_key(c.id), c.id)
+            self.lookups[t.id] = lk
+        self.seen: set[str] = set()  # tables some sheet or file was found for, readable or not
+
+    # -- problems and notes ------------------------------------------------------------------------
+
+    def problem(self, file: str, sheet: str | None, row: int | None, column: str | None, message: str,
+                owner: str | None = None) -> None:
+        self.problems.append(Problem(file, sheet, row, column, message))
+        self.owners.append(owner)
+
+    def emit(self, file: str, sheet: str | None, column: str | None, rows: np.ndarray, positions: np.ndarray,
+             label: str, message: Callable[[int], str], owner: str | None = None) -> None:
+        """Problems for the cells at ``positions`` (in row order): the first MAX_LISTED, then one summary."""
+        for p in positions[:MAX_LISTED]:
+            self.problem(file, sheet, int(rows[p]), column, message(int(p)), owner)
+        rest = len(positions) - MAX_LISTED
+        if rest > 0:
+            at = int(rows[positions[MAX_LISTED]])
+            self.problem(file, sheet, at, column, f"…该列另有{rest}处同类问题（{label}，自本行起未逐一列出）", owner)
+
+    def per_piece(self, tid: str, mask: np.ndarray):
+        """(piece, start, positions within the piece) for every piece with a True in ``mask``."""
+        starts = self.offsets[tid]
+        pieces = self.pieces[tid]
+        ends = starts + np.array([len(p.rows) for p in pieces], dtype="int64")
+        cum = np.concatenate([[0], np.cumsum(mask, dtype="int64")])
+        for k in np.flatnonzero(cum[ends] - cum[starts]):
+            a = int(starts[k])
+            yield pieces[k], a, np.flatnonzero(mask[a:int(ends[k])])
+
+    def emit_rows(self, tid: str, mask: np.ndarray, column: str, label: str,
+                  message: Callable[[_Piece, int], str]) -> None:
+        """Problems for records of an assembled table (``mask`` over its rows), located and capped per
+        contributing sheet; emitted by :meth:`flush`."""
+        self.pending.append((tid, mask, column, label, message))
+
+    def flush(self, owners: dict[str, np.ndarray] | None) -> None:
+        """Emit the pending record problems. With ``owners`` (per table, the branch of each record or None,
+        see :meth:`row_branches`) each problem is attributed to its record's branch and the cap applies per
+        sheet, column and branch; without, per sheet and column."""
+        for tid, mask, column, label, message in self.pending:
+            for p, a, pos in self.per_piece(tid, mask):
+                def at(i: int, p=p, a=a) -> str:
+                    return message(p, a + i)
+
+                if owners is None:
+                    self.emit(p.file, p.sheet, p.headers[column], p.rows, pos, label, at)
+                    continue
+                codes, branches = pd.factorize(owners[tid][a + pos], use_na_sentinel=True)
+                order = np.argsort(codes, kind="stable")
+                bounds = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1], True])
+                for lo, hi in zip(bounds[:-1], bounds[1:]):  # one group per branch with problems here
+                    code = int(codes[order[lo]])
+                    self.emit(p.file, p.sheet, p.headers[column], p.rows, pos[order[lo:hi]], label, at,
+                              None if code < 0 else branches[code])
+        self.pending = []
+
+    def note(self, kind: str, given: str, file: str, sheet: str | None, column: str | None, message: str,
+             count: int = 1, table: str | None = None) -> None:
+        key = (given, table or sheet or file, sheet, column, kind)
+        self.notes.append(_Note(key, given, file, sheet, column, count, message))
+
+    def final_notes(self) -> list[Problem]:
+        """One note per (input, table, column, kind); the same note from many files of a folder is merged."""
+        groups: dict[tuple, list[_Note]] = {}
+        for n in self.notes:
+            groups.setdefault(n.key, []).append(n)
+        out = []
+        for group in groups.values():
+            first = group[0]
+            files = list(dict.fromkeys(n.file for n in group))
+            text = first.message.format(n=sum(n.count for n in group))
+            if len(files) == 1:
+                out.append(Problem(first.file, first.sheet, None, first.column, text))
+            else:
+                out.append(Problem(first.given, first.sheet, None, first.column,
+                                   f"{text}（涉及{len(files)}个文件，如 {Path(files[0]).name}）"))
+        return sorted(out, key=Problem.sort_key)
+
+
+    def locate(self, tid: str, i: int) -> tuple[_Piece, int]:
+        """The sheet and row a record of an assembled table came from."""
+        k = int(np.searchsorted(self.offsets[tid], i, side="right")) - 1
+        while len(self.pieces[tid][k].rows) == 0:  # pieces without records share their start
+            k -= 1
+        p = self.pieces[tid][k]
+        return p, int(p.rows[i - self.offsets[tid][k]])
+
+
+
+def _branch_column(spec: Table) -> str | None:
+    """The column holding a record's own 支部编码: the key of 支部信息, or a reference to it."""
+    if spec.id == "branches":
+        return "branch_id"
+    for fk in spec.foreign_keys:
+        if fk.table == "branches" and fk.target == "branch_id":
+            return fk.column
+    return None
