@@ -39,6 +39,9 @@ class Dataset:
     # ``scoring.reader.read_dataset``): columns EXCLUDED_COLUMNS, one row per branch in 支部信息 order, reasons
     # the "；"-joined located problem texts. Their records are in no table, ``branches`` included.
     excluded: pd.DataFrame = field(default_factory=empty_excluded)
+    # the same branches' problems as data: branch_id -> its located problems, each with its code
+    # (``Problem.code``), in the order of ``reasons``
+    excluded_problems: dict[str, tuple[Problem, ...]] = field(default_factory=dict)
 
     def has(self, table_id: str) -> bool:
         return table_id in self.tables

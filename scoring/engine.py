@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import __version__
 from .dataset import Dataset
-from .errors import DataError, PluginError, Problem, RubricError
+from .errors import DataError, DataProblem, PluginError, Problem, RubricError
 from .evaluator import Measured, evaluate, measure_requests
 from .measure import Measure, MeasureContext, UndeclaredInput
 from .progress import Phases
@@ -125,7 +125,8 @@ def require_branches(data: Dataset, sources: list) -> None:
     """A run needs at least one branch; an empty 支部信息 (an unfilled template) is a data error."""
     if len(data.table("branches")) == 0:
         where = "、".join(str(s) for s in sources)
-        raise DataError([Problem(where, data.specs["branches"].sheet, None, None, "没有任何支部记录（是否提交了未填写的模板？）")])
+        raise DataError([Problem(where, data.specs["branches"].sheet, None, None, "没有任何支部记录（是否提交了未填写的模板？）",
+                                 DataProblem.NO_BRANCHES)])
 
 
 def score(r: Rubric, reg: Registry, data: Dataset, year: int | None = None, meta: RunMeta | None = None,

@@ -5,15 +5,90 @@ Exit codes follow the contract: DataError -> 1, RubricError and UsageError -> 2.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class DataProblem(str, Enum):
+    """Why input data was refused: a stable code per kind of problem, like pandera's ``SchemaErrorReason``.
+
+    Every :class:`Problem` in a :class:`DataError` carries one, so programs (lenient mode, tests, a web
+    page) decide on the code and never on the Chinese sentence, which may be reworded.
+    """
+
+    # files and folders
+    NO_DATA_FILES = "no_data_files"  # a folder without a single data file
+    UNKNOWN_TABLE_FILE = "unknown_table_file"  # a CSV/Parquet file whose name is no table
+    UNREADABLE_FILE = "unreadable_file"  # damaged, encrypted, empty, not what its suffix says
+    UNREADABLE_SHEET = "unreadable_sheet"
+    # sheets and columns
+    MISSING_SHEET = "missing_sheet"  # a needed table no input provides
+    HEADER_NOT_FOUND = "header_not_found"
+    DUPLICATE_COLUMN = "duplicate_column"  # two columns of one sheet are the same column
+    MISSING_COLUMN = "missing_column"  # a required column is absent
+    # cells
+    EMPTY_REQUIRED = "empty_required"  # a required cell is empty
+    BAD_NUMBER = "bad_number"  # not a number
+    NOT_INTEGER = "not_integer"  # a number with a fraction where a whole number is needed
+    BAD_DATE = "bad_date"
+    BAD_MONTH = "bad_month"
+    BAD_ENUM = "bad_enum"  # not one of the allowed values
+    BAD_BOOL = "bad_bool"  # not 是/否
+    # records and tables
+    DUPLICATE_KEY = "duplicate_key"
+    UNKNOWN_REFERENCE = "unknown_reference"  # a 支部编码/党员编号 that the referenced table does not list
+    INCONSISTENT_REFERENCE = "inconsistent_reference"  # a member's record names another branch than the roster
+    CONFLICTING_FILES = "conflicting_files"  # one branch's records of one table in several files
+    BRANCH_WITHOUT_RECORDS = "branch_without_records"  # listed in 支部信息, no record anywhere else
+    NO_BRANCHES = "no_branches"  # 支部信息 holds no branch at all
+
+    @property
+    def of_record(self) -> bool:
+        """Whether a problem of this kind is located in one record (so lenient mode may attribute it to a
+        branch), as opposed to a file, sheet or column."""
+        return self in _RECORD_PROBLEMS
+
+
+_RECORD_PROBLEMS = frozenset({
+    DataProblem.EMPTY_REQUIRED, DataProblem.BAD_NUMBER, DataProblem.NOT_INTEGER, DataProblem.BAD_DATE,
+    DataProblem.BAD_MONTH, DataProblem.BAD_ENUM, DataProblem.BAD_BOOL, DataProblem.DUPLICATE_KEY,
+    DataProblem.UNKNOWN_REFERENCE, DataProblem.INCONSISTENT_REFERENCE, DataProblem.CONFLICTING_FILES,
+    DataProblem.BRANCH_WITHOUT_RECORDS,
+})
+
+
+class DataNote(str, Enum):
+    """What the reader tolerated, corrected or skipped (``Dataset.notes``): one code per kind of note."""
+
+    LOCK_FILE = "lock_file"  # ~$x.xlsx beside an open workbook
+    HIDDEN = "hidden"  # hidden or system file or folder
+    SUBDIR = "subdir"  # a folder inside a data folder
+    OTHER_FILE = "other_file"  # not a data file (说明.docx)
+    UNKNOWN_FILE = "unknown_file"  # a CSV/Parquet file in a folder whose name is no table
+    ENCODING = "encoding"  # a CSV file read as GB18030
+    CONTINUED_SHEET = "continued_sheet"  # 党费交纳2 read as part of 党费交纳
+    UNKNOWN_SHEET = "unknown_sheet"
+    TITLE_ROWS = "title_rows"  # rows above the header skipped
+    UNKNOWN_COLUMN = "unknown_column"
+    UNNAMED_COLUMN = "unnamed_column"  # content under an empty header cell ignored
+    IDENTICAL_ROWS = "identical_rows"  # the same record twice in a table without key
+    UNCHECKED = "unchecked"  # a reference not checked because the referenced table is absent
+    SPACES = "spaces"  # surrounding spaces stripped
+    FULLWIDTH = "fullwidth"  # full-width digits converted
+    THOUSANDS = "thousands"  # thousands separators removed
+    NUMBER_DATE = "number_date"  # a number read as a date
+    TEXT_DATE = "text_date"  # a text read as a date
+    MONTH_FORMAT = "month_format"  # a month rewritten as YYYY-MM
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One located problem in the input data.
+    """One located problem in the input data (or, in ``Dataset.notes``, one note).
 
     ``row`` is the 1-based row number as the user sees it in Excel (header row included), or the line
-    number in a CSV file; ``None`` when the problem concerns a whole sheet or column.
+    number in a CSV file; ``None`` when the problem concerns a whole sheet or column. ``code`` says what
+    kind of problem it is (:class:`DataProblem`, or :class:`DataNote` for a note); it is not part of
+    equality, which is about where the problem is and what it says.
     """
 
     file: str
@@ -21,6 +96,7 @@ class Problem:
     row: int | None
     column: str | None  # the header as the user wrote it (Chinese where the sheet is Chinese)
     message: str
+    code: DataProblem | DataNote | None = field(default=None, compare=False)
 
     def location(self) -> str:
         where = ""

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from scoring.dataset import EXCLUDED_COLUMNS
-from scoring.errors import DataError, Problem
+from scoring.errors import DataError, DataProblem, Problem
 from scoring.reader import MAX_LISTED, read_dataset
 from scoring.sample import generate_county, write_dataset
 from plugins.organization import MEETING_KINDS
@@ -200,6 +200,7 @@ def test_a_broken_workbook_in_the_folder_is_an_error(tmp_path, county):
     problems = problems_of(folder)
     assert [(p.file, p.sheet, p.row, p.column) for p in problems] == [
         (str(folder / name), None, None, None) for name in ("截断.xlsx", "损坏.xlsx", "空白.xlsx")]
+    assert {p.code for p in problems} == {DataProblem.UNREADABLE_FILE}
     assert problems[0].message.startswith("无法打开工作簿：文件已损坏或不完整，请用 Excel 打开后重新保存（")
     assert problems[1].message == "无法打开工作簿：文件内容不是 .xlsx 工作簿（可能是改了扩展名的其他文件），请用 Excel 另存为 .xlsx"
     assert problems[2].message == "无法打开工作簿：文件为空（0字节），可能没有保存完整或传输中断"
@@ -256,6 +257,8 @@ def test_lenient_excludes_the_branches_with_problems_and_keeps_every_row_of_the_
         "reasons": [str(p) for b in ordered for p in problems if p.file.endswith(f"{info.at[b, 'name']}.xlsx")],
     }, dtype=object)
     pd.testing.assert_frame_equal(ds.excluded, expected)
+    assert {b: [p.code for p in ps] for b, ps in ds.excluded_problems.items()} == {
+        bad[0]: [DataProblem.BAD_DATE], bad[1]: [DataProblem.BAD_ENUM]}
     assert ds.excluded["reasons"].tolist()[ordered.index(bad[0])] == (
         f"{folder / (info.at[bad[0], 'name'] + '.xlsx')} 工作表「组织生活记录」第2行「日期」列：无法识别的日期「2025-13-45」")
     for tid, frame in county.items():
@@ -292,6 +295,7 @@ def test_lenient_excludes_a_conflicting_branch(tmp_path, county):
     ds = read(folder, lenient=True)
     row = len(books[other]["meetings"]) - len(books[own]["meetings"]) + 2
     assert ds.excluded["branch_id"].tolist() == [bid]
+    assert [p.code for p in ds.excluded_problems[bid]] == [DataProblem.CONFLICTING_FILES]
     assert ds.excluded["reasons"].tolist() == [
         f"{folder / other} 工作表「组织生活记录」第{row}行「支部编码」列："
         f"支部「{bid}」的「组织生活记录」同时出现在「{own}」和「{other}」中，请核对后只保留一份"]
@@ -311,6 +315,7 @@ def test_lenient_attributes_member_records_to_the_members_branch(tmp_path, count
     assert ds.excluded["branch_id"].tolist() == [bid]
     assert ds.excluded["reasons"].tolist() == [
         f"{folder / own} 工作表「党费交纳」第2行「支部编码」列：「支部编码」为必填项，不能为空"]
+    assert [p.code for p in ds.excluded_problems[bid]] == [DataProblem.EMPTY_REQUIRED]
     assert not ds.tables["dues"]["branch_id"].isna().any()
     assert bid not in set(ds.tables["members"]["branch_id"])
 
@@ -322,6 +327,7 @@ def test_lenient_raises_on_a_bad_branch_code_itself(tmp_path, county):
     set_cell(folder / own, "组织生活记录", 2, "支部编码", "XZ09-999")
     assert problems_of(folder, lenient=True) == [Problem(
         str(folder / own), "组织生活记录", 2, "支部编码", "支部编码「XZ09-999」在「支部信息」中不存在")]
+    assert problems_of(folder, lenient=True)[0].code is DataProblem.UNKNOWN_REFERENCE  # of a record, of no branch
 
 
 def test_lenient_lists_a_branch_without_records_as_excluded(tmp_path, county):
@@ -336,6 +342,7 @@ def test_lenient_lists_a_branch_without_records_as_excluded(tmp_path, county):
         "reasons": f"{folder / COMMITTEE_BOOK} 工作表「支部信息」第{len(roster) + 2}行「支部编码」列："
                    "支部「XZ01-007 柳河村党支部」在「支部信息」中，但没有任何记录（未收到该支部的工作簿？）"}]
     assert len(ds.tables["branches"]) == 6
+    assert [p.code for p in ds.excluded_problems["XZ01-007"]] == [DataProblem.BRANCH_WITHOUT_RECORDS]
 
 
 def test_lenient_in_one_county_workbook_lists_each_branchs_own_problems(tmp_path, county):

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scoring.errors import DataError, Problem, UsageError
+from scoring.errors import DataError, DataNote, DataProblem, Problem, UsageError
 from scoring.reader import MAX_LISTED, _convert, _split, read_dataset
 from plugins.sample_county import builtin_table_map
 
@@ -308,6 +308,7 @@ def test_text_dates_in_every_listed_format(tmp_path):
     assert ds.tables["meetings"]["date"].tolist() == [pd.Timestamp("2025-03-01")] * len(rows)
     assert Problem(str(path), "组织生活记录", None, "日期", "9处文本日期已识别为日期（如「2025-03-01」）") in ds.notes
     assert Problem(str(path), "组织生活记录", None, "日期", "1处数字已按日期识别（如「45717→2025-03-01」）") in ds.notes
+    assert sorted(n.code for n in ds.notes if n.column == "日期") == [DataNote.NUMBER_DATE, DataNote.TEXT_DATE]
 
 
 def test_months_in_every_listed_format(tmp_path):
@@ -410,6 +411,7 @@ def test_bad_number_and_non_integer(tmp_path):
         Problem(str(path), "组织生活记录", 2, "实到人数", "「实到人数」应为整数，实际为「5.5」"),
         Problem(str(path), "组织生活记录", 2, "应到人数", "「应到人数」应为数字，实际为「十二」"),
     ]
+    assert [p.code for p in problems_of(path)] == [DataProblem.NOT_INTEGER, DataProblem.BAD_NUMBER]
 
 
 def test_bad_date_and_bad_month(tmp_path):
@@ -426,6 +428,8 @@ def test_bad_date_and_bad_month(tmp_path):
         Problem(str(path), "组织生活记录", 2, "日期", "无法识别的日期「2025-13-45」"),
         Problem(str(path), "组织生活记录", 3, "日期", "无法识别的日期「下个月」"),
     ]
+    assert [p.code for p in problems_of(path)] == [DataProblem.BAD_MONTH, DataProblem.BAD_DATE, DataProblem.BAD_MONTH,
+                                                   DataProblem.BAD_DATE, DataProblem.BAD_DATE]
 
 
 def test_unknown_enum_value(tmp_path):
@@ -442,6 +446,7 @@ def test_bad_bool(tmp_path):
     sheets["党员名册"][1] = [*MB[0][:9], "也许", None]
     path = write_book(tmp_path / "d.xlsx", sheets)
     assert problems_of(path) == [Problem(str(path), "党员名册", 2, "流动党员", "「流动党员」应填「是」或「否」，实际为「也许」")]
+    assert problems_of(path)[0].code is DataProblem.BAD_BOOL
 
 
 def test_empty_required_cell(tmp_path):
@@ -472,6 +477,7 @@ def test_member_record_in_another_branch_than_the_roster_says(tmp_path):
     assert problems_of(path) == [Problem(
         str(path), "党费交纳", 5, "支部编码",
         "党员编号「XZ01-002-01」在「党员名册」中的支部编码是「XZ01-002」，与本行支部编码「XZ01-001」不一致")]
+    assert problems_of(path)[0].code is DataProblem.INCONSISTENT_REFERENCE
 
 
 def test_duplicate_keys_single_and_composite(tmp_path):
@@ -494,6 +500,7 @@ def test_duplicate_header_is_a_problem(tmp_path):
     path = write_book(tmp_path / "d.xlsx", sheets)
     assert problems_of(path) == [
         Problem(str(path), "组织生活记录", 1, "date", "「date」列重复出现（第B列和第G列），无法确定使用哪一列")]
+    assert problems_of(path)[0].code is DataProblem.DUPLICATE_COLUMN
 
 
 def test_header_not_found(tmp_path):
@@ -502,6 +509,7 @@ def test_header_not_found(tmp_path):
     path = write_book(tmp_path / "d.xlsx", sheets)
     assert problems_of(path) == [Problem(
         str(path), "组织生活记录", None, None, "前10行中找不到表头（表头应包含「支部编码」、「日期」、「类型」、「应到人数」等列）")]
+    assert problems_of(path)[0].code is DataProblem.HEADER_NOT_FOUND
 
 
 def test_repeated_problems_in_one_column_are_capped(tmp_path):
@@ -515,6 +523,7 @@ def test_repeated_problems_in_one_column_are_capped(tmp_path):
     assert problems[MAX_LISTED - 1].row == MAX_LISTED + 1
     assert problems[-1] == Problem(str(path), "组织生活记录", MAX_LISTED + 2, "日期",
                                    "…该列另有15处同类问题（无法识别的日期，自本行起未逐一列出）")
+    assert {p.code for p in problems} == {DataProblem.BAD_DATE}  # the summary line has the code it sums up
 
 
 # ------------------------------------------------------------------------------------------------
@@ -548,6 +557,12 @@ def test_every_problem_of_one_workbook_is_reported_together(tmp_path):
         Problem(f, "支部信息", 3, "支部编码", "支部编码「XZ01-001」重复（另见第5行）"),
         Problem(f, "支部信息", 5, "支部编码", "支部编码「XZ01-001」重复（另见第3行）"),
     ], key=Problem.sort_key)
+    P = DataProblem
+    assert [(p.sheet, p.row, p.code) for p in problems] == [
+        (None, None, P.MISSING_SHEET), ("党员名册", 3, P.EMPTY_REQUIRED), ("党费交纳", 3, P.UNKNOWN_REFERENCE),
+        ("支部信息", 3, P.DUPLICATE_KEY), ("支部信息", 4, P.BAD_ENUM), ("支部信息", 5, P.DUPLICATE_KEY),
+        ("组织生活记录", None, P.MISSING_COLUMN), ("组织生活记录", 2, P.BAD_NUMBER), ("组织生活记录", 2, P.BAD_DATE),
+        ("组织生活记录", 3, P.UNKNOWN_REFERENCE)]
     text = str(DataError(problems))
     assert text.startswith("数据有 10 处问题，未生成任何结果文件：")
     assert f"{f} 工作表「组织生活记录」第2行「应到人数」列：「应到人数」应为数字，实际为「十二」" in text
@@ -574,7 +589,7 @@ def test_damaged_workbook_is_a_located_problem(tmp_path):
     bad.write_bytes(b"not a zip file")
     problems = problems_of(bad)
     assert all(p.file == str(bad) and p.sheet is None for p in problems)
-    assert problems[0].message.startswith("无法打开工作簿")
+    assert [p.code for p in problems] == [DataProblem.UNREADABLE_FILE] + [DataProblem.MISSING_SHEET] * 4
     assert set(messages(problems)[1:]) == {"缺少工作表「支部信息」", "缺少工作表「党员名册」", "缺少工作表「组织生活记录」",
                                            "缺少工作表「党费交纳」"}
 
@@ -606,6 +621,7 @@ def test_hidden_and_system_entries_of_a_folder_are_skipped_with_notes(tmp_path):
         Problem(str(tmp_path / "Thumbs.db"), None, None, None, "「Thumbs.db」是隐藏或系统文件，已跳过"),
         Problem(str(tmp_path / "__MACOSX"), None, None, None, "「__MACOSX」是隐藏或系统文件夹，已跳过"),
     ], key=Problem.sort_key)
+    assert {n.code for n in ds.notes} == {DataNote.HIDDEN}
 
 
 # ------------------------------------------------------------------------------------------------

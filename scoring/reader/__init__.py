@@ -93,7 +93,7 @@ def read_dataset(paths: Sequence[Path], specs: Mapping[str, Table], needed: Iter
     with timer("read"):
         for p in paths:
             add_path(ix, Path(p))
-    excluded = empty_excluded()
+    excluded, excluded_problems = empty_excluded(), {}
     with timer("validate"):
         tables, origins = assemble(ix)
         check_keys(ix, tables)
@@ -103,9 +103,9 @@ def read_dataset(paths: Sequence[Path], specs: Mapping[str, Table], needed: Iter
         check_needed(ix, wanted, tables, [Path(p) for p in paths])
         owners = row_branches(ix, tables) if lenient and ix.pending else None
         ix.flush(owners)
-        resolved = bool(ix.problems) and owners is not None and all(b is not None for b in ix.owners)
+        resolved = owners is not None and ix.attributed()
         if resolved:
-            tables, origins, excluded = exclude(ix, tables, origins, owners)
+            tables, origins, excluded, excluded_problems = exclude(ix, tables, origins, owners)
     if ix.problems and not resolved:
         raise DataError(ix.problems)
     return Dataset(
@@ -115,6 +115,7 @@ def read_dataset(paths: Sequence[Path], specs: Mapping[str, Table], needed: Iter
         notes=ix.final_notes(),
         origins=origins,
         excluded=excluded,
+        excluded_problems=excluded_problems,
     )
 
 

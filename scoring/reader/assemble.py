@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..errors import DataProblem
 from ..dataset import DTYPES
 from .cells import _as_series, _split
 from .convert import _convert
@@ -51,7 +52,7 @@ def build(ix: Intake, tid: str, parts: list[_Part]) -> tuple[pd.DataFrame, pd.Da
         bad = np.zeros(n, dtype=bool)
         for issue in conv.issues:
             bad |= issue.mask
-            ix.emit_rows(tid, issue.mask, col.id, issue.label,
+            ix.emit_rows(issue.code, tid, issue.mask, col.id, issue.label,
                            lambda p, i, m=issue.message, c=c, cid=col.id:
                                m(p.headers[cid], _display(c.raw.iloc[i])))
         for fix in conv.fixes:
@@ -63,7 +64,7 @@ def build(ix: Intake, tid: str, parts: list[_Part]) -> tuple[pd.DataFrame, pd.Da
             has_column = np.array([col.id in p.present for p in parts], dtype=bool)[owner]
             empty = c.empty & ~bad & has_column
             if empty.any():
-                ix.emit_rows(tid, empty, col.id, "必填项为空",
+                ix.emit_rows(DataProblem.EMPTY_REQUIRED, tid, empty, col.id, "必填项为空",
                                lambda p, i, cid=col.id: f"「{p.headers[cid]}」为必填项，不能为空")
         out[col.id] = pd.Series(conv.values, index=pd.RangeIndex(n), dtype=DTYPES[col.dtype])
     frame = pd.DataFrame(out, index=pd.RangeIndex(n), columns=list(spec.column_ids))

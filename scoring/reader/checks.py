@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..errors import DataNote, DataProblem
 from .intake import Intake, _Piece
 from .text import _display, _file_names
 
@@ -50,7 +51,7 @@ def check_keys(ix: Intake, tables: dict[str, pd.DataFrame]) -> None:
                 where = f"「{_file_names(p.file, q.file)[1]}」{sheet}第{row}行"
             return f"{shown}重复（另见{where}）"
 
-        ix.emit_rows(tid, dup, key[0], "重复", message)
+        ix.emit_rows(DataProblem.DUPLICATE_KEY, tid, dup, key[0], "重复", message)
 
 
 def note_identical_rows(ix: Intake, tid: str, frame: pd.DataFrame) -> None:
@@ -60,7 +61,7 @@ def note_identical_rows(ix: Intake, tid: str, frame: pd.DataFrame) -> None:
     if not again.any():
         return
     for p, a, pos in ix.per_piece(tid, again):
-        ix.note("identical_rows", p.given, p.file, p.sheet, None,
+        ix.note(DataNote.IDENTICAL_ROWS, p.given, p.file, p.sheet, None,
                 f"{{n}}行与本表其他行内容完全相同（如第{int(p.rows[pos[0]])}行），将分别计入，请确认不是重复录入",
                 count=len(pos), table=tid)
 
@@ -76,7 +77,7 @@ def check_references(ix: Intake, tables: dict[str, pd.DataFrame]) -> None:
                 if fk.table == tid:
                     continue
                 for p in ix.pieces[tid]:
-                    ix.note("unchecked", p.given, p.file, p.sheet, p.headers[fk.column],
+                    ix.note(DataNote.UNCHECKED, p.given, p.file, p.sheet, p.headers[fk.column],
                             f"没有「{target.sheet}」，未核对{p.headers[fk.column]}", table=tid)
                 continue
             tframe = tables[fk.table]
@@ -87,6 +88,7 @@ def check_references(ix: Intake, tables: dict[str, pd.DataFrame]) -> None:
             missing = values.notna().to_numpy() & (at < 0)
             if missing.any():
                 ix.emit_rows(
+                        DataProblem.UNKNOWN_REFERENCE,
                     tid, missing, fk.column, "不存在",
                     lambda p, i, v=values, t=target, c=fk.column:
                         f"{p.headers[c]}「{_display(v.iat[i])}」在「{t.sheet}」中不存在")
@@ -119,7 +121,7 @@ def check_consistency(ix: Intake, tid: str, frame: pd.DataFrame, fk, ref: pd.Dat
                         f"{theader}是「{_display(expected[i])}」，与本行{p.headers[other.column]}"
                         f"「{_display(actual[i])}」不一致")
 
-            ix.emit_rows(tid, differs, other.column, "与名册不一致", message)
+            ix.emit_rows(DataProblem.INCONSISTENT_REFERENCE, tid, differs, other.column, "与名册不一致", message)
 
 
 def check_needed(ix: Intake, wanted: set[str], tables: dict[str, pd.DataFrame], paths: list[Path]) -> None:
@@ -130,4 +132,4 @@ def check_needed(ix: Intake, wanted: set[str], tables: dict[str, pd.DataFrame], 
             continue
         spec = ix.specs[tid]
         hint = f"（或文件夹中的 {spec.id}.csv / {spec.sheet}.csv）" if folder else ""
-        ix.problem(file, None, None, None, f"缺少工作表「{spec.sheet}」{hint}")
+        ix.problem(DataProblem.MISSING_SHEET, file, None, None, None, f"缺少工作表「{spec.sheet}」{hint}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..errors import DataProblem
 from .intake import Intake, _Piece, _branch_column
 from .text import _display, _file_names, _is_missing
 
@@ -53,7 +54,7 @@ def check_conflicts(ix: Intake, tables: dict[str, pd.DataFrame], origins: dict[s
             one, two = _file_names(names[first_file.loc[b]], p.file)
             return f"支部「{_display(b)}」的「{sheet}」同时出现在「{one}」和「{two}」中，请核对后只保留一份"
 
-        ix.emit_rows(tid, mask, column, "同一支部的记录来自多个文件", message)
+        ix.emit_rows(DataProblem.CONFLICTING_FILES, tid, mask, column, "同一支部的记录来自多个文件", message)
 
 
 def check_branches_have_records(ix: Intake, tables: dict[str, pd.DataFrame]) -> None:
@@ -78,4 +79,4 @@ def check_branches_have_records(ix: Intake, tables: dict[str, pd.DataFrame]) -> 
         shown = " ".join(_display(v) for v in (ids.iat[i], names.iat[i]) if not _is_missing(v))
         return f"支部「{shown}」在「{sheet}」中，但没有任何记录（未收到该支部的工作簿？）"
 
-    ix.emit_rows("branches", lonely, "branch_id", "没有任何记录", message)
+    ix.emit_rows(DataProblem.BRANCH_WITHOUT_RECORDS, "branches", lonely, "branch_id", "没有任何记录", message)

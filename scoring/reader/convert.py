@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..errors import PluginError
+from ..errors import DataNote, DataProblem, PluginError
 from ..tables import Column
 from .cells import _Cells, _years_ok
 from .text import _allowed, _display
@@ -105,6 +105,7 @@ def _month_strings(dates: np.ndarray) -> np.ndarray:
 class _Issue:
     """Cells of one column that could not be read."""
 
+    code: DataProblem
     mask: np.ndarray
     label: str  # short name of the kind of problem, for the summary line
     message: Callable[[str, str], str]  # (header, display value) -> message
@@ -114,7 +115,7 @@ class _Issue:
 class _Fix:
     """Cells that were corrected and accepted, summarized in one note per sheet and column."""
 
-    kind: str
+    kind: DataNote
     mask: np.ndarray
     message: str  # with {n}: the number of cells, {ex}: an example
     example: Callable[[int], str]  # position -> example text
@@ -180,13 +181,13 @@ def _convert_text(c: _Cells, col: Column) -> _Converted:
         out[odd] = np.array([_display(v) for v in c.raw[odd]], dtype=object)
     res = _Converted(out)
     if c.spaced.any():
-        res.fixes.append(_Fix("spaces", c.spaced, "{n}处单元格首尾的空格已去除", _shown_text(c)))
+        res.fixes.append(_Fix(DataNote.SPACES, c.spaced, "{n}处单元格首尾的空格已去除", _shown_text(c)))
     if col.dtype == "enum":
         allowed = pd.Series(out, dtype=object).isin(col.values).to_numpy()
         bad = ~c.empty & ~allowed
         if bad.any():
             values = _allowed(col.values)
-            res.issues.append(_Issue(bad, "值不在允许范围内",
+            res.issues.append(_Issue(DataProblem.BAD_ENUM, bad, "值不在允许范围内",
                                      lambda h, v: f"「{h}」的值「{v}」不在允许范围内（{values}）"))
             out[bad] = None
     return res
@@ -216,21 +217,21 @@ def _convert_number(c: _Cells, integer: bool) -> _Converted:
         fullwidth = parsed["fullwidth"].to_numpy(dtype=bool) & has_text
         thousands = parsed["thousands"].to_numpy(dtype=bool) & has_text
         if fullwidth.any():
-            fixes.append(_Fix("fullwidth", fullwidth, "{n}处全角数字已转换为半角（如「{ex}」）", _shown_text(c)))
+            fixes.append(_Fix(DataNote.FULLWIDTH, fullwidth, "{n}处全角数字已转换为半角（如「{ex}」）", _shown_text(c)))
         if thousands.any():
-            fixes.append(_Fix("thousands", thousands, "{n}处数字中的千位分隔符已去除（如「{ex}」）", _shown_text(c)))
+            fixes.append(_Fix(DataNote.THOUSANDS, thousands, "{n}处数字中的千位分隔符已去除（如「{ex}」）", _shown_text(c)))
     present = ~np.isnan(v)
     bad |= present & ~np.isfinite(v)
     issues = []
     if bad.any():
-        issues.append(_Issue(bad.copy(), "应为数字", lambda h, s: f"「{h}」应为数字，实际为「{s}」"))
+        issues.append(_Issue(DataProblem.BAD_NUMBER, bad.copy(), "应为数字", lambda h, s: f"「{h}」应为数字，实际为「{s}」"))
     v[bad] = np.nan
     if integer:
         finite = np.isfinite(v)
         fv = np.where(finite, v, 0)
         fraction = finite & ((np.mod(fv, 1) != 0) | (np.abs(fv) > 2**53))
         if fraction.any():
-            issues.append(_Issue(fraction, "应为整数", lambda h, s: f"「{h}」应为整数，实际为「{s}」"))
+            issues.append(_Issue(DataProblem.NOT_INTEGER, fraction, "应为整数", lambda h, s: f"「{h}」应为整数，实际为「{s}」"))
             v[fraction] = np.nan
         finite = np.isfinite(v)
         values = pd.arrays.IntegerArray(np.where(finite, v, 0).astype("int64"), ~finite)
@@ -266,7 +267,7 @@ def _convert_date(c: _Cells, excel: np.ndarray) -> _Converted:
         bad |= has_num & np.isnat(got)
         ok = has_num & ~np.isnat(got)
         if ok.any():
-            fixes.append(_Fix("number_date", ok, "{n}处数字已按日期识别（如「{ex}」）",
+            fixes.append(_Fix(DataNote.NUMBER_DATE, ok, "{n}处数字已按日期识别（如「{ex}」）",
                               lambda i: f"{_display(c.num[i])}→{str(when[i])[:10]}"))
     has_text = c.text.notna().to_numpy()
     if has_text.any():
@@ -280,13 +281,13 @@ def _convert_date(c: _Cells, excel: np.ndarray) -> _Converted:
         # is the only way to write a date, so only formats other than YYYY-MM-DD are worth a note
         noted = ok & ~serial & (excel | ~parsed["iso"].to_numpy(dtype=bool))
         if noted.any():
-            fixes.append(_Fix("text_date", noted, "{n}处文本日期已识别为日期（如「{ex}」）", _shown_text(c)))
+            fixes.append(_Fix(DataNote.TEXT_DATE, noted, "{n}处文本日期已识别为日期（如「{ex}」）", _shown_text(c)))
         if serial.any():
-            fixes.append(_Fix("number_date", serial, "{n}处数字已按日期识别（如「{ex}」）",
+            fixes.append(_Fix(DataNote.NUMBER_DATE, serial, "{n}处数字已按日期识别（如「{ex}」）",
                               lambda i: f"{c.text.iloc[i]}→{str(when[i])[:10]}"))
     issues = []
     if bad.any():
-        issues.append(_Issue(bad, "无法识别的日期", lambda h, s: f"无法识别的日期「{s}」"))
+        issues.append(_Issue(DataProblem.BAD_DATE, bad, "无法识别的日期", lambda h, s: f"无法识别的日期「{s}」"))
         when[bad] = np.datetime64("NaT")
     return _Converted(when, issues, fixes)
 
@@ -327,11 +328,11 @@ def _convert_month(c: _Cells) -> _Converted:
         bad |= has_text & np.isnat(got)
         noted = has_text & ~np.isnat(got) & ~parsed["iso"].to_numpy(dtype=bool)
         if noted.any():
-            fixes.append(_Fix("month_format", noted, "{n}处月份已统一为YYYY-MM格式（如「{ex}」）",
+            fixes.append(_Fix(DataNote.MONTH_FORMAT, noted, "{n}处月份已统一为YYYY-MM格式（如「{ex}」）",
                               lambda i: f"{c.text.iloc[i]}→{str(when[i])[:7]}"))
     issues = []
     if bad.any():
-        issues.append(_Issue(bad, "无法识别的月份",
+        issues.append(_Issue(DataProblem.BAD_MONTH, bad, "无法识别的月份",
                              lambda h, s: f"无法识别的月份「{s}」（应写成 YYYY-MM，如 2025-01）"))
         when[bad] = np.datetime64("NaT")
     return _Converted(_month_strings(when), issues, fixes)
@@ -358,6 +359,6 @@ def _convert_bool(c: _Cells) -> _Converted:
         bad |= has_text & parsed.isna().to_numpy()
     issues = []
     if bad.any():
-        issues.append(_Issue(bad, "应填是或否", lambda h, s: f"「{h}」应填「是」或「否」，实际为「{s}」"))
+        issues.append(_Issue(DataProblem.BAD_BOOL, bad, "应填是或否", lambda h, s: f"「{h}」应填「是」或「否」，实际为「{s}」"))
         flag[bad] = pd.NA
     return _Converted(flag.astype("boolean").array, issues)

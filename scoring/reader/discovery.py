@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import UsageError
+from ..errors import DataNote, DataProblem, UsageError
 from .formats import read_file
 from .intake import Intake
 
@@ -46,25 +46,25 @@ def add_path(ix: Intake, p: Path) -> None:
         readable = 0
         for q in sorted(p.iterdir(), key=lambda q: q.name):
             if q.name.startswith("~$"):  # the lock file Excel/WPS keep beside a workbook while it is open
-                ix.note("lock_file", given, str(q), None, None,
+                ix.note(DataNote.LOCK_FILE, given, str(q), None, None,
                         f"「{q.name}」是 Excel 打开工作簿时生成的临时文件，已跳过"
                         "（对应的工作簿可能仍在编辑中，请确认已保存）")
                 continue
             if _is_hidden(q):
                 kind = "文件夹" if q.is_dir() else "文件"
-                ix.note("hidden", given, str(q), None, None, f"「{q.name}」是隐藏或系统{kind}，已跳过")
+                ix.note(DataNote.HIDDEN, given, str(q), None, None, f"「{q.name}」是隐藏或系统{kind}，已跳过")
                 continue
             if q.is_dir():
-                ix.note("subdir", given, str(q), None, None, "子文件夹中的文件未读取")
+                ix.note(DataNote.SUBDIR, given, str(q), None, None, "子文件夹中的文件未读取")
                 continue
             fmt = format_of(q)
             if fmt is None:
-                ix.note("other_file", given, str(q), None, None, f"「{q.name}」不是工作簿，已跳过")
+                ix.note(DataNote.OTHER_FILE, given, str(q), None, None, f"「{q.name}」不是工作簿，已跳过")
                 continue
             readable += 1
             read_file(ix, given, q, str(q), fmt, in_folder=True)
         if not readable:
-            ix.problem(given, None, None, None, "文件夹中没有可读取的数据文件（.xlsx、.xlsm、.csv、.parquet）")
+            ix.problem(DataProblem.NO_DATA_FILES, given, None, None, None, "文件夹中没有可读取的数据文件（.xlsx、.xlsm、.csv、.parquet）")
         return
     fmt = format_of(p)
     if fmt is None:

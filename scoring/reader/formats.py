@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..errors import DataNote, DataProblem
 from .headers import IGNORED_SHEETS, add_grid, table_of_sheet
 from .intake import Intake, _Grid
 from .text import _key
@@ -25,10 +26,10 @@ def read_file(ix: Intake, given: str, path: Path, file: str, fmt: str, in_folder
     tid = ix.by_name.get(_key(path.stem))
     if tid is None:
         if in_folder:
-            ix.note("unknown_file", given, file, None, None, "文件名不是已知的表名，已忽略")
+            ix.note(DataNote.UNKNOWN_FILE, given, file, None, None, "文件名不是已知的表名，已忽略")
         else:
             known = "、".join(f"{t.id}.csv / {t.sheet}.csv" for t in list(ix.specs.values())[:3])
-            ix.problem(file, None, None, None, f"无法根据文件名判断是哪张表（文件名应为表名，如 {known} 等）")
+            ix.problem(DataProblem.UNKNOWN_TABLE_FILE, file, None, None, None, f"无法根据文件名判断是哪张表（文件名应为表名，如 {known} 等）")
         return
     table = ix.specs[tid]
     ix.sources.append(file)
@@ -41,11 +42,11 @@ def read_file(ix: Intake, given: str, path: Path, file: str, fmt: str, in_folder
             columns, encoding = [frame.iloc[:, j] for j in range(frame.shape[1])], None
             header = list(frame.columns)
     except Exception as e:  # unreadable or damaged file: the user's data, reported like any problem
-        ix.problem(file, None, None, None, f"无法读取文件：{type(e).__name__}: {e}")
+        ix.problem(DataProblem.UNREADABLE_FILE, file, None, None, None, f"无法读取文件：{type(e).__name__}: {e}")
         ix.seen.add(tid)
         return
     if encoding == "gb18030":
-        ix.note("encoding", given, file, None, None, "文件不是 UTF-8 编码，已按 GB18030 读取", table=tid)
+        ix.note(DataNote.ENCODING, given, file, None, None, "文件不是 UTF-8 编码，已按 GB18030 读取", table=tid)
     add_grid(ix, _Grid(given, file, None, table, columns, fmt, header=header))
 
 
@@ -55,7 +56,7 @@ def read_workbook(ix: Intake, given: str, path: Path, file: str) -> None:
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception as e:  # not a workbook, damaged, password protected
-        ix.problem(file, None, None, None, f"无法打开工作簿：{_why_unreadable(path, e)}")
+        ix.problem(DataProblem.UNREADABLE_FILE, file, None, None, None, f"无法打开工作簿：{_why_unreadable(path, e)}")
         return
     try:
         for meta in wb.sheets_metadata:
@@ -68,11 +69,11 @@ def read_workbook(ix: Intake, given: str, path: Path, file: str) -> None:
                 if tid is None:
                     if meta.visible == SheetVisibleEnum.Visible and _key(name) not in IGNORED_SHEETS \
                             and sheet.start is not None:
-                        ix.note("unknown_sheet", given, file, name, None, "不是已知的工作表，已忽略")
+                        ix.note(DataNote.UNKNOWN_SHEET, given, file, name, None, "不是已知的工作表，已忽略")
                     continue
                 rows = sheet.to_python(skip_empty_area=False)
             except Exception as e:
-                ix.problem(file, name, None, None, f"无法读取工作表：{type(e).__name__}: {e}")
+                ix.problem(DataProblem.UNREADABLE_SHEET, file, name, None, None, f"无法读取工作表：{type(e).__name__}: {e}")
                 if tid is not None:
                     ix.seen.add(tid)
                 continue

@@ -9,6 +9,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from ..errors import DataNote, DataProblem
 from .cells import _as_series, _split
 from .intake import Intake, _Grid, _Part
 from .text import _column_letter, _header_text, _key
@@ -27,7 +28,7 @@ def table_of_sheet(ix: Intake, given: str, file: str, name: str) -> str | None:
         m = _CONTINUATION_RE.match(key)
         tid = ix.by_name.get(m.group(1)) if m else None
         if tid is not None:
-            ix.note("continued_sheet", given, file, name, None,
+            ix.note(DataNote.CONTINUED_SHEET, given, file, name, None,
                     f"作为「{ix.specs[tid].sheet}」的续表读取", table=tid)
     return tid
 
@@ -62,13 +63,13 @@ def add_grid(ix: Intake, g: _Grid) -> None:
         h = locate_header(ix, g)
         if h is None:
             shown = "、".join(f"「{c.header}」" for c in spec.columns[:4])
-            ix.problem(*where, None, None, f"前{HEADER_SCAN_ROWS}行中找不到表头（表头应包含{shown}等列）")
+            ix.problem(DataProblem.HEADER_NOT_FOUND, *where, None, None, f"前{HEADER_SCAN_ROWS}行中找不到表头（表头应包含{shown}等列）")
             return
         header_cells = [_cell(col, h) for col in g.columns]
         data = [_slice(col, h + 1) for col in g.columns]
         first_row = h + 2
         if h > 0 and any(_any_value(_slice(col, 0, h)) for col in g.columns):
-            ix.note("title_rows", g.given, g.file, g.sheet, None,
+            ix.note(DataNote.TITLE_ROWS, g.given, g.file, g.sheet, None,
                     f"表头在第{h + 1}行，上方的标题行已跳过", table=spec.id)
 
     lookup = ix.lookups[spec.id]
@@ -81,24 +82,24 @@ def add_grid(ix: Intake, g: _Grid) -> None:
         letter = _column_letter(j) if g.fmt == "excel" else str(j + 1)
         if cid is None:
             if k:
-                ix.note("unknown_column", g.given, g.file, g.sheet, _header_text(cell),
+                ix.note(DataNote.UNKNOWN_COLUMN, g.given, g.file, g.sheet, _header_text(cell),
                         "不是该表的列，已忽略", table=spec.id)
             elif j < len(data) and _has_content(data[j]):
-                ix.note("unnamed_column", g.given, g.file, g.sheet, None,
+                ix.note(DataNote.UNNAMED_COLUMN, g.given, g.file, g.sheet, None,
                         f"第{letter}列没有表头，其中的内容已忽略", table=spec.id)
             continue
         text = _header_text(cell)
         if cid in mapping:
             before = mapping[cid]
             other = _column_letter(before) if g.fmt == "excel" else str(before + 1)
-            ix.problem(*where, header_row, text,
+            ix.problem(DataProblem.DUPLICATE_COLUMN, *where, header_row, text,
                          f"「{text}」列重复出现（第{other}列和第{letter}列），无法确定使用哪一列")
             continue
         mapping[cid] = j
         headers[cid] = text
     for c in spec.columns:
         if c.id not in mapping and c.required:
-            ix.problem(*where, None, c.header, f"缺少必填列「{c.header}」")
+            ix.problem(DataProblem.MISSING_COLUMN, *where, None, c.header, f"缺少必填列「{c.header}」")
     nrows = len(data[0]) if data else 0
     rows = np.arange(first_row, first_row + nrows, dtype="int64")
     add_part(ix, g, {cid: data[j] for cid, j in mapping.items()}, headers, rows)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import Problem
+from ..errors import DataNote, DataProblem, Problem
 from ..tables import Table
 from .text import _key
 
@@ -79,7 +79,7 @@ class Intake:
         self.owners: list[str | None] = []  # per problem: the branch it is attributed to (lenient mode)
         # problems located in records of assembled tables, emitted by flush() once every table is known
         # (attributing a record to a branch may need another table: a member's branch)
-        self.pending: list[tuple[str, np.ndarray, str, str, Callable[[_Piece, int], str]]] = []
+        self.pending: list[tuple[DataProblem, str, np.ndarray, str, str, Callable[[_Piece, int], str]]] = []
         self.notes: list[_Note] = []
         self.sources: list[str] = []
         self.parts: dict[str, list[_Part]] = {}  # table id -> sheets and files, in reading order
@@ -100,20 +100,29 @@ class Intake:
 
     # -- problems and notes ------------------------------------------------------------------------
 
-    def problem(self, file: str, sheet: str | None, row: int | None, column: str | None, message: str,
-                owner: str | None = None) -> None:
-        self.problems.append(Problem(file, sheet, row, column, message))
-        self.owners.append(owner)
+    def problem(self, code: DataProblem, file: str, sheet: str | None, row: int | None, column: str | None,
+                message: str, owner: str | None = None) -> None:
+        """One problem. ``owner`` is the branch it is attributed to in lenient mode: only problems of a record
+        (``code.of_record``) have one."""
+        self.problems.append(Problem(file, sheet, row, column, message, code))
+        self.owners.append(owner if code.of_record else None)
 
-    def emit(self, file: str, sheet: str | None, column: str | None, rows: np.ndarray, positions: np.ndarray,
-             label: str, message: Callable[[int], str], owner: str | None = None) -> None:
-        """Problems for the cells at ``positions`` (in row order): the first MAX_LISTED, then one summary."""
+    def emit(self, code: DataProblem, file: str, sheet: str | None, column: str | None, rows: np.ndarray,
+             positions: np.ndarray, label: str, message: Callable[[int], str], owner: str | None = None) -> None:
+        """Problems for the cells at ``positions`` (in row order): the first MAX_LISTED, then one summary
+        (with the same code: it stands for the problems it does not list)."""
         for p in positions[:MAX_LISTED]:
-            self.problem(file, sheet, int(rows[p]), column, message(int(p)), owner)
+            self.problem(code, file, sheet, int(rows[p]), column, message(int(p)), owner)
         rest = len(positions) - MAX_LISTED
         if rest > 0:
             at = int(rows[positions[MAX_LISTED]])
-            self.problem(file, sheet, at, column, f"…该列另有{rest}处同类问题（{label}，自本行起未逐一列出）", owner)
+            self.problem(code, file, sheet, at, column, f"…该列另有{rest}处同类问题（{label}，自本行起未逐一列出）",
+                         owner)
+
+    def attributed(self) -> bool:
+        """Lenient mode: whether every problem is one of a record and attributed to a branch."""
+        return bool(self.problems) and all(
+            p.code.of_record and b is not None for p, b in zip(self.problems, self.owners))
 
     def per_piece(self, tid: str, mask: np.ndarray):
         """(piece, start, positions within the piece) for every piece with a True in ``mask``."""
@@ -125,34 +134,34 @@ class Intake:
             a = int(starts[k])
             yield pieces[k], a, np.flatnonzero(mask[a:int(ends[k])])
 
-    def emit_rows(self, tid: str, mask: np.ndarray, column: str, label: str,
+    def emit_rows(self, code: DataProblem, tid: str, mask: np.ndarray, column: str, label: str,
                   message: Callable[[_Piece, int], str]) -> None:
         """Problems for records of an assembled table (``mask`` over its rows), located and capped per
         contributing sheet; emitted by :meth:`flush`."""
-        self.pending.append((tid, mask, column, label, message))
+        self.pending.append((code, tid, mask, column, label, message))
 
     def flush(self, owners: dict[str, np.ndarray] | None) -> None:
         """Emit the pending record problems. With ``owners`` (per table, the branch of each record or None,
         see :meth:`row_branches`) each problem is attributed to its record's branch and the cap applies per
         sheet, column and branch; without, per sheet and column."""
-        for tid, mask, column, label, message in self.pending:
+        for code, tid, mask, column, label, message in self.pending:
             for p, a, pos in self.per_piece(tid, mask):
                 def at(i: int, p=p, a=a) -> str:
                     return message(p, a + i)
 
                 if owners is None:
-                    self.emit(p.file, p.sheet, p.headers[column], p.rows, pos, label, at)
+                    self.emit(code, p.file, p.sheet, p.headers[column], p.rows, pos, label, at)
                     continue
-                codes, branches = pd.factorize(owners[tid][a + pos], use_na_sentinel=True)
-                order = np.argsort(codes, kind="stable")
-                bounds = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1], True])
+                which, branches = pd.factorize(owners[tid][a + pos], use_na_sentinel=True)
+                order = np.argsort(which, kind="stable")
+                bounds = np.flatnonzero(np.r_[True, which[order][1:] != which[order][:-1], True])
                 for lo, hi in zip(bounds[:-1], bounds[1:]):  # one group per branch with problems here
-                    code = int(codes[order[lo]])
-                    self.emit(p.file, p.sheet, p.headers[column], p.rows, pos[order[lo:hi]], label, at,
-                              None if code < 0 else branches[code])
+                    k = int(which[order[lo]])
+                    self.emit(code, p.file, p.sheet, p.headers[column], p.rows, pos[order[lo:hi]], label, at,
+                              None if k < 0 else branches[k])
         self.pending = []
 
-    def note(self, kind: str, given: str, file: str, sheet: str | None, column: str | None, message: str,
+    def note(self, kind: DataNote, given: str, file: str, sheet: str | None, column: str | None, message: str,
              count: int = 1, table: str | None = None) -> None:
         key = (given, table or sheet or file, sheet, column, kind)
         self.notes.append(_Note(key, given, file, sheet, column, count, message))
@@ -168,12 +177,11 @@ class Intake:
             files = list(dict.fromkeys(n.file for n in group))
             text = first.message.format(n=sum(n.count for n in group))
             if len(files) == 1:
-                out.append(Problem(first.file, first.sheet, None, first.column, text))
+                out.append(Problem(first.file, first.sheet, None, first.column, text, first.key[-1]))
             else:
                 out.append(Problem(first.given, first.sheet, None, first.column,
-                                   f"{text}（涉及{len(files)}个文件，如 {Path(files[0]).name}）"))
+                                   f"{text}（涉及{len(files)}个文件，如 {Path(files[0]).name}）", first.key[-1]))
         return sorted(out, key=Problem.sort_key)
-
 
     def locate(self, tid: str, i: int) -> tuple[_Piece, int]:
         """The sheet and row a record of an assembled table came from."""

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..dataset import EXCLUDED_COLUMNS
+from ..errors import Problem
 from .intake import Intake, _branch_column
 
 
@@ -44,9 +45,11 @@ def row_branches(ix: Intake, tables: dict[str, pd.DataFrame]) -> dict[str, np.nd
 
 
 def exclude(ix: Intake, tables: dict[str, pd.DataFrame], origins: dict[str, pd.DataFrame],
-            owners: dict[str, np.ndarray]) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame], pd.DataFrame]:
+            owners: dict[str, np.ndarray]) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame], pd.DataFrame,
+                                                    dict[str, tuple[Problem, ...]]]:
     """Remove every record of the branches problems were attributed to; return the remaining tables and
-    origins (renumbered from 0) and the excluded branches with their reasons."""
+    origins (renumbered from 0), the excluded branches with their reasons, and each excluded branch's
+    problems (with their codes)."""
     pairs = sorted(set(zip(ix.problems, ix.owners)), key=lambda pb: pb[0].sort_key())
     texts = pd.DataFrame({"branch_id": [b for _, b in pairs], "text": [str(p) for p, _ in pairs]}, dtype=object)
     reasons = texts.groupby("branch_id", sort=False)["text"].agg("；".join)
@@ -63,4 +66,7 @@ def exclude(ix: Intake, tables: dict[str, pd.DataFrame], origins: dict[str, pd.D
         keep = ~pd.Index(owners[tid], dtype=object).isin(gone)
         kept_tables[tid] = frame[keep].reset_index(drop=True)
         kept_origins[tid] = origins[tid][keep].reset_index(drop=True)
-    return kept_tables, kept_origins, excluded
+    by_branch: dict[str, list[Problem]] = {}
+    for p, b in pairs:
+        by_branch.setdefault(b, []).append(p)
+    return kept_tables, kept_origins, excluded, {b: tuple(ps) for b, ps in by_branch.items()}
