@@ -21,6 +21,8 @@ class DataProblem(str, Enum):
     UNKNOWN_TABLE_FILE = "unknown_table_file"  # a CSV/Parquet file whose name is no table
     UNREADABLE_FILE = "unreadable_file"  # damaged, encrypted, empty, not what its suffix says
     UNREADABLE_SHEET = "unreadable_sheet"
+    TOO_LARGE = "too_large"  # beyond a resource bound: zip bomb, a sheet's used range, a huge file
+    UNKNOWN_WORKBOOK = "unknown_workbook"  # a workbook without a single sheet of a known table
     # sheets and columns
     MISSING_SHEET = "missing_sheet"  # a needed table no input provides
     HEADER_NOT_FOUND = "header_not_found"
@@ -34,6 +36,8 @@ class DataProblem(str, Enum):
     BAD_MONTH = "bad_month"
     BAD_ENUM = "bad_enum"  # not one of the allowed values
     BAD_BOOL = "bad_bool"  # not 是/否
+    ERROR_CELL = "error_cell"  # an Excel error value: #N/A, #REF!, #DIV/0! ...
+    TEXT_TOO_LONG = "text_too_long"  # more characters than an Excel cell holds
     # records and tables
     DUPLICATE_KEY = "duplicate_key"
     UNKNOWN_REFERENCE = "unknown_reference"  # a 支部编码/党员编号 that the referenced table does not list
@@ -51,7 +55,8 @@ class DataProblem(str, Enum):
 
 _RECORD_PROBLEMS = frozenset({
     DataProblem.EMPTY_REQUIRED, DataProblem.BAD_NUMBER, DataProblem.NOT_INTEGER, DataProblem.BAD_DATE,
-    DataProblem.BAD_MONTH, DataProblem.BAD_ENUM, DataProblem.BAD_BOOL, DataProblem.DUPLICATE_KEY,
+    DataProblem.BAD_MONTH, DataProblem.BAD_ENUM, DataProblem.BAD_BOOL, DataProblem.ERROR_CELL,
+    DataProblem.TEXT_TOO_LONG, DataProblem.DUPLICATE_KEY,
     DataProblem.UNKNOWN_REFERENCE, DataProblem.INCONSISTENT_REFERENCE, DataProblem.CONFLICTING_FILES,
     DataProblem.BRANCH_WITHOUT_RECORDS,
 })
@@ -63,6 +68,7 @@ class DataNote(str, Enum):
     LOCK_FILE = "lock_file"  # ~$x.xlsx beside an open workbook
     HIDDEN = "hidden"  # hidden or system file or folder
     SUBDIR = "subdir"  # a folder inside a data folder
+    NOT_REGULAR = "not_regular"  # a named pipe, device or socket in a data folder
     OTHER_FILE = "other_file"  # not a data file (说明.docx)
     UNKNOWN_FILE = "unknown_file"  # a CSV/Parquet file in a folder whose name is no table
     ENCODING = "encoding"  # a CSV file read as GB18030

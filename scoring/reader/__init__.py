@@ -90,6 +90,7 @@ def read_dataset(paths: Sequence[Path], specs: Mapping[str, Table], needed: Iter
         raise UsageError("没有指定输入数据（工作簿、CSV/Parquet 文件夹或工作簿文件夹）")
     timer = timer or _no_timer
     ix = Intake(specs)
+    ix.wanted = wanted
     with timer("read"):
         for p in paths:
             add_path(ix, Path(p))

@@ -8,10 +8,11 @@ import pandas as pd
 
 from ..errors import DataProblem
 from ..dataset import DTYPES
-from .cells import _as_series, _split
+from .cells import EXCEL_ERRORS, _as_series, _split
 from .convert import _convert
 from .intake import Intake, _Part, _Piece
-from .text import _display
+from .limits import MAX_TEXT
+from .text import _brief, _display
 
 
 def assemble(ix: Intake) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
@@ -49,12 +50,25 @@ def build(ix: Intake, tid: str, parts: list[_Part]) -> tuple[pd.DataFrame, pd.Da
             out[col.id] = _empty_column(DTYPES[col.dtype], n)
             continue
         conv = _convert(c, col, excel)
-        bad = np.zeros(n, dtype=bool)
+        bad = c.error.copy()
+        if c.error.any():
+            ix.emit_rows(DataProblem.ERROR_CELL, tid, c.error, col.id, "错误值",
+                         lambda p, i, c=c: _error_message(_display(c.raw.iloc[i])))
+        if c.text.notna().any():
+            long = (c.text.str.len() > MAX_TEXT).fillna(False).to_numpy(dtype=bool)
+            if long.any():
+                bad |= long
+                ix.emit_rows(DataProblem.TEXT_TOO_LONG, tid, long, col.id, "内容过长",
+                             lambda p, i, c=c: f"单元格内容有{len(c.text.iloc[i]):,}个字符，超过一个单元格的上限"
+                                               f"{MAX_TEXT:,}个字符（是否误粘贴了整段文字？）")
         for issue in conv.issues:
-            bad |= issue.mask
-            ix.emit_rows(issue.code, tid, issue.mask, col.id, issue.label,
+            mask = issue.mask & ~bad
+            if not mask.any():
+                continue
+            bad |= mask
+            ix.emit_rows(issue.code, tid, mask, col.id, issue.label,
                            lambda p, i, m=issue.message, c=c, cid=col.id:
-                               m(p.headers[cid], _display(c.raw.iloc[i])))
+                               m(p.headers[cid], _brief(c.raw.iloc[i])))
         for fix in conv.fixes:
             for p, a, pos in ix.per_piece(tid, fix.mask):
                 example = fix.example(a + int(pos[0])).replace("{", "{{").replace("}", "}}")
@@ -103,3 +117,8 @@ def _empty_column(dtype: str, n: int) -> pd.Series:
     if dtype == "object":
         return pd.Series(np.full(n, None, dtype=object), index=pd.RangeIndex(n), dtype=object)
     return pd.Series(index=pd.RangeIndex(n), dtype=dtype)
+
+
+def _error_message(value: str) -> str:
+    meaning = EXCEL_ERRORS.get(value, "公式出错")
+    return f"单元格是错误值「{value}」（{meaning}，通常是公式算不出结果），请改为实际的值"

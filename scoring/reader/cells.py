@@ -10,6 +10,14 @@ import pandas as pd
 
 from .text import _WS
 
+# Excel's error values, as calamine's scan (see limits.py) and CSV exports give them: a formula that
+# could not be computed. What each means, for the message.
+EXCEL_ERRORS = {
+    "#N/A": "查找的值不存在", "#REF!": "引用的单元格已被删除", "#DIV/0!": "除数为0", "#VALUE!": "参与计算的值类型不对",
+    "#NAME?": "公式中有无法识别的名称", "#NUM!": "数值无效", "#NULL!": "引用的区域不相交",
+    "#SPILL!": "结果区域被占用", "#CALC!": "公式无法计算", "#GETTING_DATA": "数据尚未计算完成", "#错误": "公式出错",
+}
+
 _DATE_TYPES = (_dt.date, pd.Timestamp, np.datetime64)
 _NUMBER_TYPES = (int, float, np.integer, np.floating)
 
@@ -34,6 +42,7 @@ class _Cells:
     flag: pd.Series  # "boolean"
     other: np.ndarray  # bool: a value of another kind (time of day, duration, error value...)
     oob: np.ndarray  # bool: a date cell outside the representable years
+    error: np.ndarray  # bool: an Excel error value (#N/A, #REF!...), kept out of every other part
 
     @property
     def n(self) -> int:
@@ -48,6 +57,7 @@ class _Cells:
             | self.flag.notna().to_numpy()
             | self.other
             | self.oob
+            | self.error
         )
 
     def take(self, keep: np.ndarray) -> _Cells:
@@ -60,6 +70,7 @@ class _Cells:
             flag=self.flag[keep].reset_index(drop=True),
             other=self.other[keep],
             oob=self.oob[keep],
+            error=self.error[keep],
         )
 
 
@@ -140,9 +151,13 @@ def _split(s: pd.Series) -> _Cells:
     has_text = stripped.notna() & stripped.ne("")
     spaced = (has_text & stripped.ne(text)).fillna(False).to_numpy(dtype=bool)
     text = stripped.where(has_text)
-    return _Cells(raw=s, text=text, spaced=spaced, num=num, when=when, flag=flag, other=other, oob=oob)
-
-
+    error = np.zeros(n, dtype=bool)
+    if has_text.any():
+        error = text.isin(EXCEL_ERRORS).to_numpy(dtype=bool)
+        if error.any():
+            text = text.where(~error)
+            spaced = spaced & ~error
+    return _Cells(raw=s, text=text, spaced=spaced, num=num, when=when, flag=flag, other=other, oob=oob, error=error)
 
 
 def _as_series(values, n: int) -> pd.Series:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..errors import DataNote, DataProblem
 from .intake import Intake, _Piece
-from .text import _display, _file_names
+from .text import _brief, _file_names
 
 
 def check_keys(ix: Intake, tables: dict[str, pd.DataFrame]) -> None:
@@ -40,7 +40,7 @@ def check_keys(ix: Intake, tables: dict[str, pd.DataFrame]) -> None:
         other[pos] = np.where(pos == first[group], second[group], first[group])
 
         def message(p: _Piece, i: int, frame=frame, key=key, other=other, tid=tid) -> str:
-            shown = "、".join(f"{p.headers[k]}「{_display(frame[k].iat[i])}」" for k in key)
+            shown = "、".join(f"{p.headers[k]}「{_brief(frame[k].iat[i])}」" for k in key)
             q, row = ix.locate(tid, int(other[i]))
             if (q.file, q.sheet) == (p.file, p.sheet):
                 where = f"第{row}行"
@@ -91,7 +91,7 @@ def check_references(ix: Intake, tables: dict[str, pd.DataFrame]) -> None:
                         DataProblem.UNKNOWN_REFERENCE,
                     tid, missing, fk.column, "不存在",
                     lambda p, i, v=values, t=target, c=fk.column:
-                        f"{p.headers[c]}「{_display(v.iat[i])}」在「{t.sheet}」中不存在")
+                        f"{p.headers[c]}「{_brief(v.iat[i])}」在「{t.sheet}」中不存在")
             check_consistency(ix, tid, frame, fk, ref, at)
 
 
@@ -117,14 +117,16 @@ def check_consistency(ix: Intake, tid: str, frame: pd.DataFrame, fk, ref: pd.Dat
             theader = target.column(tfk.column).header
 
             def message(p: _Piece, i: int, expected=expected, actual=actual, theader=theader, other=other) -> str:
-                return (f"{p.headers[fk.column]}「{_display(frame[fk.column].iat[i])}」在「{target.sheet}」中的"
-                        f"{theader}是「{_display(expected[i])}」，与本行{p.headers[other.column]}"
-                        f"「{_display(actual[i])}」不一致")
+                return (f"{p.headers[fk.column]}「{_brief(frame[fk.column].iat[i])}」在「{target.sheet}」中的"
+                        f"{theader}是「{_brief(expected[i])}」，与本行{p.headers[other.column]}"
+                        f"「{_brief(actual[i])}」不一致")
 
             ix.emit_rows(DataProblem.INCONSISTENT_REFERENCE, tid, differs, other.column, "与名册不一致", message)
 
 
 def check_needed(ix: Intake, wanted: set[str], tables: dict[str, pd.DataFrame], paths: list[Path]) -> None:
+    if not ix.seen and any(p.code is DataProblem.UNKNOWN_WORKBOOK for p in ix.problems):
+        return  # no input holds any known table: the unknown workbooks' lines say what was expected
     file = "、".join(str(p) for p in paths)
     folder = any(p.is_dir() for p in paths)
     for tid in sorted(wanted, key=lambda t: list(ix.specs).index(t)):

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..errors import DataProblem
 from .intake import Intake, _Piece, _branch_column
-from .text import _display, _file_names, _is_missing
+from .text import _brief, _file_names, _is_missing
 
 
 def check_conflicts(ix: Intake, tables: dict[str, pd.DataFrame], origins: dict[str, pd.DataFrame]) -> None:
@@ -52,7 +52,7 @@ def check_conflicts(ix: Intake, tables: dict[str, pd.DataFrame], origins: dict[s
         def message(p: _Piece, i: int, branch=branch, first_file=first_file, names=names, sheet=sheet) -> str:
             b = branch.iat[i]
             one, two = _file_names(names[first_file.loc[b]], p.file)
-            return f"支部「{_display(b)}」的「{sheet}」同时出现在「{one}」和「{two}」中，请核对后只保留一份"
+            return f"支部「{_brief(b)}」的「{sheet}」同时出现在「{one}」和「{two}」中，请核对后只保留一份"
 
         ix.emit_rows(DataProblem.CONFLICTING_FILES, tid, mask, column, "同一支部的记录来自多个文件", message)
 
@@ -76,7 +76,7 @@ def check_branches_have_records(ix: Intake, tables: dict[str, pd.DataFrame]) -> 
     sheet = ix.specs["branches"].sheet
 
     def message(p: _Piece, i: int, ids=ids, names=branches["name"], sheet=sheet) -> str:
-        shown = " ".join(_display(v) for v in (ids.iat[i], names.iat[i]) if not _is_missing(v))
+        shown = " ".join(_brief(v) for v in (ids.iat[i], names.iat[i]) if not _is_missing(v))
         return f"支部「{shown}」在「{sheet}」中，但没有任何记录（未收到该支部的工作簿？）"
 
     ix.emit_rows(DataProblem.BRANCH_WITHOUT_RECORDS, "branches", lonely, "branch_id", "没有任何记录", message)

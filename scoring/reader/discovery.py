@@ -4,6 +4,7 @@ are hidden files, system files and Excel's lock files (``~$东岗村.xlsx``)."""
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 from ..errors import DataNote, DataProblem, UsageError
@@ -23,6 +24,14 @@ def _is_hidden(p: Path) -> bool:
         return True
     try:
         return bool(getattr(p.stat(), "st_file_attributes", 0) & 2)  # FILE_ATTRIBUTE_HIDDEN
+    except OSError:
+        return False
+
+
+def _is_regular(p: Path) -> bool:
+    """A regular file, following links; stat() never opens the file, so a pipe cannot block here."""
+    try:
+        return stat.S_ISREG(p.stat().st_mode)
     except OSError:
         return False
 
@@ -57,6 +66,10 @@ def add_path(ix: Intake, p: Path) -> None:
             if q.is_dir():
                 ix.note(DataNote.SUBDIR, given, str(q), None, None, "子文件夹中的文件未读取")
                 continue
+            if not _is_regular(q):  # a named pipe or device would block or never end: never opened
+                ix.note(DataNote.NOT_REGULAR, given, str(q), None, None,
+                        f"「{q.name}」不是普通文件（命名管道、设备或无效的链接），已跳过")
+                continue
             fmt = format_of(q)
             if fmt is None:
                 ix.note(DataNote.OTHER_FILE, given, str(q), None, None, f"「{q.name}」不是工作簿，已跳过")
@@ -66,6 +79,8 @@ def add_path(ix: Intake, p: Path) -> None:
         if not readable:
             ix.problem(DataProblem.NO_DATA_FILES, given, None, None, None, "文件夹中没有可读取的数据文件（.xlsx、.xlsm、.csv、.parquet）")
         return
+    if not _is_regular(p):
+        raise UsageError(f"输入 {given} 不是普通文件（命名管道、设备等），无法作为数据读取")
     fmt = format_of(p)
     if fmt is None:
         raise UsageError(f"无法识别的输入文件：{given}（应为 .xlsx/.xlsm 工作簿、CSV 或 Parquet 文件，或包含它们的文件夹）")

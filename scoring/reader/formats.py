@@ -12,6 +12,7 @@ import pandas as pd
 from ..errors import DataNote, DataProblem
 from .headers import IGNORED_SHEETS, add_grid, table_of_sheet
 from .intake import Intake, _Grid
+from .limits import Refused, check_csv, check_parquet, scan_workbook
 from .text import _key
 
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -34,6 +35,12 @@ def read_file(ix: Intake, given: str, path: Path, file: str, fmt: str, in_folder
     table = ix.specs[tid]
     ix.sources.append(file)
     try:
+        (check_csv if fmt == "csv" else check_parquet)(path)
+    except Refused as e:
+        ix.problem(DataProblem.TOO_LARGE, file, None, None, None, f"无法读取文件：{e}")
+        ix.seen.add(tid)
+        return
+    try:
         if fmt == "csv":
             columns, encoding = _read_csv(path)
             header = None
@@ -54,10 +61,16 @@ def read_workbook(ix: Intake, given: str, path: Path, file: str) -> None:
     from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
     try:
+        scan = scan_workbook(path)  # bounds first: calamine itself would abort the process on a far corner
+    except Refused as e:
+        ix.problem(DataProblem.TOO_LARGE, file, None, None, None, f"无法读取工作簿：{e}")
+        return
+    try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception as e:  # not a workbook, damaged, password protected
         ix.problem(DataProblem.UNREADABLE_FILE, file, None, None, None, f"无法打开工作簿：{_why_unreadable(path, e)}")
         return
+    recognized, others = 0, []
     try:
         for meta in wb.sheets_metadata:
             name = meta.name
@@ -70,6 +83,7 @@ def read_workbook(ix: Intake, given: str, path: Path, file: str) -> None:
                     if meta.visible == SheetVisibleEnum.Visible and _key(name) not in IGNORED_SHEETS \
                             and sheet.start is not None:
                         ix.note(DataNote.UNKNOWN_SHEET, given, file, name, None, "不是已知的工作表，已忽略")
+                        others.append(name)
                     continue
                 rows = sheet.to_python(skip_empty_area=False)
             except Exception as e:
@@ -77,9 +91,26 @@ def read_workbook(ix: Intake, given: str, path: Path, file: str) -> None:
                 if tid is not None:
                     ix.seen.add(tid)
                 continue
-            add_grid(ix, _Grid(given, file, name, ix.specs[tid], _rows_to_columns(rows), "excel"))
+            recognized += 1
+            columns = _rows_to_columns(rows)
+            found = scan.sheets.get(name) if scan is not None else None
+            if found is not None and found.errors:  # calamine reads an error cell as "": put its value back
+                for (r, j), value in found.errors.items():
+                    if j < len(columns) and r < len(columns[j]):
+                        columns[j][r] = value
+            add_grid(ix, _Grid(given, file, name, ix.specs[tid], columns, "excel"))
     finally:
         wb.close()
+    if not recognized and others:
+        expected = [t.sheet for t in ix.specs.values() if t.id in ix.wanted] or [t.sheet for t in ix.specs.values()]
+        ix.problem(DataProblem.UNKNOWN_WORKBOOK, file, None, None, None,
+                   f"工作簿中没有可识别的数据表：其中的工作表为{_names(others)}，评分需要的是{_names(expected)}"
+                   "（是否选错了文件？评分结果工作簿或其他系统导出的表格不能作为数据）")
+
+
+def _names(names: list[str], limit: int = 8) -> str:
+    shown = "、".join(f"「{n}」" for n in names[:limit])
+    return shown + (f"等{len(names)}张" if len(names) > limit else "")
 
 
 def _rows_to_columns(rows: list[list]) -> list[np.ndarray]:

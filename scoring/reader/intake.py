@@ -97,6 +97,7 @@ class Intake:
                 lk.setdefault(_key(c.id), c.id)
             self.lookups[t.id] = lk
         self.seen: set[str] = set()  # tables some sheet or file was found for, readable or not
+        self.wanted: set[str] = set()  # tables the rubric needs (for messages)
 
     # -- problems and notes ------------------------------------------------------------------------
 

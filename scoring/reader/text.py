@@ -79,3 +79,13 @@ def _file_names(first: str, second: str) -> tuple[str, str]:
     """Two files as messages name them: by file name, by full path where the names alone are equal."""
     a, b = Path(first).name, Path(second).name
     return (a, b) if a != b else (first, second)
+
+
+BRIEF = 60  # characters of a value shown in a message
+
+
+def _brief(v) -> str:
+    """A cell value for a message: as the user sees it, cut after BRIEF characters (a 10,000-character
+    cell must not flood the list of problems)."""
+    s = _display(v)
+    return s if len(s) <= BRIEF else f"{s[:BRIEF]}…（共{len(s)}个字符）"
