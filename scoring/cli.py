@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 from pathlib import Path
 
@@ -167,6 +168,23 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a service manager, ``kill``, a closed terminal session): the same clean abort as Ctrl+C, so
+    every temporary output file is removed on the way out (see :mod:`scoring.atomic`)."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+def _install(signum, handler):
+    """Install a signal handler where Python allows it (the main thread); returns the one replaced."""
+    try:
+        return signal.signal(signum, handler)
+    except ValueError:  # not the main thread (called from a server's worker)
+        return None
+
+
 # subcommand -> module of scoring.commands holding its ``cmd(args)`` (imported when the command runs)
 COMMANDS = {"run": "run", "plugins": "plugins", "sample": "sample", "rubric": "rubric", "template": "template",
             "self-check": "selfcheck", "serve": "serve", "publish": "publish"}
@@ -178,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     if not a.command:
         parser.print_help()
         return 2
+    previous = _install(signal.SIGTERM, _on_sigterm)
     try:
         module = importlib.import_module(f"scoring.commands.{COMMANDS[a.command]}")
         return module.cmd(a)
@@ -187,9 +206,12 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into head and closed early
         sys.stderr.close()
         return 0
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         print("已中断，未写入结果。", file=sys.stderr)
-        return 130
+        return 143 if isinstance(e, Terminated) else 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -421,14 +421,94 @@ def _toml_error_zh(msg: str) -> str:
     return f"{where}{msg}"
 
 
-def read_toml(path: Path, shown: str) -> dict:
+MAX_RUBRIC_BYTES = 4 << 20  # a rubric is a few kilobytes; anything this large is not one
+MAX_NESTING = 20  # tables and arrays inside each other (the standard rubrics go 9 deep)
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+_BINARY_KINDS = (
+    (b"PK\x03\x04", "Excel 工作簿（.xlsx）或压缩文件"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "旧版 Excel（.xls）或 Word 文件"),
+    (b"%PDF", "PDF 文件"),
+    (b"\x89PNG", "图片"),
+    (b"\xff\xd8\xff", "图片"),
+)
+
+
+def _toml_text(raw: bytes, shown: str) -> str:
+    """The rubric file's text: UTF-8 (a leading BOM, as Windows Notepad writes it, is accepted). Any other
+    encoding or a binary file is a located Chinese error saying how to save the file correctly."""
+    for magic, kind in _BINARY_KINDS:
+        if raw.startswith(magic):
+            raise RubricError([f"{shown}: 文件是{kind}，不是文本格式的评分标准（是否把其他文件的扩展名改成了 .toml？）"])
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise RubricError([f"{shown}: 文件是 UTF-16 编码（记事本中的“Unicode”），评分标准必须是 UTF-8 编码："
+                           "请用记事本打开，“另存为”时编码选“UTF-8”"])
+    if raw.startswith(_UTF8_BOM):
+        raw = raw[len(_UTF8_BOM):]
+    if b"\x00" in raw[:8192]:
+        raise RubricError([f"{shown}: 文件含有二进制内容，不是文本格式的评分标准"])
     try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except tomllib.TOMLDecodeError as e:
-        raise RubricError([f"{shown}: TOML 语法错误：{_toml_error_zh(str(e))}"]) from None
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        begin = raw.rfind(b"\n", 0, e.start) + 1
+        end = raw.find(b"\n", e.start)
+        text_line = raw[begin:end if end >= 0 else len(raw)]
+        try:
+            shown_line = text_line.decode("gb18030").strip()
+            column = len(raw[begin:e.start].decode("gb18030", "replace")) + 1
+            where = f"第{line}行第{column}列"
+        except UnicodeDecodeError:
+            shown_line, where = "", f"第{line}行"
+        try:
+            raw.decode("gb18030")
+        except UnicodeDecodeError:
+            kind = "不是 UTF-8 编码"
+        else:
+            kind = "是 GBK/ANSI 编码（中文 Windows 记事本的默认编码），不是 UTF-8"
+        line_text = f"（「{shown_line[:40]}」）" if shown_line else ""
+        raise RubricError([f"{shown}: {where}{line_text}：文件{kind}；评分标准必须是 UTF-8 编码："
+                           "请用记事本打开，“另存为”时编码选“UTF-8”"]) from None
+
+
+def _too_deep(data) -> bool:
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_NESTING:
+            return True
+        if isinstance(value, dict):
+            stack += [(v, depth + 1) for v in value.values()]
+        elif isinstance(value, list):
+            stack += [(v, depth + 1) for v in value]
+    return False
+
+
+def read_toml(path: Path, shown: str) -> dict:
+    """A rubric file as a dict. Every way a file people save can be wrong (another encoding, a workbook
+    renamed .toml, a huge or absurdly nested file, a syntax error) is a :class:`RubricError` naming the
+    file, never a traceback."""
+    import stat
+
+    try:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise RubricError([f"{shown}: 不是普通文件，无法作为评分标准读取"])
+        if st.st_size > MAX_RUBRIC_BYTES:
+            raise RubricError([f"{shown}: 文件有 {st.st_size:,} 字节，不像是评分标准（评分标准通常只有几千字节）"])
+        raw = path.read_bytes()
     except OSError as e:
         raise RubricError([f"{shown}: 无法读取：{e.strerror}"]) from None
+    text = _toml_text(raw, shown)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise RubricError([f"{shown}: TOML 语法错误：{_toml_error_zh(str(e))}"]) from None
+    except RecursionError:
+        data = None
+    if data is None or _too_deep(data):
+        raise RubricError([f"{shown}: 嵌套层数过多（数组或表的嵌套超过{MAX_NESTING}层），不像是评分标准"])
+    return data
 
 
 # ---------------------------------------------------------------- extends: merge rules

@@ -26,7 +26,12 @@ def cmd(a) -> int:
 
         text = json.dumps(rubric_tools.json_schema(), ensure_ascii=False, indent=2) + "\n"
         if a.output:
-            a.output.write_text(text, encoding="utf-8")
+            from ..atomic import atomic_output
+            from ..paths import check_paths
+
+            check_paths([], [a.output])
+            with atomic_output(a.output) as tmp:
+                tmp.write_text(text, encoding="utf-8")
             print(f"JSON Schema 已写入：{a.output}")
         else:
             print(text, end="")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 import sys
 
-from ..paths import check_paths
+from ..paths import check_paths, code_and_rubric
 
 
 def _say(quiet: bool, *lines: str) -> None:
@@ -21,7 +21,7 @@ def cmd(a) -> int:
     from ..reader import read_dataset
 
     outputs = [a.output] + ([a.json] if a.json else [])
-    check_paths(a.data + ([a.previous] if a.previous else []), outputs)
+    check_paths(a.data + ([a.previous] if a.previous else []) + code_and_rubric(a.rubric, a.plugin), outputs)
     if a.publish is not None:
         from ..publish.command import check_publish_args
 

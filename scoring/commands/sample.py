@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import UsageError
+from ..paths import check_writable_folder
 from ..sample import FORMATS, generate_county, write_dataset
 
 
@@ -27,6 +28,9 @@ def main_sample(branches: int, out: Path, fmt: str, seed: int, year: int) -> lis
 def cmd(a) -> int:
     if a.branches < 1:
         raise UsageError("--branches 必须是正整数")
+    existing = next(p for p in [a.output, *a.output.absolute().parents] if p.exists())
+    if existing != a.output or a.output.is_dir():
+        check_writable_folder(existing)
     paths = main_sample(a.branches, a.output, a.format, a.seed, a.year)
     for p in paths:
         print(f"已生成：{p}")

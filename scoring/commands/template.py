@@ -7,6 +7,7 @@ from pathlib import Path
 from ..engine import load
 from ..errors import UsageError
 from ..output.template import write_template
+from ..paths import check_paths, code_and_rubric
 
 
 def main_template(rubric_spec: str | None, out: Path, plugins: list[Path]) -> Path:
@@ -24,6 +25,7 @@ def main_template(rubric_spec: str | None, out: Path, plugins: list[Path]) -> Pa
 
 
 def cmd(a) -> int:
+    check_paths(code_and_rubric(a.rubric, a.plugin), [a.output])
     p = main_template(a.rubric, a.output, a.plugin)
     print(f"已生成数据采集模板：{p}")
     return 0
