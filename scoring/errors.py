@@ -74,6 +74,7 @@ class DataNote(str, Enum):
     ENCODING = "encoding"  # a CSV file read as GB18030
     CONTINUED_SHEET = "continued_sheet"  # 党费交纳2 read as part of 党费交纳
     UNKNOWN_SHEET = "unknown_sheet"
+    UNKNOWN_WORKBOOK = "unknown_workbook"  # a workbook in a folder without any known sheet, skipped
     TITLE_ROWS = "title_rows"  # rows above the header skipped
     UNKNOWN_COLUMN = "unknown_column"
     UNNAMED_COLUMN = "unnamed_column"  # content under an empty header cell ignored

@@ -450,22 +450,23 @@ def _toml_text(raw: bytes, shown: str) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
-        begin = raw.rfind(b"\n", 0, e.start) + 1
-        end = raw.find(b"\n", e.start)
-        text_line = raw[begin:end if end >= 0 else len(raw)]
-        try:
-            shown_line = text_line.decode("gb18030").strip()
-            column = len(raw[begin:e.start].decode("gb18030", "replace")) + 1
-            where = f"第{line}行第{column}列"
-        except UnicodeDecodeError:
-            shown_line, where = "", f"第{line}行"
         try:
             raw.decode("gb18030")
         except UnicodeDecodeError:
-            kind = "不是 UTF-8 编码"
-        else:
+            kind, at = "不是 UTF-8 编码", e.start
+        else:  # the first Chinese character (some GBK pairs happen to be valid UTF-8: the error comes later)
             kind = "是 GBK/ANSI 编码（中文 Windows 记事本的默认编码），不是 UTF-8"
+            at = next(i for i, byte in enumerate(raw) if byte >= 0x80)
+        line = raw.count(b"\n", 0, at) + 1
+        begin = raw.rfind(b"\n", 0, at) + 1
+        end = raw.find(b"\n", at)
+        text_line = raw[begin:end if end >= 0 else len(raw)]
+        try:
+            shown_line = text_line.decode("gb18030").strip()
+            column = len(raw[begin:at].decode("gb18030", "replace")) + 1
+            where = f"第{line}行第{column}列"
+        except UnicodeDecodeError:
+            shown_line, where = "", f"第{line}行"
         line_text = f"（「{shown_line[:40]}」）" if shown_line else ""
         raise RubricError([f"{shown}: {where}{line_text}：文件{kind}；评分标准必须是 UTF-8 编码："
                            "请用记事本打开，“另存为”时编码选“UTF-8”"]) from None

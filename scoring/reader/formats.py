@@ -22,7 +22,7 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # compound document: .xls, or 
 def read_file(ix: Intake, given: str, path: Path, file: str, fmt: str, in_folder: bool) -> None:
     if fmt == "excel":
         ix.sources.append(file)
-        read_workbook(ix, given, path, file)
+        read_workbook(ix, given, path, file, in_folder)
         return
     tid = ix.by_name.get(_key(path.stem))
     if tid is None:
@@ -57,7 +57,7 @@ def read_file(ix: Intake, given: str, path: Path, file: str, fmt: str, in_folder
     add_grid(ix, _Grid(given, file, None, table, columns, fmt, header=header))
 
 
-def read_workbook(ix: Intake, given: str, path: Path, file: str) -> None:
+def read_workbook(ix: Intake, given: str, path: Path, file: str, in_folder: bool = False) -> None:
     from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
     try:
@@ -82,7 +82,6 @@ def read_workbook(ix: Intake, given: str, path: Path, file: str) -> None:
                 if tid is None:
                     if meta.visible == SheetVisibleEnum.Visible and _key(name) not in IGNORED_SHEETS \
                             and sheet.start is not None:
-                        ix.note(DataNote.UNKNOWN_SHEET, given, file, name, None, "不是已知的工作表，已忽略")
                         others.append(name)
                     continue
                 rows = sheet.to_python(skip_empty_area=False)
@@ -101,11 +100,19 @@ def read_workbook(ix: Intake, given: str, path: Path, file: str) -> None:
             add_grid(ix, _Grid(given, file, name, ix.specs[tid], columns, "excel"))
     finally:
         wb.close()
-    if not recognized and others:
-        expected = [t.sheet for t in ix.specs.values() if t.id in ix.wanted] or [t.sheet for t in ix.specs.values()]
+    if recognized or not others:
+        for name in others:
+            ix.note(DataNote.UNKNOWN_SHEET, given, file, name, None, "不是已知的工作表，已忽略")
+        return
+    # not one known sheet: a workbook from another system, or a results workbook, said in one line; in a
+    # folder of branch workbooks it is skipped (a summary someone keeps there), given by itself an error
+    expected = [t.sheet for t in ix.specs.values() if t.id in ix.wanted] or [t.sheet for t in ix.specs.values()]
+    found = f"工作簿中没有可识别的数据表：其中的工作表为{_names(others)}，评分需要的是{_names(expected)}"
+    if in_folder:
+        ix.note(DataNote.UNKNOWN_WORKBOOK, given, file, None, None, f"{found}，已跳过")
+    else:
         ix.problem(DataProblem.UNKNOWN_WORKBOOK, file, None, None, None,
-                   f"工作簿中没有可识别的数据表：其中的工作表为{_names(others)}，评分需要的是{_names(expected)}"
-                   "（是否选错了文件？评分结果工作簿或其他系统导出的表格不能作为数据）")
+                   f"{found}（是否选错了文件？评分结果工作簿或其他系统导出的表格不能作为数据）")
 
 
 def _names(names: list[str], limit: int = 8) -> str:
