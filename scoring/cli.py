@@ -128,19 +128,23 @@ def _parser() -> argparse.ArgumentParser:
     tp.add_argument("-r", "--rubric", default=None, help="评分标准文件路径或内置名称（默认 five_star）")
     tp.add_argument("-o", "--output", type=Path, required=True, help="模板工作簿路径，如 template.xlsx")
     tp.add_argument("--plugin", type=Path, action="append", default=[], help="加载本地插件文件（可多次使用）")
+    _allow_plugins(tp)
 
     rb = sub.add_parser("rubric", help="评分标准：检查、查看、对比、JSON Schema")
     rsub = rb.add_subparsers(dest="rubric_command", metavar="子命令", parser_class=_Parser)
     rc = rsub.add_parser("check", help="检查评分标准并显示摘要")
     rc.add_argument("rubric", nargs="?", default=None, help="评分标准文件路径或内置名称（默认 five_star）")
     rc.add_argument("--plugin", type=Path, action="append", default=[], help="加载本地插件文件（可多次使用）")
+    _allow_plugins(rc)
     rs = rsub.add_parser("show", help="显示合并继承（extends）之后的完整评分标准（TOML）")
     rs.add_argument("rubric", nargs="?", default=None, help="评分标准文件路径或内置名称（默认 five_star）")
     rs.add_argument("--plugin", type=Path, action="append", default=[], help="加载本地插件文件（可多次使用）")
+    _allow_plugins(rs)
     rd = rsub.add_parser("diff", help="对比两个评分标准（如本县标准与省标准）")
     rd.add_argument("a", help="原评分标准")
     rd.add_argument("b", help="新评分标准")
     rd.add_argument("--plugin", type=Path, action="append", default=[], help="加载本地插件文件（可多次使用）")
+    _allow_plugins(rd)
     rj = rsub.add_parser("schema", help="输出评分标准文件的 JSON Schema（供编辑器补全和检查）")
     rj.add_argument("-o", "--output", type=Path, default=None, help="写入文件（默认输出到屏幕）")
 
@@ -166,6 +170,11 @@ def _parser() -> argparse.ArgumentParser:
     sm.add_argument("--seed", type=int, default=2025, help="随机种子（默认 2025）")
     sm.add_argument("--year", type=int, default=2025, help="考核年度（默认 2025）")
     return p
+
+
+def _allow_plugins(parser) -> None:
+    parser.add_argument("--allow-plugins", action="store_true",
+                        help="运行本地插件的代码（默认只读取插件中声明的测量项和数据表，不运行其代码）")
 
 
 class Terminated(KeyboardInterrupt):

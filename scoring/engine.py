@@ -178,12 +178,13 @@ def rubric_rows(r: Rubric, reg: Registry) -> list[dict]:
     return rows
 
 
-def load(rubric_spec, plugins: list[Path] = ()) -> tuple[Rubric, Registry, str]:
+def load(rubric_spec, plugins: list[Path] = (), execute_plugins: bool = True) -> tuple[Rubric, Registry, str]:
     """Load the rubric (extends merged), then the plugins (command-line ones and the rubric's own local
-    plugin files), then cross-check the rubric against the measures they provide."""
+    plugin files), then cross-check the rubric against the measures they provide. With
+    ``execute_plugins=False`` local plugin files are read without running them (what they declare)."""
     data, shown = read_rubric_data(rubric_spec)
     rubric = parse_rubric(data, shown)
-    reg = make_registry(list(plugins) + [Path(p) for p in rubric.plugins])
+    reg = make_registry(list(plugins) + [Path(p) for p in rubric.plugins], execute=execute_plugins)
     problems = cross_check(rubric, reg)
     if problems:
         raise RubricError([f"{shown}: {p}" for p in problems])

@@ -79,11 +79,14 @@ def _load_file_plugin(path: Path):
     return mod
 
 
-def make_registry(local_plugins: list[Path] = (), use_entry_points: bool = True) -> Registry:
+def make_registry(local_plugins: list[Path] = (), use_entry_points: bool = True, execute: bool = True) -> Registry:
     """The plugin manager with every plugin registered, in this fixed order: the built-in plugins
     (``plugins.BUILTIN_PLUGINS``), then installed packages of the entry-point group ``scoring.plugins``
     (sorted by name; an entry point named like a built-in is the built-in itself and is skipped), then
-    local plugin files (``--plugin``, the rubric's ``plugins``) in the order given."""
+    local plugin files (``--plugin``, the rubric's ``plugins``) in the order given. With ``execute=False`` local
+    plugin files are read without running them (:func:`scoring.plugin_files.static_module`)."""
+    from .plugin_files import static_module
+
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     builtins = builtin_plugins()
@@ -111,7 +114,7 @@ def make_registry(local_plugins: list[Path] = (), use_entry_points: bool = True)
         name = f"local:{p.stem}"
         if pm.get_plugin(name) is not None:
             continue
-        pm.register(_load_file_plugin(p), name=name)
+        pm.register(_load_file_plugin(p) if execute else static_module(p), name=name)
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as e:

@@ -36,6 +36,7 @@ from .rules.per_event import PerEvent  # noqa: F401
 from .rules.per_unit import PerUnit  # noqa: F401
 from .rules.ratio import Ratio  # noqa: F401
 from .rules.steps import Steps  # noqa: F401
+from .plugin_files import local_plugin_path
 
 OPS = ("<", "<=", ">", ">=", "==", "!=")
 
@@ -596,7 +597,8 @@ def _read_raw(path: Path, shown: str, chain: tuple[Path, ...], chain_shown: tupl
     data = read_toml(path, shown)
     base_dir = path.parent
     if "plugins" in data and isinstance(data["plugins"], list):
-        data["plugins"] = [str((base_dir / p).resolve()) if isinstance(p, str) else p for p in data["plugins"]]
+        data["plugins"] = [local_plugin_path(base_dir, p, shown, i) if isinstance(p, str) else p
+                           for i, p in enumerate(data["plugins"], 1)]
     ext = data.pop("extends", None)
     if ext is None:
         return data

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
 from ..errors import UsageError
+from ..plugin_files import not_run_note
 
 
 def cmd(a) -> int:
@@ -10,17 +13,27 @@ def cmd(a) -> int:
     from ..engine import load
     from ..rubric import dump_toml
 
+    run = getattr(a, "allow_plugins", False)  # local plugin code runs only when the operator says so
     if a.rubric_command == "check":
-        r, reg, shown = load(a.rubric, a.plugin)
+        r, reg, shown = load(a.rubric, a.plugin, execute_plugins=run)
         print(rubric_tools.check_summary(r, shown, reg))
+        note = None if run else not_run_note([*a.plugin, *r.plugins])
+        if note:
+            print(f"  {note}")
     elif a.rubric_command == "show":
-        r, _, shown = load(a.rubric, a.plugin)
+        r, _, shown = load(a.rubric, a.plugin, execute_plugins=run)
         print(f"# {shown} 合并继承后的完整评分标准（{r.name}，版本 {r.version}）")
         print(dump_toml(r), end="")
+        note = None if run else not_run_note([*a.plugin, *r.plugins])
+        if note:
+            print(note, file=sys.stderr)
     elif a.rubric_command == "diff":
-        ra, _, sa = load(a.a, a.plugin)
-        rb, reg_b, sb = load(a.b, a.plugin)
+        ra, _, sa = load(a.a, a.plugin, execute_plugins=run)
+        rb, reg_b, sb = load(a.b, a.plugin, execute_plugins=run)
         print(rubric_tools.diff(ra, rb, sa, sb, reg_b)[0])
+        note = None if run else not_run_note(list(dict.fromkeys([*a.plugin, *ra.plugins, *rb.plugins])))
+        if note:
+            print(note, file=sys.stderr)
     elif a.rubric_command == "schema":
         import json
 

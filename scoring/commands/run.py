@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from pathlib import Path
 
 from ..paths import check_paths, code_and_rubric
 
@@ -35,6 +36,7 @@ def cmd(a) -> int:
     with timer("rubric"):
         rubric, reg, shown = load(a.rubric, a.plugin)
     year = a.year or rubric.year
+    ran = [*a.plugin, *rubric.plugins]  # local plugin files whose code ran: said in the summary
     data = read_dataset(a.data, reg.tables, needed_tables(rubric, reg), timer=timer, lenient=a.lenient)
     require_branches(data, a.data)
     command = "scoring " + " ".join(shlex.quote(x) for x in sys.argv[1:])
@@ -82,6 +84,7 @@ def cmd(a) -> int:
     summary = "，".join(f"{lv}{int(counts[lv])}个" for lv in order if lv in counts)
     _say(a.quiet,
          f"评分标准：{rubric.name}（{shown}，版本 {rubric.version}），考核年度 {year}",
+         *([f"已运行本地插件代码：{'、'.join(str(Path(p).resolve()) for p in ran)}"] if ran else []),
          f"参评支部 {len(b)} 个：{summary}",
          f"否决或标记：{int((b['flags'] != '').sum())} 个支部有标记，{int((~b['rated']).sum())} 个支部不评定等级；"
          f"{int((b['quota_note'] != '').sum())} 个支部因名额限制调整等级",

@@ -1177,14 +1177,20 @@ def _level_looks(result: Result) -> dict[str, str]:
     return out
 
 
+def formula_text(text: str) -> str:
+    """A string as an Excel formula literal: in quotes, every quote inside doubled. Level labels come from
+    the rubric, and a label such as 好"),TRUE,(" must stay a label, not become part of the formula."""
+    return '"' + str(text).replace('"', '""') + '"'
+
+
 def _level_rules(ws: Worksheet, looks: Looks, column: int, first: int, last: int, levels: pd.Series,
                  mapping: dict[str, str]) -> None:
     present = set(_text(levels).tolist())
     for label, look in mapping.items():
-        if label in present:
+        if label in present and len(label) <= 255:  # Excel's limit for a string in a formula
             ws.conditional_format(
                 first, column, last, column,
-                {"type": "cell", "criteria": "==", "value": f'"{label}"', "format": looks.levels[look]},
+                {"type": "cell", "criteria": "==", "value": formula_text(label), "format": looks.levels[look]},
             )
 
 
@@ -1585,7 +1591,7 @@ def _previous_sheet(sw: SheetWriter, result: Result) -> None:
             for word in words:
                 ws.conditional_format(
                     first, change_col, last, change_col,
-                    {"type": "cell", "criteria": "==", "value": f'"{word}"', "format": getattr(sw.looks, look)},
+                    {"type": "cell", "criteria": "==", "value": formula_text(word), "format": getattr(sw.looks, look)},
                 )
     row = last + 2
     ws.write_string(row, 0, f"上年参加考核、本年度未参评的支部（{len(gone)} 个）", sw.looks.section)
