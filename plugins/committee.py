@@ -34,7 +34,7 @@ TABLES: tuple[Table, ...] = (
         (
             BRANCH_COLUMN,
             Column("item", "检查项目", "str", example="阵地建设"),
-            Column("score", "得分", "float", example=5.5),
+            Column("score", "得分", "float", example=5.5, min=0, max=100),
             Column("reviewer", "评分人", "str", required=False, example="赵六"),
             Column("note", "备注", "str", required=False, example=""),
         ),

@@ -20,8 +20,8 @@ TABLES: tuple[Table, ...] = (
         (
             MEMBER_COLUMN, BRANCH_COLUMN,
             Column("month", "月份", "month", help="格式 YYYY-MM", example="2025-01"),
-            Column("due", "应交金额", "float", example=10),
-            Column("paid", "实交金额", "float", help="未交纳填0", example=10),
+            Column("due", "应交金额", "float", example=10, min=0, max=100000),
+            Column("paid", "实交金额", "float", help="未交纳填0", example=10, min=0, max=100000),
             Column("paid_date", "交纳日期", "date", required=False, help="未交纳留空", example="2025-01-10"),
         ),
         key=("member_id", "month"), foreign_keys=(BRANCH_KEY, MEMBER_KEY), grain="每名党员每月一行", help="党费按月交纳记录",

@@ -12,7 +12,7 @@ import pandas as pd
 
 from scoring import Measure, MeasureContext, Param, hookimpl
 from scoring.measure import fmt_num, fmt_pct, safe_ratio
-from scoring.tables import BRANCH_COLUMN, BRANCH_KEY, Column, ForeignKey, Table
+from scoring.tables import BRANCH_COLUMN, BRANCH_KEY, Column, ForeignKey, RowCheck, Table
 
 MEMBER_STATUS = ("正式", "预备")
 MEMBER_ROLES = ("书记", "副书记", "委员", "党员")
@@ -30,17 +30,19 @@ TABLES: tuple[Table, ...] = (
             BRANCH_COLUMN,
             Column("name", "姓名", "str", example="李四"),
             Column("gender", "性别", "enum", required=False, values=GENDERS, example="男"),
-            Column("birth_date", "出生日期", "date", required=False, example="1970-03-01"),
-            Column("join_date", "入党日期", "date", required=False, help="接收为预备党员的日期", example="1995-07-01"),
+            Column("birth_date", "出生日期", "date", required=False, example="1970-03-01", not_after_year=True),
+            Column("join_date", "入党日期", "date", required=False, help="接收为预备党员的日期", example="1995-07-01",
+                   not_after_year=True),
             Column("status", "党员类别", "enum", values=MEMBER_STATUS, help="正式党员或预备党员", example="正式"),
             Column("role", "支部职务", "enum", required=False, values=MEMBER_ROLES,
                    help="书记、副书记、委员或党员；空白按党员", example="党员"),
             Column("education", "学历", "str", required=False, example="高中"),
             Column("is_mobile", "流动党员", "bool", required=False, help="是/否", example="否"),
             Column("last_contact", "最近联系日期", "date", required=False,
-                   help="流动党员最近一次与支部联系的日期", example=""),
+                   help="流动党员最近一次与支部联系的日期", example="", not_after_year=True),
         ),
         key=("member_id",), foreign_keys=(BRANCH_KEY,), grain="每名党员一行", help="支部全体党员",
+        checks=(RowCheck(("join_date",), ">=", ("birth_date",)),),
     ),
     Table(
         "recruitment", "发展党员",
@@ -57,7 +59,7 @@ TABLES: tuple[Table, ...] = (
         (
             MEMBER_COLUMN, BRANCH_COLUMN,
             Column("date", "日期", "date", example="2025-03-10"),
-            Column("hours", "学时", "float", example=4),
+            Column("hours", "学时", "float", example=4, min=0, max=100),
             Column("topic", "内容", "str", required=False, example="党章学习"),
         ),
         foreign_keys=(BRANCH_KEY, MEMBER_KEY), grain="每人每次培训一行", help="党员参加学习培训的学时",

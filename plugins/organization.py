@@ -12,7 +12,7 @@ import pandas as pd
 
 from scoring import Measure, MeasureContext, Param, hookimpl
 from scoring.measure import fmt_num, fmt_pct, safe_ratio
-from scoring.tables import BRANCH_COLUMN, BRANCH_KEY, Column, Table
+from scoring.tables import BRANCH_COLUMN, BRANCH_KEY, Column, RowCheck, Table
 
 MEETING_KINDS = ("支部党员大会", "支委会", "党小组会", "党课", "主题党日", "组织生活会", "民主评议党员")
 
@@ -23,12 +23,14 @@ TABLES: tuple[Table, ...] = (
             BRANCH_COLUMN,
             Column("date", "日期", "date", example="2025-01-15"),
             Column("kind", "类型", "enum", values=MEETING_KINDS, help="会议或活动类型", example="支委会"),
-            Column("expected", "应到人数", "int", help="支委会填支委人数，其他会议填应参加的党员人数", example=5),
-            Column("attended", "实到人数", "int", example=5),
+            Column("expected", "应到人数", "int", help="支委会填支委人数，其他会议填应参加的党员人数", example=5,
+                   min=1, max=2000),
+            Column("attended", "实到人数", "int", example=5, min=0, max=2000),
             Column("topic", "主题", "str", required=False, example="学习传达上级会议精神"),
         ),
         foreign_keys=(BRANCH_KEY,), grain="每次会议一行", help="三会一课、主题党日、组织生活会、民主评议党员的记录",
         year_column="date",
+        checks=(RowCheck(("attended",), "<=", ("expected",)),),
     ),
 )
 

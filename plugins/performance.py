@@ -10,7 +10,7 @@ import pandas as pd
 
 from scoring import Measure, MeasureContext, Param, hookimpl
 from scoring.measure import fmt_num, fmt_pct, safe_ratio
-from scoring.tables import BRANCH_COLUMN, BRANCH_KEY, Column, Table
+from scoring.tables import BRANCH_COLUMN, BRANCH_KEY, Column, RowCheck, Table
 
 INCIDENT_KINDS = ("严重违纪违法", "群体性事件", "重大安全事故", "越级上访", "纪律处分")
 
@@ -19,21 +19,23 @@ TABLES: tuple[Table, ...] = (
         "economy", "村集体经济",
         (
             BRANCH_COLUMN,
-            Column("operating_income", "经营性收入(万元)", "float", example=12.5),
-            Column("total_income", "总收入(万元)", "float", required=False, example=30),
+            Column("operating_income", "经营性收入(万元)", "float", example=12.5, min=0, max=1000000),
+            Column("total_income", "总收入(万元)", "float", required=False, example=30, min=0, max=1000000),
         ),
         key=("branch_id",), foreign_keys=(BRANCH_KEY,), grain="每个村一行", help="村集体经济收入（仅农村支部填写）",
+        checks=(RowCheck(("operating_income",), "<=", ("total_income",)),),
     ),
     Table(
         "surveys", "群众满意度测评",
         (
             BRANCH_COLUMN,
-            Column("respondents", "测评人数", "int", example=50),
-            Column("satisfied", "满意", "int", example=40),
-            Column("basic", "基本满意", "int", example=8),
-            Column("dissatisfied", "不满意", "int", example=2),
+            Column("respondents", "测评人数", "int", example=50, min=1, max=100000),
+            Column("satisfied", "满意", "int", example=40, min=0, max=100000),
+            Column("basic", "基本满意", "int", example=8, min=0, max=100000),
+            Column("dissatisfied", "不满意", "int", example=2, min=0, max=100000),
         ),
         key=("branch_id",), foreign_keys=(BRANCH_KEY,), grain="每个支部一行", help="群众满意度测评票数",
+        checks=(RowCheck(("satisfied", "basic", "dissatisfied"), "<=", ("respondents",)),),
         filled_by="committee",
     ),
     Table(

@@ -38,6 +38,8 @@ class DataProblem(str, Enum):
     BAD_BOOL = "bad_bool"  # not 是/否
     ERROR_CELL = "error_cell"  # an Excel error value: #N/A, #REF!, #DIV/0! ...
     TEXT_TOO_LONG = "text_too_long"  # more characters than an Excel cell holds
+    OUT_OF_RANGE = "out_of_range"  # outside the column's plausible bounds (a negative count, a date in 2035)
+    INCONSISTENT_VALUES = "inconsistent_values"  # columns of one record contradict each other (实到 > 应到)
     # records and tables
     DUPLICATE_KEY = "duplicate_key"
     UNKNOWN_REFERENCE = "unknown_reference"  # a 支部编码/党员编号 that the referenced table does not list
@@ -56,7 +58,7 @@ class DataProblem(str, Enum):
 _RECORD_PROBLEMS = frozenset({
     DataProblem.EMPTY_REQUIRED, DataProblem.BAD_NUMBER, DataProblem.NOT_INTEGER, DataProblem.BAD_DATE,
     DataProblem.BAD_MONTH, DataProblem.BAD_ENUM, DataProblem.BAD_BOOL, DataProblem.ERROR_CELL,
-    DataProblem.TEXT_TOO_LONG, DataProblem.DUPLICATE_KEY,
+    DataProblem.TEXT_TOO_LONG, DataProblem.OUT_OF_RANGE, DataProblem.INCONSISTENT_VALUES, DataProblem.DUPLICATE_KEY,
     DataProblem.UNKNOWN_REFERENCE, DataProblem.INCONSISTENT_REFERENCE, DataProblem.CONFLICTING_FILES,
     DataProblem.BRANCH_WITHOUT_RECORDS,
 })

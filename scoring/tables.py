@@ -14,6 +14,14 @@ Column ``dtype`` values:
     "month"  a month as text "YYYY-MM"
     "bool"   是/否 (also accepts true/false, 1/0, √/×, Y/N)
     "enum"   text restricted to ``values``
+
+Plausibility, checked by the reader after conversion (each violation a located data error with the value):
+    ``Column.min`` / ``Column.max``   bounds of a number (a negative count, 500 学时 in one session)
+    ``Column.not_after_year``         a date that cannot lie after the end of the assessment year
+                                      (上次换届 in 2035); every date before 1900 is refused anyway
+    ``Table.checks``                  rules across the columns of one record (:class:`RowCheck`):
+                                      实到 <= 应到, 满意 + 基本满意 + 不满意 <= 测评人数
+The template's 填表说明 states them next to each column (:func:`column_help`).
 """
 
 from __future__ import annotations
@@ -31,6 +39,9 @@ class Column:
     values: tuple[str, ...] = ()  # allowed values for dtype "enum"
     help: str = ""  # one sentence for the template's 填表说明
     example: object = None  # example value for the template
+    min: float | None = None  # smallest plausible value of an "int"/"float" column
+    max: float | None = None  # largest plausible value
+    not_after_year: bool = False  # a "date" that cannot be after 31 December of the assessment year
 
 
 @dataclass(frozen=True)
@@ -38,6 +49,33 @@ class ForeignKey:
     column: str
     table: str
     target: str
+
+
+_OP_WORDS = {"<=": ("不超过", "不晚于"), "<": ("小于", "早于"), ">=": ("不小于", "不早于"), ">": ("大于", "晚于")}
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    """A rule across the columns of one record: the sum of ``left`` ``op`` the sum of ``right`` (one column
+    each side for dates). Records where any of the columns is empty are not checked. A violation is
+    reported at ``column`` (default: the last of ``left``), the cell the user most likely has to fix."""
+
+    left: tuple[str, ...]
+    op: str  # "<=", "<", ">=", ">"
+    right: tuple[str, ...]
+    column: str | None = None
+
+    @property
+    def at(self) -> str:
+        return self.column or self.left[-1]
+
+    def describe(self, table: Table) -> str:
+        """The rule in words for the template: 满意+基本满意+不满意合计不超过测评人数."""
+        dates = table.column(self.left[0]).dtype == "date"
+        word = _OP_WORDS[self.op][1 if dates else 0]
+        lhs = "+".join(table.column(c).header for c in self.left) + ("合计" if len(self.left) > 1 else "")
+        rhs = "+".join(table.column(c).header for c in self.right)
+        return f"{lhs}{word}{rhs}"
 
 
 @dataclass(frozen=True)
@@ -57,6 +95,7 @@ class Table:
     # records belong to one year (meetings, dues, training): a table with records but none in the year is
     # a data error (the wrong year's data, or the wrong --year), a branch without any is noted
     year_column: str | None = None
+    checks: tuple[RowCheck, ...] = ()  # plausibility across the columns of one record
 
     @property
     def committee(self) -> bool:
@@ -73,6 +112,35 @@ class Table:
         return tuple(c.id for c in self.columns)
 
 
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def rules_text(col: Column, table: Table | None = None) -> str:
+    """What the reader checks about a column's values beyond its type, in words for the 填表说明: its
+    bounds, the latest date it may have, and the rules across columns reported at it."""
+    parts = []
+    if col.min is not None and col.max is not None:
+        parts.append(f"取值{_num(col.min)}～{_num(col.max)}")
+    elif col.min is not None:
+        parts.append(f"不小于{_num(col.min)}")
+    elif col.max is not None:
+        parts.append(f"不大于{_num(col.max)}")
+    if col.not_after_year:
+        parts.append("不晚于考核年度末")
+    if table is not None:
+        parts += [c.describe(table) for c in table.checks if c.at == col.id]
+    return "；".join(parts)
+
+
+def column_help(col: Column, table: Table | None = None) -> str:
+    """The column's help sentence followed by its rules (:func:`rules_text`)."""
+    rules = rules_text(col, table)
+    if not rules:
+        return col.help
+    return f"{col.help.rstrip('。；')}；{rules}" if col.help else rules
+
+
 BRANCH_KEY = ForeignKey("branch_id", "branches", "branch_id")
 BRANCH_COLUMN = Column("branch_id", "支部编码", "str", help="与支部信息表中的支部编码一致", example="XZ01-001")
 
@@ -84,11 +152,14 @@ BRANCHES = Table(
             Column("category", "类别", "enum", values=CATEGORIES, help="支部类别", example="农村"),
             Column("parent", "上级党组织", "str", help="所属乡镇（街道）党委", example="示例镇党委"),
             Column("secretary", "书记", "str", required=False, help="支部书记姓名", example="张三"),
-            Column("committee_size", "支委人数", "int", required=False, help="支委会委员人数", example=5),
-            Column("last_election", "上次换届日期", "date", help="最近一次换届选举的日期", example="2021-05-20"),
+            Column("committee_size", "支委人数", "int", required=False, help="支委会委员人数", example=5,
+                   min=0, max=15),
+            Column("last_election", "上次换届日期", "date", help="最近一次换届选举的日期", example="2021-05-20",
+                   not_after_year=True),
             Column("term_years", "任期(年)", "int", required=False,
-                   help="支委会每届任期；空白时农村、社区按5年，其他按3年", example=5),
-            Column("self_score", "自评分", "float", required=False, help="支部自评总分（可空）", example=92),
+                   help="支委会每届任期；空白时农村、社区按5年，其他按3年", example=5, min=1, max=10),
+            Column("self_score", "自评分", "float", required=False, help="支部自评总分（可空）", example=92,
+                   min=0, max=1000),
         ),
         key=("branch_id",), grain="每个支部一行", help="全部参评支部的基本信息",
     )

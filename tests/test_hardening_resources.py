@@ -7,7 +7,6 @@ limit that finish in seconds."""
 from __future__ import annotations
 
 import os
-import re
 import struct
 import time
 import zipfile
@@ -209,5 +208,5 @@ def test_huge_strings_are_refused_and_cut_in_the_message(tmp_path, county):
     rc, out, err = cli("run", folder, "-o", "r.xlsx", cwd=tmp_path)
     assert_clean_refusal(rc, err, 1, f"{folder / '支部信息.csv'} 第2行「支部名称」列：单元格内容有40,000个字符，超过一个单元格的上限"
                                      "32,767个字符（是否误粘贴了整段文字？）", folder=tmp_path, absent=[tmp_path / "r.xlsx"])
-    assert f"第3行「自评分」列：单元格内容有100,000个字符" in err
+    assert "第3行「自评分」列：单元格内容有100,000个字符" in err
     assert len(err) < 5000  # no value is printed whole

@@ -37,7 +37,7 @@ def cmd(a) -> int:
         rubric, reg, shown = load(a.rubric, a.plugin)
     year = a.year or rubric.year
     ran = [*a.plugin, *rubric.plugins]  # local plugin files whose code ran: said in the summary
-    data = read_dataset(a.data, reg.tables, needed_tables(rubric, reg), timer=timer, lenient=a.lenient)
+    data = read_dataset(a.data, reg.tables, needed_tables(rubric, reg), timer=timer, lenient=a.lenient, year=year)
     require_branches(data, a.data)
     command = "scoring " + " ".join(shlex.quote(x) for x in sys.argv[1:])
     meta = build_meta(rubric, reg, data, year, command, a.title)

@@ -29,7 +29,7 @@ from ..errors import UsageError
 from ..evaluator import evaluate
 from ..output.jsonout import FLAG_SEPARATOR
 from ..output.selfcheck_xlsx import selfcheck_title, write_selfcheck
-from ..paths import check_paths
+from ..paths import check_paths, code_and_rubric
 from ..reader import read_dataset
 from ..result import Result
 from ..wording import explain
@@ -238,7 +238,7 @@ def prepare_selfcheck(data: list[Path], branch_id: str, rubric_spec=None, plugin
     branch_id = str(branch_id).strip()
     rubric, reg, shown = loaded if loaded is not None else load(rubric_spec, list(plugins))
     year = year or rubric.year
-    dataset = read_dataset(data, reg.tables, needed_tables(rubric, reg))
+    dataset = read_dataset(data, reg.tables, needed_tables(rubric, reg), year=year)
     branches = dataset.table("branches")
     if branch_id not in set(branches["branch_id"].astype(str)):
         raise _unknown_branch(branch_id, branches)
@@ -275,4 +275,6 @@ def main_selfcheck(data: list[Path], branch_id: str, rubric_spec, out: Path | No
 
 
 def cmd(a) -> int:
+    if a.output is not None:  # the rubric and plugin files are inputs too
+        check_paths(list(a.data) + code_and_rubric(a.rubric, a.plugin), [a.output])
     return main_selfcheck(a.data, a.branch, a.rubric, a.output, a.plugin, None, year=a.year)

@@ -49,6 +49,7 @@ from scoring.atomic import atomic_output
 from scoring.registry import Registry
 from scoring.rubric import Dimension, Indicator, Rubric, VetoCondition
 from scoring.tables import CATEGORIES, Column, Table
+from scoring.tables import column_help
 
 __all__ = [
     "GUIDE_SHEET",
@@ -256,8 +257,8 @@ def _allowed_values(col: Column) -> tuple[str, ...]:
 def _prompt(col: Column) -> tuple[str, str]:
     """(title, message) of a column's input message: help, required or not, format, example."""
     lines = []
-    if col.help:
-        lines.append(col.help.rstrip("。") + "。")
+    if column_help(col):
+        lines.append(column_help(col).rstrip("。") + "。")
     lines.append("必填。" if col.required else "可以空白。")
     values = _allowed_values(col)
     if values:
@@ -305,6 +306,11 @@ class _Lists:
         return {"source": f"='{LIST_SHEET}'!${letter}$1:${letter}${len(values)}"}
 
 
+def _bound(value: float | None, default: float) -> float:
+    """A column's bound for Excel's data validation (the reader checks the same bound)."""
+    return default if value is None else value
+
+
 def _validation(col: Column, letter: str, lists: _Lists) -> dict:
     """The data validation of a column's data cells (with the column's input message)."""
     title, message = _prompt(col)
@@ -317,10 +323,12 @@ def _validation(col: Column, letter: str, lists: _Lists) -> dict:
         v.update({"validate": "date", "criteria": "between", "minimum": DATE_MIN, "maximum": DATE_MAX})
         v["error_message"] = f"「{col.header}」应填写日期，如 2025-03-01"
     elif col.dtype == "int":
-        v.update({"validate": "integer", "criteria": "between", "minimum": -INT_LIMIT, "maximum": INT_LIMIT})
+        v.update({"validate": "integer", "criteria": "between", "minimum": _bound(col.min, -INT_LIMIT),
+                  "maximum": _bound(col.max, INT_LIMIT)})
         v["error_message"] = f"「{col.header}」应填写整数"
     elif col.dtype == "float":
-        v.update({"validate": "decimal", "criteria": "between", "minimum": -NUMBER_LIMIT, "maximum": NUMBER_LIMIT})
+        v.update({"validate": "decimal", "criteria": "between", "minimum": _bound(col.min, -NUMBER_LIMIT),
+                  "maximum": _bound(col.max, NUMBER_LIMIT)})
         v["error_message"] = f"「{col.header}」应填写数字（不带单位）"
     elif col.dtype == "month":
         c = f"{letter}2"
@@ -590,7 +598,7 @@ def _write_guide(ws: Worksheet, looks: _Looks, rubric: Rubric, registry: Registr
                 (2, 2, "必填" if col.required else "选填", looks.cell_center),
                 (3, 3, DTYPE_TEXT[col.dtype], looks.cell),
                 (4, 4, "、".join(_allowed_values(col)), looks.cell),
-                (5, 5, col.help, looks.cell),
+                (5, 5, column_help(col, lay.table), looks.cell),
                 (6, 6, _example_text(col), looks.example),
             ])
         label = lay.table.sheet

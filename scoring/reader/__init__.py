@@ -60,12 +60,13 @@ from .cells import _split
 from .discovery import CSV_SUFFIXES, EXCEL_SUFFIXES, PARQUET_SUFFIXES, add_path
 from .intake import MAX_LISTED, Intake
 from .lenient import exclude, row_branches
+from .plausible import check_plausible
 
 __all__ = ["read_dataset", "EXCEL_SUFFIXES", "CSV_SUFFIXES", "PARQUET_SUFFIXES", "MAX_LISTED", "_convert", "_split"]
 
 
 def read_dataset(paths: Sequence[Path], specs: Mapping[str, Table], needed: Iterable[str], timer=None, *,
-                 lenient: bool = False) -> Dataset:
+                 lenient: bool = False, year: int | None = None) -> Dataset:
     """Read every input, validate it against ``specs`` and return the typed tables.
 
     ``needed`` names the tables the rubric's measures read ("branches" is always needed); a needed table
@@ -78,6 +79,10 @@ def read_dataset(paths: Sequence[Path], specs: Mapping[str, Table], needed: Iter
     removed from every table and the branch is listed in ``Dataset.excluded`` (branch_id, name, parent,
     category, reasons). DataError is still raised, listing every problem, when some problem belongs to no
     branch.
+
+    ``year`` is the assessment year: dates that cannot lie after its end (``Column.not_after_year``) are
+    checked against it. Every value is checked against its column's bounds and its table's rules across
+    columns (:mod:`scoring.reader.plausible`).
     """
     specs = dict(specs)
     if isinstance(paths, (str, Path)):
@@ -97,6 +102,7 @@ def read_dataset(paths: Sequence[Path], specs: Mapping[str, Table], needed: Iter
     excluded, excluded_problems = empty_excluded(), {}
     with timer("validate"):
         tables, origins = assemble(ix)
+        check_plausible(ix, tables, year)
         check_keys(ix, tables)
         check_references(ix, tables)
         check_conflicts(ix, tables, origins)
