@@ -7,6 +7,7 @@ limit that finish in seconds."""
 from __future__ import annotations
 
 import os
+import re
 import struct
 import time
 import zipfile
@@ -210,3 +211,17 @@ def test_huge_strings_are_refused_and_cut_in_the_message(tmp_path, county):
                                      "32,767个字符（是否误粘贴了整段文字？）", folder=tmp_path, absent=[tmp_path / "r.xlsx"])
     assert "第3行「自评分」列：单元格内容有100,000个字符" in err
     assert len(err) < 5000  # no value is printed whole
+
+
+def test_cells_without_references_are_bounded_by_rows_and_the_widest_row(tmp_path, county, monkeypatch):
+    # <c> without r= is placed after the previous cell: 20 of them in one row, then 100 rows of one each
+    monkeypatch.setattr(limits, "MAX_CELLS", 1000)
+    rows = "<row>" + "<c><v>1</v></c>" * 20 + "</row>" + "<row><c><v>1</v></c></row>" * 100
+    book = _rewrite_sheet(county, tmp_path / "implicit.xlsx", lambda s: s.replace("</sheetData>", rows + "</sheetData>"))
+    with zipfile.ZipFile(county) as z:
+        before = len(re.findall(r"<row[ >/]", z.read(SHEET).decode("utf-8")))
+    with pytest.raises(DataError) as e:
+        read_dataset([book], SPECS, ())
+    p = e.value.problems[0]
+    assert p.code is DataProblem.TOO_LARGE
+    assert f"已用区域为 A1:T{before + 101}（{before + 101:,}行 × 20列）" in p.message, p.message

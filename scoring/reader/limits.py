@@ -63,12 +63,23 @@ class SheetScan:
     first_column: int = 0
     errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, column) 0-based -> "#N/A"
     more_errors: int = 0  # error cells beyond MAX_ERROR_CELLS
+    # cells without a reference (<c><v>1</v></c>) are placed one after the other: bounded by the number of
+    # row elements and the most cells in one row (the rest of a row carried over a chunk boundary)
+    implicit: bool = False
+    row_elements: int = 0
+    widest_row: int = 0
+    open_row: int = 0
+
+    def extent(self) -> tuple[int, int, int, int]:
+        """(first row, first column, last row, last column) calamine will allocate, 1-based."""
+        if self.implicit:
+            return (1, 1, max(self.rows, self.row_elements), max(self.columns, self.widest_row))
+        return (self.first_row, self.first_column, self.rows, self.columns)
 
     @property
     def cells(self) -> int:
-        if not self.rows:
-            return 0
-        return (self.rows - self.first_row + 1) * (self.columns - self.first_column + 1)
+        r0, c0, r1, c1 = self.extent()
+        return 0 if not r1 or not c1 else (r1 - r0 + 1) * (c1 - c0 + 1)
 
 
 @dataclass
@@ -119,11 +130,10 @@ def scan_workbook(path: Path) -> WorkbookScan | None:
             found = _read_part(zf, info, scanning=sheet is not None)
             if sheet is not None and found is not None:
                 if found.cells > MAX_CELLS:
-                    first = f"{column_name(found.first_column)}{found.first_row}"
-                    last = f"{column_name(found.columns)}{found.rows}"
+                    r0, c0, r1, c1 = found.extent()
                     raise Refused(
-                        f"工作表「{sheet}」的已用区域为 {first}:{last}（{found.rows - found.first_row + 1:,}行 ×"
-                        f" {found.columns - found.first_column + 1:,}列），超出可读取的范围（最多 {MAX_CELLS:,} 个单元格）；"
+                        f"工作表「{sheet}」的已用区域为 {column_name(c0)}{r0}:{column_name(c1)}{r1}（{r1 - r0 + 1:,}行 ×"
+                        f" {c1 - c0 + 1:,}列），超出可读取的范围（最多 {MAX_CELLS:,} 个单元格）；"
                         f"请删除表格右侧和下方多余的行和列（含只有空格的单元格）后重新保存")
                 scan.sheets[sheet] = found
         return scan
@@ -191,6 +201,7 @@ def _scan(buf: bytes, found: SheetScan) -> None:
     q = q[(a[q - 2] == 114) & (a[q - 3] == 32)]  # 'r', ' '
     nxt = a[q + 1]
     p = q[(nxt >= _LETTER_A) & (nxt <= _LETTER_Z)] + 1
+    _count_implicit(a, len(p), found)
     ext = _extent(a, p, quotes)
     if ext is not None and _cells(ext, found) > MAX_CELLS:
         # a self-closing element (<c r="XFD1048576" s="3"/>) has no content and calamine leaves it out:
@@ -227,6 +238,41 @@ def _scan(buf: bytes, found: SheetScan) -> None:
                 else:
                     found.more_errors += 1
         start = buf.find(_ERROR_TYPE, start + 1)
+
+
+def _tags(a: np.ndarray, second: int, third: int | None = None) -> np.ndarray:
+    """Positions of the start tags "<c" (second="c") or "<row" (second="r", third="o") followed by a
+    space, ">" or "/"."""
+    lt = np.flatnonzero(a[:-4] == 60)  # '<'
+    lt = lt[a[lt + 1] == second]
+    k = 2
+    if third is not None:
+        lt = lt[(a[lt + 2] == third) & (a[lt + 3] == 119)]  # "<row"
+        k = 4
+    after = a[lt + k]
+    return lt[(after == 32) | (after == 62) | (after == 47)]
+
+
+def _count_implicit(a: np.ndarray, refs: int, found: SheetScan) -> None:
+    """Cells without a reference (more "<c" tags than cell references): keep the bound on their extent."""
+    if len(a) < 8:
+        return
+    cells = _tags(a, 99)  # "<c"
+    rows = _tags(a, 114, 111)  # "<row"
+    found.row_elements += len(rows)
+    if len(cells) <= refs and not found.implicit:
+        found.open_row = 0
+        return
+    found.implicit = True
+    if not len(rows):
+        found.open_row += len(cells)
+        found.widest_row = max(found.widest_row, found.open_row)
+        return
+    row_of = np.searchsorted(rows, cells, side="right") - 1  # -1: the row opened in an earlier chunk
+    counts = np.bincount(row_of + 1, minlength=len(rows) + 1)
+    counts[0] += found.open_row
+    found.widest_row = max(found.widest_row, int(counts.max()))
+    found.open_row = int(counts[-1])
 
 
 def _number(a: np.ndarray, at: np.ndarray, width: int, letters: bool) -> np.ndarray:
