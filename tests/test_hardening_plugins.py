@@ -22,11 +22,11 @@ from scoring.plugin_files import static_module
 PLUGIN = '''
     from pathlib import Path
     from scoring import Measure, Param, hookimpl
-    from scoring.tables import MEMBER_STATUS
+    from scoring.tables import CATEGORIES
 
     Path(__file__).with_name("RAN-" + Path(__file__).stem).write_text("ran")  # the marker
 
-    KINDS = MEMBER_STATUS + ("其他",)
+    KINDS = ("正式", "预备") + ("其他",)
 
     def probationary_share(ctx, status="预备"):
         m = ctx.table("members")
@@ -40,7 +40,7 @@ PLUGIN = '''
         return [Measure("probationary_share", "预备党员占比", probationary_share,
                         inputs={"members": ("branch_id", "status")},
                         params={"status": Param(KINDS[1], "按此党员类别计数")}, unit="%", kind="rate",
-                        description="预备党员占全体党员的比例")]
+                        description="预备党员占全体党员的比例（适用：" + CATEGORIES[0] + "）")]
 '''
 
 RUBRIC = '''
@@ -139,7 +139,7 @@ def test_allow_plugins_runs_the_plugin(tmp_path):
 
 
 def test_a_plugin_the_check_cannot_read_without_running_it_says_the_flag_is_needed(tmp_path):
-    body = PLUGIN.replace('KINDS = MEMBER_STATUS + ("其他",)', "KINDS = tuple(sorted(MEMBER_STATUS))")
+    body = PLUGIN.replace('KINDS = ("正式", "预备") + ("其他",)', 'KINDS = tuple(sorted(("正式", "预备")))')
     plugin = _plugin(tmp_path / "mine.py", body)
     rubric = _rubric(tmp_path)
     line = next(i for i, text in enumerate(textwrap.dedent(body).splitlines(), 1) if text.startswith("KINDS"))
@@ -156,7 +156,8 @@ def test_static_reading_gives_the_declared_measure(tmp_path):
     (m,) = static_module(plugin).scoring_measures()
     assert (m.id, m.name, m.inputs, m.unit, m.kind) == (
         "probationary_share", "预备党员占比", {"members": ("branch_id", "status")}, "%", "rate")
-    assert m.params["status"].default == "预备"  # MEMBER_STATUS + ("其他",), index 1: read from the engine's constants
+    assert m.params["status"].default == "预备"  # KINDS[1] of a tuple sum
+    assert m.description == "预备党员占全体党员的比例（适用：农村）"  # CATEGORIES[0]: read from the engine's constants
     with pytest.raises(PluginError, match="没有运行"):
         m.compute(None)
     assert not _ran(plugin)

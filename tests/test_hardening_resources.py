@@ -21,7 +21,7 @@ from hardening_util import assert_clean_refusal, cli, cli_process, county_workbo
 from scoring.errors import DataError, DataNote, DataProblem
 from scoring.reader import read_dataset
 from scoring.reader import limits
-from scoring.tables import builtin_table_map
+from plugins.sample_county import builtin_table_map
 
 SPECS = builtin_table_map()
 SHEET = "xl/worksheets/sheet1.xml"

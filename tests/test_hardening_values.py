@@ -16,7 +16,7 @@ from hardening_util import assert_clean_refusal, cli, county_workbook
 from scoring.errors import DataError, DataProblem
 from scoring.reader import read_dataset
 from scoring.sample import generate_county
-from scoring.tables import builtin_table_map
+from plugins.sample_county import builtin_table_map
 
 SPECS = builtin_table_map()
 
