@@ -40,7 +40,7 @@ def child(data: Path, out: Path, rubric: str) -> dict:
     timer = Timer()
     with timer("rubric"):
         r, reg, _ = load(rubric)
-    data_set = read_dataset([data], reg.tables, needed_tables(r, reg), timer=timer)
+    data_set = read_dataset([data], reg.tables, needed_tables(r, reg), timer=timer, year=r.year)
     meta = build_meta(r, reg, data_set, r.year, "bench")
     result = score(r, reg, data_set, r.year, meta, timer)
     with timer("write"):

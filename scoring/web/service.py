@@ -98,7 +98,8 @@ class Engine:
     def read_branches(self, paths: list[Path], shown: Shown = _plain) -> list[dict]:
         """Read and validate the uploaded records; the branches they hold, in file order. Raises
         :class:`DataError` (every located problem) or :class:`UsageError` like ``scoring self-check``."""
-        data = read_dataset(paths, self.registry.tables, needed_tables(self.rubric, self.registry))
+        data = read_dataset(paths, self.registry.tables, needed_tables(self.rubric, self.registry),
+                            year=self.assessment_year)
         require_branches(data, [shown(str(p)) for p in paths])
         b = data.table("branches")
         return [{"branch_id": str(i), "name": str(n), "parent": str(p), "category": str(c)}
@@ -116,7 +117,8 @@ class Engine:
 
     def committee_run(self, paths: list[Path]) -> dict:
         """Score the committee's records as ``scoring run`` does; the results as the JSON contract."""
-        data = read_dataset(paths, self.registry.tables, needed_tables(self.rubric, self.registry))
+        data = read_dataset(paths, self.registry.tables, needed_tables(self.rubric, self.registry),
+                            year=self.assessment_year)
         require_branches(data, [str(p) for p in paths])
         year = self.assessment_year
         meta = build_meta(self.rubric, self.registry, data, year, "scoring serve --data "
