@@ -63,7 +63,17 @@ def assert_clean_refusal(rc: int, err: str, expected_rc: int, *lines: str, folde
     assert temp_files(folder) == []
 
 
+_BOOKS: dict[tuple[int, int], bytes] = {}
+
+
 def county_workbook(folder: Path, n: int = 4, seed: int = 7) -> Path:
-    """A small generated county in one workbook (every table the default rubric reads)."""
+    """A small generated county in one workbook (every table the default rubric reads); generated once
+    per test process, copied for every module that asks."""
     folder.mkdir(parents=True, exist_ok=True)
-    return write_dataset(generate_county(n, seed=seed), folder / "county.xlsx")[0]
+    path = folder / "county.xlsx"
+    if (n, seed) not in _BOOKS:
+        write_dataset(generate_county(n, seed=seed), path)
+        _BOOKS[(n, seed)] = path.read_bytes()
+    else:
+        path.write_bytes(_BOOKS[(n, seed)])
+    return path

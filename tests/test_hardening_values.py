@@ -15,7 +15,7 @@ import pytest
 from hardening_util import assert_clean_refusal, cli, county_workbook
 from scoring.errors import DataError, DataProblem
 from scoring.reader import read_dataset
-from scoring.sample import generate_county
+from scoring.sample import generate_county, write_dataset
 from plugins.sample_county import builtin_table_map
 
 SPECS = builtin_table_map()
@@ -113,11 +113,15 @@ def test_every_kind_of_implausible_value_and_nothing_else(implausible, tables):
     ], key=lambda p: (p[0], p[1], p[2], p[4]))  # the order DataError lists them in: sheet, row, column
 
 
-def test_the_assessment_year_bounds_dates_that_cannot_be_in_the_future(tmp_path, county):
-    data = edited(county, tmp_path / "d.xlsx", {("支部信息", 2, "上次换届日期"): datetime(2026, 3, 1)})
-    assert [p[3] for p in problems(data, year=2025)] == [DataProblem.OUT_OF_RANGE]
-    assert len(read_dataset([data], SPECS, tuple(SPECS), year=2026).tables["branches"]) == N
-    assert len(read_dataset([data], SPECS, tuple(SPECS)).tables["branches"]) == N  # no year: not checked
+def test_the_assessment_year_bounds_dates_that_cannot_be_in_the_future(tmp_path, tables):
+    branches = tables["branches"].copy()
+    branches.loc[0, "last_election"] = pd.Timestamp(2026, 3, 1)
+    data = write_dataset({"branches": branches}, tmp_path / "d.xlsx")[0]
+    with pytest.raises(DataError) as e:
+        read_dataset([data], SPECS, (), year=2025)
+    assert [(p.sheet, p.row, p.column, p.code) for p in e.value.problems] == [
+        ("支部信息", 2, "上次换届日期", DataProblem.OUT_OF_RANGE)]
+    assert len(read_dataset([data], SPECS, (), year=2026).tables["branches"]) == N  # the bound moves with the year
 
 
 def test_lenient_mode_excludes_the_branches_instead_of_scoring_them(implausible, tables):
