@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import __version__
 from .dataset import Dataset
-from .errors import DataError, DataProblem, PluginError, Problem, RubricError
+from .errors import DataError, DataNote, DataProblem, PluginError, Problem, RubricError
 from .evaluator import Measured, evaluate, measure_requests
 from .measure import Measure, MeasureContext, UndeclaredInput
 from .progress import Phases
@@ -107,7 +107,8 @@ def year_check(data: Dataset, year: int) -> list[Problem]:
             where = "、".join(sorted(files["file"].astype(str).unique())) if files is not None and "file" in files else "、".join(data.sources)
             problems.append(Problem(where, spec.sheet, None, spec.column(spec.year_column).header,
                                     f"没有{year}年的记录（表中记录的年份：{shown or '无'}）；考核年度为{year}年"
-                                    "（评分标准的 year，或命令行的 --year），请核对数据的年份或用 --year 指定考核年度"))
+                                    "（评分标准的 year，或命令行的 --year），请核对数据的年份或用 --year 指定考核年度",
+                                    code=DataProblem.WRONG_YEAR))
             continue
         seen |= pd.Series(True, index=pd.Index(frame.loc[inside, "branch_id"].astype(str).unique())).reindex(seen.index, fill_value=False)
     if problems:
@@ -118,7 +119,8 @@ def year_check(data: Dataset, year: int) -> list[Problem]:
     names = data.table("branches").set_index(branches)["name"]
     sheets = "、".join(checked)
     return [Problem("、".join(data.sources), data.specs["branches"].sheet, None, None,
-                    f"支部「{names.get(b, b)}」（{b}）在{year}年没有{sheets}中的任何记录") for b in missing]
+                    f"支部「{names.get(b, b)}」（{b}）在{year}年没有{sheets}中的任何记录", code=DataNote.NO_RECORD_IN_YEAR)
+            for b in missing]
 
 
 def require_branches(data: Dataset, sources: list) -> None:

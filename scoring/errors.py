@@ -47,6 +47,7 @@ class DataProblem(str, Enum):
     CONFLICTING_FILES = "conflicting_files"  # one branch's records of one table in several files
     BRANCH_WITHOUT_RECORDS = "branch_without_records"  # listed in 支部信息, no record anywhere else
     NO_BRANCHES = "no_branches"  # 支部信息 holds no branch at all
+    WRONG_YEAR = "wrong_year"  # a dated table with records, none of them in the assessment year
 
     @property
     def of_record(self) -> bool:
@@ -88,6 +89,7 @@ class DataNote(str, Enum):
     NUMBER_DATE = "number_date"  # a number read as a date
     TEXT_DATE = "text_date"  # a text read as a date
     MONTH_FORMAT = "month_format"  # a month rewritten as YYYY-MM
+    NO_RECORD_IN_YEAR = "no_record_in_year"  # a branch without any dated record in the assessment year
 
 
 @dataclass(frozen=True)
