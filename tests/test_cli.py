@@ -8,19 +8,37 @@ import subprocess
 import sys
 from pathlib import Path
 
+import io
+from contextlib import redirect_stderr, redirect_stdout
+from types import SimpleNamespace
+
 import openpyxl
 import pytest
 
 from golden_data import golden_tables
+from scoring.cli import main
 from scoring.sample import write_dataset
 
 RUBRIC = Path(__file__).parent / "golden" / "small_rubric.toml"
 ENV = {**os.environ, "PYTHONIOENCODING": "utf-8"}
 
 
-def scoring(*args, cwd=None):
+def scoring_process(*args, cwd=None):
+    """The command as a user starts it: a new interpreter, ``python -m scoring``."""
     return subprocess.run([sys.executable, "-m", "scoring", *map(str, args)], capture_output=True, text=True,
                           env=ENV, cwd=cwd)
+
+
+def scoring(*args):
+    """The same command line in this process (``scoring.cli.main``: the parser, the commands, the exit codes
+    and the messages a user sees), without an interpreter's start-up per call."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as e:  # argparse's usage errors
+            code = e.code if isinstance(e.code, int) else 2
+    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 @pytest.fixture()
@@ -75,7 +93,7 @@ def test_bad_data_exit_1_located_chinese_no_output(tmp_path):
     bad = tmp_path / "bad.xlsx"
     write_dataset(t, bad, "xlsx")
     out, js = tmp_path / "r.xlsx", tmp_path / "r.json"
-    p = scoring("run", bad, "-r", RUBRIC, "-o", out, "--json", js)
+    p = scoring_process("run", bad, "-r", RUBRIC, "-o", out, "--json", js)
     assert p.returncode == 1
     assert "Traceback" not in p.stderr
     assert "工作表「组织生活记录」第2行「类型」列" in p.stderr and "支部委员会议" in p.stderr
@@ -97,20 +115,20 @@ def test_missing_data_path_is_a_usage_error(tmp_path):
 
 
 def test_unknown_option_is_a_chinese_usage_error():
-    p = scoring("run")
+    p = scoring_process("run")
     assert p.returncode == 2 and "缺少必需的参数" in p.stderr
 
 
 def test_sample_then_run_from_parquet(tmp_path):
     d = tmp_path / "county"
-    p = scoring("sample", "--branches", 30, "-o", d, "--format", "parquet")
+    p = scoring_process("sample", "--branches", 12, "-o", d, "--format", "parquet")
     assert p.returncode == 0, p.stderr
     assert (d / "branches.parquet").exists()
     js = tmp_path / "r.json"
     p = scoring("run", d, "-o", tmp_path / "r.xlsx", "--json", js, "-q")
     assert p.returncode == 0, p.stderr
     assert p.stdout == ""
-    assert len(json.loads(js.read_text(encoding="utf-8"))["branches"]) == 30
+    assert len(json.loads(js.read_text(encoding="utf-8"))["branches"]) == 12
 
 
 def test_previous_year_comparison_from_last_years_json(golden_xlsx, tmp_path):
@@ -158,7 +176,7 @@ def test_lenient_ranks_the_rest_and_lists_the_unrated(tmp_path):
 
 def test_county_custom_rubric_runs_end_to_end_with_its_local_plugin(tmp_path):
     d = tmp_path / "county"
-    assert scoring("sample", "--branches", 40, "-o", d, "--format", "parquet").returncode == 0
+    assert scoring("sample", "--branches", 12, "-o", d, "--format", "parquet").returncode == 0
     custom = Path(__file__).resolve().parent.parent / "rubrics" / "examples" / "county_custom.toml"
     js = tmp_path / "r.json"
     p = scoring("run", d, "-r", custom, "-o", tmp_path / "r.xlsx", "--json", js)
@@ -166,7 +184,7 @@ def test_county_custom_rubric_runs_end_to_end_with_its_local_plugin(tmp_path):
     d = json.loads(js.read_text(encoding="utf-8"))
     assert d["rubric"]["id"] == "county_custom"
     young = [i for b in d["branches"] for i in b["indicators"] if i["id"] == "young_members"]
-    assert len(young) == 40 and all(0 <= i["points"] <= 2 for i in young)
+    assert len(young) == 12 and all(0 <= i["points"] <= 2 for i in young)
     assert any("35岁以下" in i["explanation"] for i in young)
     lectures = [i for b in d["branches"] for i in b["indicators"] if i["id"] == "party_lectures"]
     assert all("要求2次" in i["explanation"] or "不适用" in i["explanation"] for i in lectures)
