@@ -40,10 +40,26 @@ def split(tables: dict[str, pd.DataFrame], roster_in_committee: bool = False) ->
     return books
 
 
+_WRITTEN: dict[tuple, bytes] = {}  # a book's content -> its workbook's bytes, written once per test session
+
+
+def _content_key(name: str, sheets: dict[str, pd.DataFrame]) -> tuple:
+    return (name, *((tid, tuple(df.columns), tuple(map(str, df.dtypes)),
+                     int(pd.util.hash_pandas_object(df, index=False).sum()) if len(df) else 0, len(df))
+                    for tid, df in sheets.items()))
+
+
 def write_folder(folder: Path, books: dict[str, dict[str, pd.DataFrame]]) -> Path:
+    """Write each book as its workbook; a book with the same content as one written before (most branches'
+    books are the same in every test) is copied from that workbook's bytes instead of written again."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, sheets in books.items():
-        write_dataset(sheets, folder / name)
+        key = _content_key(name, sheets)
+        if key not in _WRITTEN:
+            write_dataset(sheets, folder / name)
+            _WRITTEN[key] = (folder / name).read_bytes()
+        else:
+            (folder / name).write_bytes(_WRITTEN[key])
     return folder
 
 
