@@ -6,6 +6,7 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import __version__
@@ -78,10 +79,16 @@ def compute_measures(r: Rubric, reg: Registry, data: Dataset, year: int, progres
 
 
 def _record_years(frame: pd.DataFrame, col: str, dtype: str) -> pd.Series:
-    """The year of each record (NaN where the column is empty)."""
+    """The year of each record (NaN where the column is empty), worked out once per distinct value (a
+    province's dues have 36M rows but a few hundred distinct months)."""
+    codes, uniques = pd.factorize(frame[col], use_na_sentinel=True)
+    distinct = pd.Series(np.asarray(uniques, dtype=object))
     if dtype == "month":
-        return pd.to_numeric(frame[col].astype("string").str.slice(0, 4), errors="coerce")
-    return pd.to_datetime(frame[col], errors="coerce").dt.year.astype("Float64")
+        years = pd.to_numeric(distinct.astype(str).str.slice(0, 4), errors="coerce")
+    else:
+        years = pd.to_datetime(distinct, errors="coerce").dt.year
+    lookup = np.append(years.to_numpy(dtype=float), np.nan)  # code -1 (empty) -> the last entry, NaN
+    return pd.Series(lookup[codes], index=frame.index)
 
 
 def year_check(data: Dataset, year: int) -> list[Problem]:
@@ -89,9 +96,9 @@ def year_check(data: Dataset, year: int) -> list[Problem]:
     ``year_column``: meetings, dues, training) that has records but none in ``year`` is a data error naming
     the table, the years it has and --year; returns the notes for 数据质量: branches with no such record
     in the year."""
-    problems, no_record = [], None
+    problems = []
     branches = data.table("branches")["branch_id"].astype(str)
-    seen = pd.Series(False, index=pd.Index(branches))
+    seen = np.zeros(len(branches), dtype=bool)
     checked = []
     for tid, spec in data.specs.items():
         if spec.year_column is None or tid not in data.tables or not len(data.tables[tid]):
@@ -110,12 +117,12 @@ def year_check(data: Dataset, year: int) -> list[Problem]:
                                     "（评分标准的 year，或命令行的 --year），请核对数据的年份或用 --year 指定考核年度",
                                     code=DataProblem.WRONG_YEAR))
             continue
-        seen |= pd.Series(True, index=pd.Index(frame.loc[inside, "branch_id"].astype(str).unique())).reindex(seen.index, fill_value=False)
+        seen |= branches.isin(pd.unique(frame["branch_id"].to_numpy()[inside]).astype(str)).to_numpy()
     if problems:
         raise DataError(problems)
     if not checked:
         return []
-    missing = seen.index[~seen.to_numpy()]
+    missing = branches[~seen].tolist()
     names = data.table("branches").set_index(branches)["name"]
     sheets = "、".join(checked)
     return [Problem("、".join(data.sources), data.specs["branches"].sheet, None, None,
