@@ -12,7 +12,7 @@ from plugins.members import MEMBER_COLUMN, MEMBER_KEY
 from scoring import Measure, MeasureContext, Param, hookimpl
 from scoring.measure import fmt_num, fmt_pct, safe_ratio
 from scoring.tables import BRANCH_COLUMN, BRANCH_KEY, Column, Table
-from scoring.wording import num
+from scoring.wording import Counts, num, pct
 
 TABLES: tuple[Table, ...] = (
     Table(
@@ -44,7 +44,14 @@ def dues_on_time_rate(ctx: MeasureContext) -> pd.DataFrame:
     n, ok = ctx.per_branch(g["size"]), ctx.per_branch(g["sum"])
     rate = safe_ratio(ok, n)
     ev = "应交党费" + fmt_num(n) + "人次，足额按时交纳" + fmt_num(ok) + "人次，按时足额率" + fmt_pct(rate)
-    return ctx.result(rate, ev.where(n > 0, "无党费交纳记录"))
+    return ctx.result(rate, ev.where(n > 0, "无党费交纳记录"), columns={"on_time": ok, "due": n})
+
+
+def on_time_advice(params: dict, current: float, target: float, counts: Counts | None = None) -> str | None:
+    """"足额按时交纳党费再增加6人次（按时足额率达到100%，目前87.5%）" (member-months)."""
+    if counts is None or counts.more <= 0:
+        return None
+    return f"足额按时交纳党费再增加{num(counts.more)}人次（按时足额率达到{pct(target)}，目前{pct(current)}）"
 
 
 def unpaid_advice(params: dict, current: float, target: float) -> str | None:
@@ -79,6 +86,7 @@ def scoring_measures():
             inputs={"dues": ("member_id", "branch_id", "month", "due", "paid", "paid_date")},
             unit="%", kind="rate",
             description="考核年度内每人每月的党费中，在当月内足额交纳的比例",
+            advice=on_time_advice, counts=("on_time", "due"),
         ),
         Measure(
             "dues_long_unpaid", "连续未交党费人数", dues_long_unpaid,

@@ -13,6 +13,7 @@ import pandas as pd
 from scoring import Measure, MeasureContext, Param, hookimpl
 from scoring.measure import fmt_num, fmt_pct, safe_ratio
 from scoring.tables import BRANCH_COLUMN, BRANCH_KEY, Column, ForeignKey, RowCheck, Table
+from scoring.wording import Counts, num, pct
 
 MEMBER_STATUS = ("正式", "预备")
 MEMBER_ROLES = ("书记", "副书记", "委员", "党员")
@@ -95,7 +96,19 @@ def training_hours(ctx: MeasureContext, roles: list[str] = ()) -> pd.DataFrame:
     who = "、".join(roles) if roles else "党员"
     ev = who + fmt_num(n) + "人，人均参加学习培训" + fmt_num(avg, 1) + "学时"
     ev = ev.where(n > 0, f"名册中无{who}")
-    return ctx.result(avg, ev)
+    total = ctx.per_branch(per_member.groupby("branch_id")["hours"].sum())
+    return ctx.result(avg, ev, columns={"hours": total, "members": n})
+
+
+def training_advice(params: dict, current: float, target: float, counts: Counts | None = None) -> str | None:
+    """The self-check's step for more training, per member and in total hours to plan:
+    "人均学习培训学时提高到32学时（目前30.9学时），25名党员合计再参加27.5学时"."""
+    if counts is None or counts.more <= 0:
+        return None
+    roles = params.get("roles") or []
+    who = "、".join(roles) if roles else "党员"
+    return (f"{who}人均学习培训学时提高到{num(target, 1)}学时（目前{num(current, 1)}学时），"
+            f"{num(counts.denominator)}{'人' if roles else '名党员'}合计再参加{num(counts.more, 1)}学时")
 
 
 def recruitment_gap_years(ctx: MeasureContext, stage: str = "预备党员") -> pd.DataFrame:
@@ -131,7 +144,15 @@ def mobile_contact_rate(ctx: MeasureContext, months: int = 6) -> pd.DataFrame:
     rate = safe_ratio(c, n)
     ev = "流动党员" + fmt_num(n) + f"人，近{months}个月内联系" + fmt_num(c) + "人，联系率" + fmt_pct(rate)
     ev = ev.where(n > 0, "本支部无流动党员")
-    return ctx.result(rate, ev, applicable=n > 0)
+    return ctx.result(rate, ev, applicable=n > 0, columns={"contacted": c, "mobile": n})
+
+
+def contact_advice(params: dict, current: float, target: float, counts: Counts | None = None) -> str | None:
+    """"再联系2名流动党员（近6个月内联系率达到100%，目前33.3%）"."""
+    if counts is None or counts.more <= 0:
+        return None
+    months = params.get("months", 6)
+    return f"再联系{num(counts.more)}名流动党员（近{months}个月内联系率达到{pct(target)}，目前{pct(current)}）"
 
 
 def appraisal_coverage(ctx: MeasureContext) -> pd.DataFrame:
@@ -144,7 +165,16 @@ def appraisal_coverage(ctx: MeasureContext) -> pd.DataFrame:
     cov = safe_ratio(appraised, n_full).where(held > 0, 0.0)
     ev = "开展民主评议党员，正式党员" + fmt_num(n_full) + "人，参加评议" + fmt_num(appraised) + "人，参评率" + fmt_pct(cov)
     ev = ev.where(held > 0, "本年度未开展民主评议党员")
-    return ctx.result(cov, ev)
+    return ctx.result(cov, ev, columns={"appraised": appraised.where(held > 0, 0.0), "full_members": n_full})
+
+
+def appraisal_advice(params: dict, current: float, target: float, counts: Counts | None = None) -> str | None:
+    """"再组织1名正式党员参加民主评议（参评率达到95.2%，目前90.5%）"; when no 民主评议党员 was held, to hold it."""
+    if counts is None or counts.more <= 0:
+        return None
+    if counts.numerator <= 0:
+        return f"开展民主评议党员，组织{num(counts.more)}名正式党员参加评议（参评率达到{pct(target)}）"
+    return f"再组织{num(counts.more)}名正式党员参加民主评议（参评率达到{pct(target)}，目前{pct(current)}）"
 
 
 def excellent_share(ctx: MeasureContext) -> pd.DataFrame:
@@ -178,6 +208,7 @@ def scoring_measures():
             params={"roles": Param([], f"只统计这些支部职务的人员（{'、'.join(MEMBER_ROLES)}；空表示全体党员）")},
             unit="学时", kind="number", digits=1,
             description="考核年度内人均参加学习培训的学时",
+            advice=training_advice, counts=("hours", "members"),
         ),
         Measure(
             "recruitment_gap_years", "未发展党员年数", recruitment_gap_years,
@@ -199,6 +230,7 @@ def scoring_measures():
             params={"months": Param(6, "联系时限（月）")},
             unit="%", kind="rate",
             description="流动党员中近N个月内与支部联系的比例；无流动党员的支部不适用",
+            advice=contact_advice, counts=("contacted", "mobile"),
         ),
         Measure(
             "appraisal_coverage", "民主评议参评率", appraisal_coverage,
@@ -209,6 +241,7 @@ def scoring_measures():
             },
             unit="%", kind="rate",
             description="开展了民主评议党员时，正式党员中参加评议的比例；未开展为0（预备党员参加但不评等次）",
+            advice=appraisal_advice, counts=("appraised", "full_members"),
         ),
         Measure(
             "excellent_share", "民主评议优秀比例", excellent_share,

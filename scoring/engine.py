@@ -52,7 +52,7 @@ def compute_measure(m: Measure, data: Dataset, year: int, params: dict | None = 
     except Exception as e:  # a plugin bug stops the run with a clear message, not a traceback
         raise PluginError(f"插件「{m.plugin}」的测量项「{m.id}」计算失败：{type(e).__name__}: {e}") from e
     if m.kind != "claims":
-        missing = {"value", "applicable", "evidence"} - set(frame.columns)
+        missing = ({"value", "applicable", "evidence"} | set(m.counts or ())) - set(frame.columns)
         if missing:
             raise PluginError(f"插件「{m.plugin}」的测量项「{m.id}」缺少输出列：{sorted(missing)}")
     return frame
@@ -74,7 +74,8 @@ def compute_measures(r: Rubric, reg: Registry, data: Dataset, year: int, progres
         kwargs = {k: p.default for k, p in m.params.items()}
         kwargs.update(params)
         advice = partial(m.advice, kwargs) if m.advice is not None else None
-        out[key] = Measured(frame=frame, unit=m.unit, rate=m.is_rate, kind=m.kind, digits=m.digits, advice=advice)
+        out[key] = Measured(frame=frame, unit=m.unit, rate=m.is_rate, kind=m.kind, digits=m.digits, advice=advice,
+                            counts=m.counts)
     return out
 
 

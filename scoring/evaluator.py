@@ -55,7 +55,10 @@ class Measured:
     digits: int | None = None  # decimals the evidence shows the value with (the measure's ``digits``)
     # the measure's own advice for the self-check: (current, target) -> "再召开2次支委会", or None for the
     # generic wording (the measure's ``advice`` with its parameters bound)
-    advice: Callable[[float, float], str | None] | None = None
+    advice: Callable[..., str | None] | None = None
+    # (numerator column, denominator column) of ``frame`` when value = numerator / denominator (the
+    # measure's ``counts``): the self-check says its steps in counts
+    counts: tuple[str, str] | None = None
 
     @property
     def units(self) -> rules.Unit:

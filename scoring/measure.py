@@ -8,8 +8,28 @@ order) with columns:
                 leaves its maximum out and rescales)
     evidence    str; a Chinese phrase stating what was measured, e.g. "支委会全年召开9次"
 
+and, optionally, columns the branch self-check (:mod:`scoring.selfcheck`) uses; the evaluator ignores them:
+
+    the counts behind the value, when the measure declares them (``Measure.counts = (numerator column,
+                denominator column)``), value = numerator / denominator: 流动党员 contacted / 流动党员 (2 of
+                3), hours of training in total / members (772.5 / 25). With them the self-check states a
+                step in counts a secretary acts on ("再联系1名流动党员", never "联系率提高到80%" when 80% of
+                3 needs all 3; :func:`scoring.wording.count_step` does the arithmetic) and scores the rate
+                the count reaches, not the threshold. Write them with ``ctx.result(..., columns={...})``.
+    if_approved float; for a measure of records the committee approves (表彰与创新): the value the branch
+                would have if the committee approved every record still awaiting review (审核通过 blank).
+                Where it differs from ``value`` the self-check says the difference is 待审核.
+
 A claims measure (``kind="claims"``) returns one row per claim with columns ``branch_id, claim,
-title, kind, level, has_document (bool), approved (bool)``; the rubric's bonus block scores it.
+title, kind, level, has_document (bool), approved (bool)`` and optionally ``pending`` (bool: not yet
+reviewed by the committee, 审核通过 blank; a self-check shows what those claims could add as 待审核); the
+rubric's bonus block scores it.
+
+The self-check's advice (``Measure.advice``) is called ``advice(params, current, target)`` with measured
+values (a count, a rate in [0, 1], a mean); for a measure declaring ``counts`` it is called
+``advice(params, current, target, counts)`` with a :class:`scoring.wording.Counts`, and should say the
+step as a count ("再联系2名流动党员"; for a mean, the total to add:
+"人均学习培训学时提高到32学时（目前30.9学时），25名党员合计再参加27.5学时").
 """
 
 from __future__ import annotations
@@ -48,9 +68,13 @@ class Measure:
     digits: int | None = None  # decimals the evidence shows the value with (None: 1 for a rate's percent, 2 otherwise)
     description: str = ""
     plugin: str = ""  # filled by the plugin manager
-    # advice for the self-check: advice(params, current, target) -> a Chinese step a secretary can act on
-    # ("再召开2次支委会", "督促1名党员补交党费"), or None to use the generic wording ("…提高到90%（目前85%）")
-    advice: Callable[[dict, float, float], str | None] | None = None
+    # advice for the self-check: advice(params, current, target[, counts]) -> a Chinese step a secretary can
+    # act on ("再召开2次支委会", "督促1名党员补交党费"), or None to use the generic wording ("…提高到90%（目前85%）");
+    # ``counts`` (a :class:`scoring.wording.Counts`) is passed when the measure declares ``counts``
+    advice: Callable[..., str | None] | None = None
+    # (numerator column, denominator column) of the frame when value = numerator / denominator (a rate of
+    # whole things, or a mean): the self-check then says its steps in counts
+    counts: tuple[str, str] | None = None
 
     @property
     def is_rate(self) -> bool:
@@ -108,12 +132,17 @@ class MeasureContext:
         """Reindex a per-branch series (index branch_id) to every branch, filling absent ones."""
         return s.reindex(self.branch_index, fill_value=fill).astype(float)
 
-    def result(self, value: pd.Series, evidence: pd.Series, applicable: pd.Series | None = None) -> pd.DataFrame:
+    def result(self, value: pd.Series, evidence: pd.Series, applicable: pd.Series | None = None,
+               columns: Mapping[str, pd.Series] | None = None) -> pd.DataFrame:
+        """The measure's frame over every branch. ``columns`` adds more per-branch columns (float): the
+        counts a measure declares in ``Measure.counts``, for the self-check's advice in counts."""
         idx = self.branch_index
         out = pd.DataFrame(index=idx)
         out["value"] = value.reindex(idx).astype(float)
         out["applicable"] = True if applicable is None else applicable.reindex(idx).fillna(False).astype(bool)
         out["evidence"] = evidence.reindex(idx).astype(object).fillna("").astype(str)
+        for name, col in (columns or {}).items():
+            out[name] = col.reindex(idx).astype(float)
         return out
 
 

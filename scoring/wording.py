@@ -10,6 +10,9 @@ its numbers here, so that the same number reads the same everywhere:
 * :func:`pcts` / :func:`pct`: a rate in [0, 1] as percent text at one decimal: 0.5625 -> "56.3%".
 * :func:`values` / :func:`value`: a measured value with its unit, as sentences show it ("87.5%", "9次").
 * :data:`EFFECT_WORDS`: the words of each veto effect, per grading model (stars or levels).
+* :func:`count_step` / :func:`count_phrase`: a step towards a threshold as a count a secretary acts on
+  ("再联系2名流动党员", never "联系率提高到80%" when 80% of 3 needs all 3), the threshold arithmetic done
+  exactly (decimal fractions, no float rounding: 90% of 10 is 9, not 10).
 
 The sentences of the rules are in the rule modules (:mod:`scoring.rules`); the sentences of bonus claims,
 vetoes, warnings, quotas and extra conditions, and the rendering of a whole result, are here
@@ -20,6 +23,8 @@ from __future__ import annotations
 
 import math
 import string
+from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -432,3 +437,55 @@ def explain(result):
     missed = {lab: requires_note(r, lab) for lab in b["requires_missed"].astype(str).unique()}
     b["requires_note"] = b["requires_missed"].astype(str).map(missed).fillna("")
     return replace(result, branches=b, indicators=ind, bonus=bonus, vetoes=vet, warnings=warn)
+
+
+# ---------------------------------------------------------------- steps in counts (the self-check's advice)
+@dataclass(frozen=True)
+class Counts:
+    """The counts behind one step of a measure whose value is numerator / denominator.
+
+    ``numerator`` and ``denominator`` are the branch's now (1 of 3 流动党员 contacted; 772.5 hours over 25
+    members); ``more`` is what the step adds to the numerator (2 more contacted: whole for a rate, and
+    negative when the step lowers the value); ``reached`` the value the step reaches,
+    (numerator + more) / denominator (3/3 = 100% when the threshold was 80%)."""
+
+    numerator: float
+    denominator: float
+    more: float
+    reached: float
+
+
+def _exact(x: float) -> Fraction:
+    """A float as the decimal it was written as (0.9 is 9/10, not the binary double just above it)."""
+    return Fraction(repr(float(x)))
+
+
+def count_step(numerator: float, denominator: float, value: float, current: float, rate: bool) -> Counts | None:
+    """The counts of a step to ``value`` of a measure with value = numerator / denominator, or None when
+    no count reaches it (no denominator, a rate above 100%).
+
+    For a rate the numerator counts whole things: raising it to ``value`` takes ceil(value x denominator)
+    of them (80% of 3 is 2.4: all 3; 90% of 10 is exactly 9), lowering it floor(value x denominator); the
+    step reaches that count over the denominator. For a mean (hours per member) the step adds
+    value x denominator - numerator and reaches ``value``."""
+    if not denominator or denominator <= 0 or any(math.isnan(x) for x in (numerator, denominator, value)):
+        return None
+    den, have = _exact(denominator), _exact(numerator)
+    need = _exact(value) * den
+    if not rate:
+        return Counts(float(numerator), float(denominator), float(need - have), float(value))
+    up = math.isnan(current) or value >= current
+    k = math.ceil(need) if up else math.floor(need)
+    if k > den or k < 0:
+        return None
+    return Counts(float(numerator), float(denominator), float(k - have), float(Fraction(k) / den))
+
+
+def count_phrase(subject: str, verb: str, c: Counts, target: str, current: str, unit: str = "",
+                 rate: bool = False) -> str:
+    """A step with the counts behind it, for a measure without its own advice: "流动党员联系率提高到100%
+    （目前33.3%，即1/3，需再增加2）"; for a mean "人均学习培训学时提高到32学时（目前30.9学时），合计需再增加27.5学时"."""
+    more = f"需再增加{num(c.more)}" if c.more > 0 else f"需减少{num(-c.more)}"
+    if rate:
+        return f"{subject}{verb}{target}（目前{current}，即{num(c.numerator)}/{num(c.denominator)}，{more}）"
+    return f"{subject}{verb}{target}（目前{current}），合计{more}{unit}"
