@@ -58,8 +58,9 @@ def _claims(ctx: MeasureContext) -> pd.DataFrame:
     level_rank = h["level"].map({lv: i for i, lv in enumerate(HONOR_LEVELS)})
     doc = h["document"].astype(object).where(h["document"].notna(), "").astype(str).str.strip()
     approved = h["approved"].fillna(False).astype(bool)
+    pending = h["approved"].isna()  # 审核通过 blank: not yet reviewed (a self-check shows it as 待审核)
     # claim ids follow the content, never the input row order: sort on every column that matters
-    h = h.assign(_lr=level_rank, document=doc, approved=approved).sort_values(
+    h = h.assign(_lr=level_rank, document=doc, approved=approved, _pending=pending).sort_values(
         ["branch_id", "title", "_lr", "kind", "date", "document", "approved"], na_position="last"
     )
     doc = h["document"]
@@ -72,6 +73,7 @@ def _claims(ctx: MeasureContext) -> pd.DataFrame:
         "document": doc,
         "has_document": doc != "",
         "approved": h["approved"],
+        "pending": h["_pending"].astype(bool),
     }).reset_index(drop=True)
 
 
@@ -85,13 +87,17 @@ def honor_count(ctx: MeasureContext, min_level: str = "县级", kinds: list[str]
     ok = c["level"].map({lv: i for i, lv in enumerate(HONOR_LEVELS)}) <= HONOR_LEVELS.index(min_level)
     if kinds:
         ok &= c["kind"].isin(list(kinds))
-    if approved_only:
-        ok &= c["approved"]
     if require_document:
         ok &= c["has_document"]
+    # the count if the committee approved every claim still awaiting review (the self-check's 待审核)
+    if_approved = ctx.per_branch(c[ok & (c["approved"] | c["pending"])].groupby("branch_id").size())
+    if approved_only:
+        ok &= c["approved"]
     n = ctx.per_branch(c[ok].groupby("branch_id").size())
     what = "、".join(kinds) if kinds else "表彰或创新项目"
-    return ctx.result(n, f"经审核的{min_level}及以上{what}" + fmt_num(n) + "项")
+    out = ctx.result(n, f"经审核的{min_level}及以上{what}" + fmt_num(n) + "项")
+    out["if_approved"] = if_approved if approved_only else n
+    return out
 
 
 @hookimpl

@@ -45,13 +45,23 @@ class BranchSpec:
     members: int = 4
     late: int = 0  # member-months paid in full but after the month
     long_unpaid: int = 0  # members who paid nothing from January to June
-    respondents: int = 40
+    respondents: int | None = 40  # None: no survey row (the committee has not surveyed the branch)
     satisfied: int = 38
     basic: int = 2
     income: float | None = 25.0
     incidents: tuple[str, ...] = ()
     inspection: float | None = 10.0
     honors: tuple[tuple[str, str], ...] = ()  # (title, level), approved and with a document
+    claims: tuple[tuple[str, str], ...] = ()  # (title, level), with a document, 审核通过 blank (not yet reviewed)
+    mobile: int = 0  # 流动党员 among the members (the first ones), contacted within 6 months: ``contacted``
+    contacted: int = 0
+    training: tuple[float, ...] = ()  # hours of training per member (the first ones), for training_hours
+
+
+def committee_empty(spec: "BranchSpec", **changes) -> "BranchSpec":
+    """The branch as its own workbook has it: the committee's sheets (群众满意度测评, 现场检查评分, 表彰与创新,
+    负面事项) left empty, as the template tells the branch."""
+    return replace(spec, respondents=None, inspection=None, honors=(), incidents=(), **changes)
 
 
 def county_specs() -> list[BranchSpec]:
@@ -82,7 +92,10 @@ def _dues(s: BranchSpec) -> tuple[list[dict], list[dict]]:
     late_left = s.late
     for k in range(s.members):
         mid = f"{s.branch_id}-{k + 1:02d}"
-        members.append({"member_id": mid, "branch_id": s.branch_id, "name": f"党员{k + 1}", "status": "正式"})
+        mobile = k < s.mobile
+        members.append({"member_id": mid, "branch_id": s.branch_id, "name": f"党员{k + 1}", "status": "正式",
+                        "is_mobile": mobile,
+                        "last_contact": pd.Timestamp(YEAR, 10, 1) if mobile and k < s.contacted else None})
         for j, month in enumerate(MONTHS):
             start = pd.Timestamp(month + "-01")
             unpaid = k < s.long_unpaid and j < 6
@@ -98,7 +111,7 @@ def _dues(s: BranchSpec) -> tuple[list[dict], list[dict]]:
 
 def tables(specs: list[BranchSpec]) -> dict[str, pd.DataFrame]:
     """Canonical tables (English column ids) for the branches."""
-    meetings, members, dues, incidents, inspections, honors = [], [], [], [], [], []
+    meetings, members, dues, incidents, inspections, honors, training = [], [], [], [], [], [], []
     for s in specs:
         meetings += _meetings(s)
         m, d = _dues(s)
@@ -110,6 +123,10 @@ def tables(specs: list[BranchSpec]) -> dict[str, pd.DataFrame]:
             inspections.append({"branch_id": s.branch_id, "item": "综合检查", "score": float(s.inspection)})
         honors += [{"branch_id": s.branch_id, "title": t, "kind": "表彰", "level": lv, "document": f"示县发〔{YEAR}〕{i + 1}号",
                     "date": pd.Timestamp(YEAR, 7, 1), "approved": True} for i, (t, lv) in enumerate(s.honors)]
+        honors += [{"branch_id": s.branch_id, "title": t, "kind": "表彰", "level": lv, "document": f"示县发〔{YEAR}〕{i + 51}号",
+                    "date": pd.Timestamp(YEAR, 8, 1), "approved": None} for i, (t, lv) in enumerate(s.claims)]
+        training += [{"member_id": f"{s.branch_id}-{k + 1:02d}", "branch_id": s.branch_id, "date": pd.Timestamp(YEAR, 4, 1),
+                      "hours": float(h)} for k, h in enumerate(s.training)]
     branches = pd.DataFrame({
         "branch_id": [s.branch_id for s in specs],
         "name": [s.name for s in specs],
@@ -118,13 +135,14 @@ def tables(specs: list[BranchSpec]) -> dict[str, pd.DataFrame]:
         "last_election": pd.Timestamp(YEAR - 2, 3, 1),
         "self_score": [s.self_score for s in specs],
     })
+    surveyed = [s for s in specs if s.respondents is not None]
     surveys = pd.DataFrame({
-        "branch_id": [s.branch_id for s in specs],
-        "respondents": [s.respondents for s in specs],
-        "satisfied": [s.satisfied for s in specs],
-        "basic": [s.basic for s in specs],
-        "dissatisfied": [s.respondents - s.satisfied - s.basic for s in specs],
-    })
+        "branch_id": [s.branch_id for s in surveyed],
+        "respondents": [s.respondents for s in surveyed],
+        "satisfied": [s.satisfied for s in surveyed],
+        "basic": [s.basic for s in surveyed],
+        "dissatisfied": [s.respondents - s.satisfied - s.basic for s in surveyed],
+    }, columns=["branch_id", "respondents", "satisfied", "basic", "dissatisfied"])
     economy = pd.DataFrame([{"branch_id": s.branch_id, "operating_income": s.income, "total_income": s.income}
                             for s in specs if s.income is not None], columns=["branch_id", "operating_income", "total_income"])
 
@@ -133,7 +151,7 @@ def tables(specs: list[BranchSpec]) -> dict[str, pd.DataFrame]:
 
     return {
         "branches": branches,
-        "members": frame(members, ["member_id", "branch_id", "name", "status"]),
+        "members": frame(members, ["member_id", "branch_id", "name", "status", "is_mobile", "last_contact"]),
         "meetings": frame(meetings, ["branch_id", "date", "kind", "expected", "attended"]),
         "dues": frame(dues, ["member_id", "branch_id", "month", "due", "paid", "paid_date"]),
         "surveys": surveys,
@@ -141,6 +159,7 @@ def tables(specs: list[BranchSpec]) -> dict[str, pd.DataFrame]:
         "incidents": frame(incidents, ["branch_id", "kind", "date", "note"]),
         "inspections": frame(inspections, ["branch_id", "item", "score"]),
         "honors": frame(honors, ["branch_id", "title", "kind", "level", "document", "date", "approved"]),
+        "training": frame(training, ["member_id", "branch_id", "date", "hours"]),
     }
 
 

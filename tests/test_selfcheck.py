@@ -170,7 +170,9 @@ def test_plan_columns_and_sentences(county):
 def test_extra_deductions_and_rates(county):
     result, measured = county
     plan = improvement_plan(result, measured, "DUES")
-    assert list(plan["action"]) == ["党费足额按时交纳率提高到100%（目前87.5%）可加6.25分", "督促1名党员补交党费可加1分"]
+    # 42 of 48 member-months on time: the rate's counts say the step (6 more member-months to 100%)
+    assert list(plan["action"]) == ["足额按时交纳党费再增加6人次（按时足额率达到100%，目前87.5%）可加6.25分",
+                                    "督促1名党员补交党费可加1分"]
     assert list(plan["lost"]) == [6.25, 1.0]
 
 

@@ -7,6 +7,11 @@ panel (rich) and writes the self-check workbook (:mod:`scoring.output.selfcheck_
 When the data hold one branch only (a secretary filled the template with the branch's own records),
 county-wide quotas and the bottom-share flag cannot be judged: with one branch, "five stars <= 10%"
 leaves no place at all. The rubric is then applied without them, and the output says so.
+
+The committee's sheets of such a workbook are empty (the template says to leave them so): those items are
+待评定 (:func:`scoring.selfcheck.find_pending`). The summary then gives the total as a range, compares
+自评分 with the range, lists the pending items with the points they can take apart from the lost points,
+and never puts them among the biggest losses or in the plan.
 """
 
 from __future__ import annotations
@@ -34,7 +39,17 @@ from ..reader import read_dataset
 from ..result import Result
 from ..wording import explain
 from ..rubric import Rubric
-from ..selfcheck import KIND_COMMITTEE, KIND_FINAL, SCOPE_ZH, improvement_plan, next_level, num_text
+from ..selfcheck import (
+    KIND_COMMITTEE,
+    KIND_FINAL,
+    KIND_PENDING,
+    SCOPE_ZH,
+    Pending,
+    find_pending,
+    improvement_plan,
+    next_level,
+    num_text,
+)
 
 TOP_LOSSES = 3
 CLOSE_IDS = 5
@@ -120,10 +135,14 @@ def _next_level_lines(nxt: dict) -> list:
     else:
         head.append("下一等级：", style="bold")
         head.append(f"{nxt['next_level']}（{num_text(nxt['threshold'])}{unit}），还差{num_text(nxt['gap'])}{unit}，")
-        if nxt["reachable"]:
+        if nxt["reachable"] and nxt.get("awaiting"):
+            head.append("分数可以达到，另需考评委员会评定", style="bold green")
+        elif nxt["reachable"]:
             head.append("可以达到", style="bold green")
         elif any(b["type"] == "quota" for b in nxt["blockers"]):
             head.append("但名额已满，需超过名额线", style="bold yellow")
+        elif any(b["type"] == "pending" for b in nxt["blockers"]):
+            head.append("取决于考评委员会评定", style="bold yellow")
         else:
             head.append("本年度无法达到", style="bold red")
     lines: list = [head]
@@ -131,13 +150,15 @@ def _next_level_lines(nxt: dict) -> list:
         lines.append(Text(nxt["summary"], style="green"))
         return lines
     if nxt["path"]:
-        lines.append(Text(f"达到{nxt['next_level']}分数线的最少提分：", style="bold"))
+        waits = any(b["type"] == "pending" for b in nxt["blockers"])
+        lines.append(Text("本支部可改进的事项：" if waits else f"达到{nxt['next_level']}分数线的最少提分：", style="bold"))
         lines.append(_steps_table(nxt["path"]))
     reasons = [b for b in nxt["blockers"] if b["type"] != "veto"]
     if any(b["type"] == "veto" for b in nxt["blockers"]):
         lines.append(Text("须先消除上面列出的否决事项。", style="red"))
     if reasons:
-        lines.append(Text("不能达到的原因：", style="bold"))
+        lines.append(Text("不能达到的原因：" if not any(b["type"] == "pending" for b in reasons) else "说明：",
+                          style="bold"))
         lines.append(_bullets([b["text"] for b in reasons], style="red"))
     if nxt.get("quota_total") is not None:
         lines.append(Text(f"按目前其他支部的得分，总分需超过{num_text(nxt['quota_total'])}分才能进入名额"
@@ -147,30 +168,44 @@ def _next_level_lines(nxt: dict) -> list:
     return lines
 
 
-def render_summary(result: Result, plan: pd.DataFrame, nxt: dict, branch_id: str, out: Path | None = None) -> Panel:
-    """The terminal summary: score, level, rank; the biggest losses with reasons; vetoes to clear; the
-    path to the next level."""
+def render_summary(result: Result, plan: pd.DataFrame, nxt: dict, branch_id: str, out: Path | None = None,
+                   pending: Pending | None = None) -> Panel:
+    """The terminal summary: score, level, rank; the biggest losses with reasons; the items the committee
+    has not decided yet with the points they can take; vetoes to clear; the path to the next level."""
     row = _branch(result, branch_id)
+    pend = pending if pending is not None and pending.active else None
     lines: list[Text | Table] = []
 
     head = Text()
     head.append("总分 ")
-    head.append(f"{num_text(row['total'])}分", style="bold")
-    head.append(f"（基础得分{num_text(row['base_total'])} + 加分{num_text(row['bonus'])} − 扣减{num_text(row['deduction'])}）")
-    head.append("    等级 ")
-    head.append(str(row["level"]), style="bold green" if bool(row["rated"]) else "bold red")
-    if len(result.branches) > 1:
-        head.append(f"    排名 第{int(row['rank'])}名 / 共{len(result.branches)}个支部")
+    if pend is not None:
+        head.append(pend.headline(), style="bold")
+        head.append("    等级 ")
+        head.append(pend.level_text(), style="bold")
+        if pend.level_low != pend.level_high:
+            head.append("（待评定）")
+    else:
+        head.append(f"{num_text(row['total'])}分", style="bold")
+        head.append(f"（基础得分{num_text(row['base_total'])} + 加分{num_text(row['bonus'])} − 扣减{num_text(row['deduction'])}）")
+        head.append("    等级 ")
+        head.append(str(row["level"]), style="bold green" if bool(row["rated"]) else "bold red")
+        if len(result.branches) > 1:
+            head.append(f"    排名 第{int(row['rank'])}名 / 共{len(result.branches)}个支部")
     lines.append(head)
     if pd.notna(row["self_score"]):
-        diff = float(row["self_score"]) - float(row["total"])
-        word = "与计算得分一致" if abs(diff) < 0.005 else f"比计算得分{'高' if diff > 0 else '低'}{num_text(abs(diff))}分"
-        lines.append(Text(f"自评分 {num_text(row['self_score'])}分，{word}"))
+        if pend is not None:
+            lines.append(Text(pend.self_score_text(float(row["self_score"])).replace("自评分", "自评分 ", 1)))
+        else:
+            diff = float(row["self_score"]) - float(row["total"])
+            word = "与计算得分一致" if abs(diff) < 0.005 else f"比计算得分{'高' if diff > 0 else '低'}{num_text(abs(diff))}分"
+            lines.append(Text(f"自评分 {num_text(row['self_score'])}分，{word}"))
     for key in ("quota_note", "requires_note"):
         if str(row[key]):
             lines.append(Text(str(row[key]), style="yellow"))
 
     ind = result.indicators[(result.indicators["branch_id"] == branch_id) & (result.indicators["lost"] > 0)]
+    waiting = set(plan.loc[plan["kind"] == KIND_PENDING, "indicator"])
+    ind = ind[~ind["indicator"].isin(waiting)]
     ind = ind.assign(_l=ind["lost"].round(2)).sort_values(["_l", "order"], ascending=[False, True]).head(TOP_LOSSES)
     lines.append(Text(""))
     if len(ind):
@@ -182,8 +217,14 @@ def render_summary(result: Result, plan: pd.DataFrame, nxt: dict, branch_id: str
         for i, r in enumerate(ind.itertuples(index=False), 1):
             table.add_row(f"{i}. {r.name}", f"−{num_text(r.lost)}分", str(r.explanation))
         lines.append(table)
+    elif waiting:
+        lines.append(Text("除待评定事项外，各项指标均得满分。", style="bold"))
     else:
         lines.append(Text("各项指标均得满分。", style="bold"))
+    if pend is not None:
+        lines.append(Text(""))
+        lines.append(Text("待考评委员会评定（不计为失分）：", style="bold"))
+        lines.append(_bullets(pend.lines(), style="yellow"))
 
     vet = result.vetoes[result.vetoes["branch_id"] == branch_id] if len(result.vetoes) else result.vetoes
     veto_flags = {str(f) for f in vet["flag"]} if len(vet) else set()
@@ -205,7 +246,8 @@ def render_summary(result: Result, plan: pd.DataFrame, nxt: dict, branch_id: str
     final = plan[plan["kind"] == KIND_FINAL]
     lines.append(Text(""))
     lines.append(Text(f"提分清单：可改进{len(fixable)}项，合计可挽回总分{num_text(fixable['total_gain'].sum())}分；"
-                      f"委员会评定{len(committee)}项；无法挽回{len(final)}项"
+                      f"委员会评定{len(committee)}项；"
+                      + (f"待评定{len(waiting)}项；" if waiting else "") + f"无法挽回{len(final)}项"
                       + (f"。完整清单见 {out}" if out is not None else "")))
     title = f"{row['name']}（{branch_id}）{result.meta.year or result.rubric.year}年度考核自检"
     return Panel(Group(*lines), title=title, title_align="left", expand=False)
@@ -223,6 +265,7 @@ class SelfCheck:
     rubric: Rubric  # the rubric as loaded (before quotas were dropped for a one-branch workbook)
     registry: object
     shown: str  # the rubric's name as the user gave it
+    pending: Pending | None = None  # :func:`scoring.selfcheck.find_pending`: what the committee has not decided yet
 
 
 def prepare_selfcheck(data: list[Path], branch_id: str, rubric_spec=None, plugins: list[Path] = (),
@@ -250,10 +293,11 @@ def prepare_selfcheck(data: list[Path], branch_id: str, rubric_spec=None, plugin
     meta.selfcheck_notes, meta.dropped_quotas, meta.rubric_shown = notes, dropped, shown
     result = explain(evaluate(scored, branches, measured, meta=meta))
     result.meta.title = selfcheck_title(result, branch_id)
-    plan = improvement_plan(result, measured, branch_id)
-    nxt = next_level(result, measured, branch_id)
+    pending = find_pending(result, measured, branch_id, dataset, reg.measures)
+    plan = improvement_plan(result, measured, branch_id, pending)
+    nxt = next_level(result, measured, branch_id, pending)
     return SelfCheck(result=result, measured=measured, plan=plan, next=nxt, branch_id=branch_id, rubric=rubric,
-                     registry=reg, shown=shown)
+                     registry=reg, shown=shown, pending=pending)
 
 
 def main_selfcheck(data: list[Path], branch_id: str, rubric_spec, out: Path | None, plugins: list[Path],
@@ -268,8 +312,8 @@ def main_selfcheck(data: list[Path], branch_id: str, rubric_spec, out: Path | No
     out = Path(out) if out is not None else default_output(branch_id)
     check_paths(list(data), [out])
     sc = prepare_selfcheck(data, branch_id, rubric_spec, plugins, year=year)
-    write_selfcheck(sc.result, sc.plan, sc.next, branch_id, out, measured=sc.measured)
-    console.print(render_summary(sc.result, sc.plan, sc.next, branch_id, out))
+    write_selfcheck(sc.result, sc.plan, sc.next, branch_id, out, measured=sc.measured, pending=sc.pending)
+    console.print(render_summary(sc.result, sc.plan, sc.next, branch_id, out, pending=sc.pending))
     console.print(f"自检工作簿已写入：{out}")
     return 0
 

@@ -10,6 +10,11 @@ Sheets, in this order (every name, header and note is Chinese):
               to do, kind (可改进 / 委员会评定 / 无法挽回), biggest effect first
 4. 加分明细   the branch's bonus claims, counted or not, and why
 
+Items the committee has not decided yet (:func:`scoring.selfcheck.find_pending`: its sheets left empty in a
+branch's workbook) are 待评定: 自检结果 gives the total as a range and compares 自评分 with it, and lists
+them with the points they can take; 逐项得分 shows them without points or lost points; they are never in
+提分路径.
+
 The layout is the results workbook's (:mod:`scoring.output.xlsx`): a merged title row, a note row, an
 Excel table with frozen header, 等线 font, widths fitted to Chinese text with long text wrapped, A4
 landscape one page wide with the header row repeated. Written with xlsxwriter to a temporary file in
@@ -30,7 +35,7 @@ from scoring.atomic import atomic_output
 from scoring.output.jsonout import FLAG_SEPARATOR
 from scoring.output.xlsx import FONT, FONT_SIZE, Col, Looks, SheetWriter
 from scoring.result import Result
-from scoring.selfcheck import KIND_FINAL, SCOPE_ZH, num_text, value_text
+from scoring.selfcheck import KIND_FINAL, KIND_PENDING, SCOPE_ZH, Pending, num_text, value_text
 
 SHEET_SUMMARY = "自检结果"
 SHEET_DETAIL = "逐项得分"
@@ -66,28 +71,50 @@ def _rank_text(result: Result, row: pd.Series) -> str:
     return text
 
 
-def summary_frame(result: Result, nxt: dict, branch_id: str) -> pd.DataFrame:
+def _active(pending: Pending | None) -> Pending | None:
+    return pending if pending is not None and pending.active else None
+
+
+def summary_frame(result: Result, nxt: dict, branch_id: str, pending: Pending | None = None) -> pd.DataFrame:
     """The 自检结果 sheet as (项目, 内容) rows."""
     r = result.rubric
     row = _branch(result, branch_id)
+    pend = _active(pending)
     rows: list[tuple[str, str]] = [
         ("支部名称", str(row["name"])),
         ("支部编码", str(branch_id)),
         ("上级党组织", str(row["parent"])),
         ("类别", str(row["category"])),
         ("评分标准", f"{r.name}（版本 {r.version}）"),
-        ("总分", f"{num_text(row['total'])}分（基础得分{num_text(row['base_total'])}分，加分{num_text(row['bonus'])}分，"
-                 f"扣减{num_text(row['deduction'])}分）"),
-        ("评定等级", str(row["level"])),
     ]
-    if len(result.branches) > 1:
-        rows.append(("排名", _rank_text(result, row)))
+    if pend is not None:
+        rows += [("总分", pend.headline()),
+                 ("评定等级", pend.level_text() + ("（待评定）" if pend.level_low != pend.level_high else ""))]
+        if len(result.branches) > 1:
+            rows.append(("排名", "待考评委员会评定后确定"))
+    else:
+        rows += [("总分", f"{num_text(row['total'])}分（基础得分{num_text(row['base_total'])}分，加分{num_text(row['bonus'])}分，"
+                         f"扣减{num_text(row['deduction'])}分）"),
+                 ("评定等级", str(row["level"]))]
+        if len(result.branches) > 1:
+            rows.append(("排名", _rank_text(result, row)))
     dims = result.dimensions[result.dimensions["branch_id"] == branch_id].sort_values("order")
+    waiting = {p["indicator"]: p for p in pend.indicators} if pend is not None else {}
+    ind = result.indicators[result.indicators["branch_id"] == branch_id]
     for d in dims.itertuples(index=False):
-        rows.append((f"维度：{d.name}", f"{num_text(d.score)}分（满分{num_text(d.max)}分）"))
+        mine = ind[(ind["dimension"] == d.dimension) & ind["indicator"].isin(list(waiting))]
+        if not len(mine):
+            rows.append((f"维度：{d.name}", f"{num_text(d.score)}分（满分{num_text(d.max)}分）"))
+            continue
+        own = float(d.score) - float(mine["points"].astype(float).sum())
+        parts = "、".join(f"{waiting[i]['name']}{num_text(waiting[i]['low'])}～{num_text(waiting[i]['high'])}分"
+                         for i in mine["indicator"])
+        rows.append((f"维度：{d.name}", f"不含待评定事项{num_text(own)}分（满分{num_text(d.max)}分；待评定：{parts}）"))
     self_score = float(row["self_score"]) if pd.notna(row["self_score"]) else math.nan
     if math.isnan(self_score):
         rows.append(("自评分", "未填报"))
+    elif pend is not None:
+        rows.append(("自评分", pend.self_score_text(self_score)))
     else:
         diff = self_score - float(row["total"])
         word = "高" if diff > 0 else "低"
@@ -104,6 +131,12 @@ def summary_frame(result: Result, nxt: dict, branch_id: str) -> pd.DataFrame:
         why = (f"总分排名位于{SCOPE_ZH[rc.scope].replace('中', '')}后{num_text(rc.bottom_share * 100)}%"
                if rc is not None and flag == rc.flag else "")
         rows.append((f"标记：{flag}", why or flag))
+    if pend is not None:
+        rows += [(f"待评定：{i['name']}", i["text"]) for i in pend.indicators]
+        if pend.bonus is not None:
+            rows.append(("待审核：加分", pend.bonus["text"]))
+        rows += [("待评定：等级条件", q["text"]) for q in pend.requires]
+        rows += [(f"无法判断：{v['name']}", v["text"]) for v in pend.vetoes]
     if str(row["quota_note"]):
         rows.append(("名额调整", str(row["quota_note"])))
     if str(row["requires_note"]):
@@ -145,21 +178,30 @@ def _measured_text(result: Result, ind: pd.DataFrame, measured: dict[str, Measur
     return pd.Series(out, index=ind.index, dtype=object)
 
 
-def detail_frame(result: Result, branch_id: str, measured: dict[str, Measured] | None = None) -> pd.DataFrame:
+def detail_frame(result: Result, branch_id: str, measured: dict[str, Measured] | None = None,
+                 pending: Pending | None = None) -> pd.DataFrame:
+    """The 逐项得分 sheet; a pending indicator reads 待评定 with the points it can take, no points, no loss."""
     row = _branch(result, branch_id)
     ind = result.indicators[result.indicators["branch_id"] == branch_id].sort_values("order")
+    pend = _active(pending)
+    waiting = {p["indicator"]: p for p in pend.indicators} if pend is not None else {}
+    is_waiting = ind["indicator"].isin(list(waiting)).to_numpy()
+    measured_text = _measured_text(result, ind, measured, str(row["category"])).to_numpy()
+    texts = ind["explanation"].astype(str).to_numpy()
     return pd.DataFrame({
         "维度": ind["dimension_name"].to_numpy(),
         "指标": ind["name"].to_numpy(),
-        "测量值": _measured_text(result, ind, measured, str(row["category"])).to_numpy(),
-        "得分": ind["points"].astype(float).to_numpy(),
+        "测量值": [KIND_PENDING if w else t for w, t in zip(is_waiting, measured_text)],
+        "得分": ind["points"].astype(float).where(~is_waiting).to_numpy(),
         "满分": ind["max"].astype(float).to_numpy(),
-        "失分": ind["lost"].astype(float).to_numpy(),
-        "说明": ind["explanation"].astype(str).to_numpy(),
+        "失分": ind["lost"].astype(float).where(~is_waiting).to_numpy(),
+        "说明": [waiting[i]["text"] if w else t for i, w, t in zip(ind["indicator"], is_waiting, texts)],
     })
 
 
 def plan_frame(plan: pd.DataFrame) -> pd.DataFrame:
+    """The 提分路径 sheet: the steps, committee-scored and irrecoverable items; never the pending ones."""
+    plan = plan[plan["kind"] != KIND_PENDING]
     return pd.DataFrame({
         "指标": plan["name"].to_numpy(),
         "失分": plan["lost"].astype(float).to_numpy(),
@@ -185,9 +227,10 @@ def bonus_frame(result: Result, branch_id: str) -> pd.DataFrame:
 
 
 def write_selfcheck(result: Result, plan: pd.DataFrame, nxt: dict, branch_id: str, path: Path,
-                    measured: dict[str, Measured] | None = None) -> None:
+                    measured: dict[str, Measured] | None = None, pending: Pending | None = None) -> None:
     """Write the one-branch self-check workbook to ``path`` (atomically). ``measured`` (optional) lets the
-    逐项得分 sheet show measured values with their units ("87.5%" rather than 0.875)."""
+    逐项得分 sheet show measured values with their units ("87.5%" rather than 0.875); ``pending``
+    (:func:`scoring.selfcheck.find_pending`) the items the committee has not decided yet."""
     title = selfcheck_title(result, branch_id)
     meta = replace(result.meta, title=title)
     with atomic_output(path, ".xlsx") as tmp:
@@ -200,7 +243,7 @@ def write_selfcheck(result: Result, plan: pd.DataFrame, nxt: dict, branch_id: st
             workbook.set_properties({"title": title, "subject": "党支部年度考核自检", "author": "党支部考核评分系统"})
             looks = Looks(workbook)
             sw = SheetWriter(workbook, looks, meta)
-            _write_sheets(sw, result, plan, nxt, branch_id, measured)
+            _write_sheets(sw, result, plan, nxt, branch_id, measured, pending)
         except BaseException:
             workbook.fileclosed = True  # release xlsxwriter without output; atomic_output removes tmp
             raise
@@ -208,16 +251,18 @@ def write_selfcheck(result: Result, plan: pd.DataFrame, nxt: dict, branch_id: st
 
 
 def _write_sheets(sw: SheetWriter, result: Result, plan: pd.DataFrame, nxt: dict, branch_id: str,
-                  measured: dict[str, Measured] | None) -> None:
+                  measured: dict[str, Measured] | None, pending: Pending | None = None) -> None:
     looks = sw.looks
-    summary = summary_frame(result, nxt, branch_id)
+    summary = summary_frame(result, nxt, branch_id, pending)
     note = "供支部考核前自查，最终以考评委员会评定为准。"
     sw.table_sheet(SHEET_SUMMARY, SHEET_SUMMARY, note, summary, [Col("项目", cap=24), Col("内容", cap=90)])
 
-    detail = detail_frame(result, branch_id, measured)
+    detail = detail_frame(result, branch_id, measured, pending)
     cols = [Col("维度", cap=16), Col("指标", cap=24), Col("测量值", cap=16), Col("得分", "point"), Col("满分", "point"),
             Col("失分", "point"), Col("说明", cap=70)]
     note = "每项指标的测量值、得分与失分；满分为 0 的指标不适用于本支部，不计入满分。"
+    if _active(pending) is not None:
+        note += "「待评定」的指标由考评委员会评定，不计为失分，说明中列出可得分值的范围。"
     ws, first, last = sw.table_sheet(SHEET_DETAIL, SHEET_DETAIL, note, detail, cols, freeze_cols=2)
     if len(detail):
         lost_col = DETAIL_HEADERS.index("失分")
@@ -231,6 +276,8 @@ def _write_sheets(sw: SheetWriter, result: Result, plan: pd.DataFrame, nxt: dict
     cols = [Col("指标", cap=24), Col("失分", "point"), Col("可挽回分值", "point"), Col("对总分的影响", "point"),
             Col("怎么做", cap=70), Col("类型", center=True)]
     note = "按对总分的影响从大到小排列。「委员会评定」由考评委员会现场评定；「无法挽回」是本年度已发生的事项。"
+    if _active(pending) is not None:
+        note += "待评定事项不列入本表（见「自检结果」），表中的分值按待评定事项的最低分计算。"
     ws, first, last = sw.table_sheet(SHEET_PLAN, SHEET_PLAN, note, frame, cols, freeze_cols=1)
     if len(frame):
         kind_cell = f"$F{first + 1}"
