@@ -333,7 +333,7 @@ class Pending:
 
     ``rubric`` is the rubric the self-check's scenarios run with (no quotas, no bottom share, none of the
     vetoes that cannot be judged yet); ``indicators`` the pending indicators in rubric order, each a dict
-    (indicator, name, dimension_name, order, max, low, high, text); ``vetoes`` the vetoes that cannot be
+    (indicator, name, dimension_name, order, max, low, high, text, word: 待评定 or 待审核); ``vetoes`` the vetoes that cannot be
     judged (veto, name, text); ``requires`` the levels' extra conditions that await the committee (level,
     text); ``bonus`` the bonus under review (low, high, text) or None. The totals, levels and bonus at both
     ends come from one :class:`Scenarios` run."""
@@ -563,7 +563,7 @@ def find_pending(result: Result, measured: dict[str, Measured], branch_id: str, 
         pend.indicators.append({
             "indicator": ind.id, "name": ind.name, "dimension_name": dim.name, "order": int(ir.order),
             "max": float(ir.max), "low": round(lo, GAIN_DIGITS), "high": round(hi, GAIN_DIGITS), "key": keys[0],
-            "rule_pending": keys[0] in items,
+            "rule_pending": keys[0] in items, "word": word,
             "text": f"{word}，可得{num_text(lo)}～{num_text(hi)}分（{_sheets_text(sheets)}由考评委员会{who}）",
         })
     return pend

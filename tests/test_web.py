@@ -38,7 +38,7 @@ from selenium.webdriver.common.print_page_options import PrintOptions
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from selfcheck_data import RUBRIC, BranchSpec, county_specs, dataset, tables
+from selfcheck_data import RUBRIC, BranchSpec, committee_empty, county_specs, dataset, tables
 from scoring.cli import _parser
 from scoring.cli import main as cli_main
 from scoring.engine import build_meta, load, needed_tables, score
@@ -101,6 +101,9 @@ def files(five_small, committee_files, tmp_path_factory):
 
     one = branch_book([_spec("ONE")], "东岗村党支部2025年度数据.xlsx")
     several = branch_book([BranchSpec("XSS", XSS, committee=10), _spec("TOP")], "两个支部.xlsx")
+    # the branch's own workbook as the template asks: the committee's sheets left empty
+    own = branch_book([committee_empty(BranchSpec("SELF", "东岗村党支部", self_score=95, committee=11, lectures=3,
+                                                  income=10))], "东岗村党支部自填.xlsx")
 
     located = d / "有错的数据.xlsx"
     wb = openpyxl.load_workbook(one)
@@ -116,7 +119,7 @@ def files(five_small, committee_files, tmp_path_factory):
     renamed.write_bytes(b"\xff\xd8\xff\xe0" + os.urandom(2000))  # a JPEG renamed
     big = d / "很大的工作簿.xlsx"
     big.write_bytes(b"PK\x03\x04" + b"\0" * (LIMIT_MB * 1024 * 1024 + 200_000))
-    return {"one": one, "several": several, "located": located, "broken": broken, "renamed": renamed, "big": big,
+    return {"one": one, "several": several, "own": own, "located": located, "broken": broken, "renamed": renamed, "big": big,
             "template": template, "dir": d, **committee_files}
 
 
@@ -291,6 +294,27 @@ def test_the_selfcheck_workbook_downloads_with_the_same_numbers(browser, one_res
     summary = {r[0]: r[1] for r in wb["自检结果"].iter_rows(min_row=4, values_only=True)}
     assert summary["总分"].startswith("79.5分") and summary["评定等级"] == "三星"
     assert summary["自检结论"] == "再召开1次支委会（+0.5分）即可达到四星"
+
+
+def test_committee_sheets_left_empty_are_pending_on_the_page_as_in_the_terminal(browser, server, files):
+    """The same 待评定 items as the terminal and the workbook (tests/test_selfcheck_pending.py): 43.5 known
+    points; 现场检查评分 0-10, 群众满意率 0-30, 负面事项 0-10 and the bonus 0-5 wait for the committee."""
+    _upload(browser, server, files["own"])
+    _wait(browser, "#total")
+    assert browser.find_element(By.ID, "total").text == "43.5～98.5"
+    assert browser.find_element(By.ID, "level").text == "一星～五星"
+    head = browser.find_element(By.CSS_SELECTOR, ".score-parts").text
+    assert "自评分95分，在委员会评定后可能的范围（43.5～98.5分）内" in head
+    waiting = browser.find_elements(By.CSS_SELECTOR, "#committee .item.pending")
+    assert [(e.get_attribute("data-indicator"), e.find_element(By.CSS_SELECTOR, ".item-range").text) for e in waiting] == [
+        ("inspection", "待评定：可得0～10 / 10分"), ("satisfaction", "待评定：可得0～30 / 30分"),
+        ("negative_events", "待评定：可得0～10 / 10分")]
+    # the lost points are the branch's own, and the path to the next level has none of the pending items
+    assert _texts(browser, "#lost .item-name") == ["村集体经济", "党课", "支委会"]
+    assert "加分项：待审核" in browser.find_element(By.ID, "pending-notes").text
+    nxt = browser.find_element(By.CSS_SELECTOR, "section.next").text
+    assert "取决于考评委员会评定" in nxt and "群众满意率" not in nxt and "现场检查" not in nxt
+    _no_upload_left(server)
 
 
 def test_the_result_page_prints_on_one_or_two_a4_pages(browser, one_result):

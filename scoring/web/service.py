@@ -21,21 +21,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from scoring import selfcheck as _selfcheck
 from scoring.engine import build_meta, load, needed_tables, require_branches, score
 from scoring.errors import DataError, Problem, UsageError
 from scoring.output.jsonout import FLAG_SEPARATOR, to_json_dict
 from scoring.output.selfcheck_xlsx import detail_frame, write_selfcheck
 from scoring.output.template import write_template
 from scoring.reader import CSV_SUFFIXES, EXCEL_SUFFIXES, PARQUET_SUFFIXES, read_dataset
-from scoring.selfcheck import KIND_COMMITTEE, KIND_FINAL, KIND_FIX, num_text
+from scoring.selfcheck import KIND_COMMITTEE, KIND_FINAL, KIND_FIX, KIND_PENDING, num_text
 from scoring.commands.selfcheck import prepare_selfcheck
 
 #: what an upload may be: what the reader reads
 DATA_SUFFIXES = frozenset(EXCEL_SUFFIXES | CSV_SUFFIXES | PARQUET_SUFFIXES)
 #: plan kinds shown as committee-decided items, apart from lost points; "待评定" (committee-filled items
-#: not yet scored, shown with the range of points they can take) joins when the self-check has it
-COMMITTEE_KINDS = (KIND_COMMITTEE, getattr(_selfcheck, "KIND_PENDING", "待评定"))
+#: not yet scored, shown with the range of points they can take)
+COMMITTEE_KINDS = (KIND_COMMITTEE, KIND_PENDING)
 MAX_PROBLEMS_SHOWN = 300
 EPS = 0.005
 COMMAND = "scoring serve（网页自检）"
@@ -112,7 +111,7 @@ class Engine:
         meta = sc.result.meta
         meta.sources = [shown(str(s)) for s in meta.sources]
         meta.data_notes = [shown(str(s)) for s in meta.data_notes]
-        write_selfcheck(sc.result, sc.plan, sc.next, sc.branch_id, workbook, measured=sc.measured)
+        write_selfcheck(sc.result, sc.plan, sc.next, sc.branch_id, workbook, measured=sc.measured, pending=sc.pending)
         return selfcheck_view(sc)
 
     def committee_run(self, paths: list[Path]) -> dict:
@@ -201,6 +200,8 @@ def _next_view(nxt: dict) -> dict:
         state = "reachable"
     elif any(b["type"] == "quota" for b in nxt.get("blockers") or []):
         state = "quota"
+    elif any(b["type"] == "pending" for b in nxt.get("blockers") or []):
+        state = "pending"
     else:
         state = "blocked"
     unit = nxt.get("threshold_unit") or "分"
@@ -217,6 +218,7 @@ def _next_view(nxt: dict) -> dict:
         "veto_blocked": any(b["type"] == "veto" for b in nxt.get("blockers") or []),
         "quota_total": nxt.get("quota_total"),
         "quota_path": [{"action": s["action"], "gain": s["gain"]} for s in nxt.get("quota_path") or []],
+        "awaiting": list(nxt.get("awaiting") or []),
         "notes": list(nxt.get("notes") or []),
     }
 
@@ -226,14 +228,20 @@ def selfcheck_view(sc) -> dict:
 
     Indicators are split three ways, each shown once: ``lost`` (lost points the branch can act on or can
     no longer recover, biggest loss first, with the plan's actions), ``committee`` (items the committee
-    decides, never counted as lost points), ``others`` (full marks or not applicable, rubric order)."""
+    decides, never counted as lost points; a 待评定 one with ``pending`` and the ``low``-``high`` points it
+    can take), ``others`` (full marks or not applicable, rubric order). ``pending`` is None, or the total
+    as a range (``headline``, ``low``, ``high``, ``level``) and the bonus, extra conditions and vetoes that
+    await the committee (``notes``)."""
     result, plan, bid = sc.result, sc.plan, sc.branch_id
+    pend = getattr(sc, "pending", None)
+    pend = pend if pend is not None and pend.active else None
+    waiting = {p["indicator"]: p for p in pend.indicators} if pend is not None else {}
     row = _row(result.branches, bid)
     meta = result.meta
     dims = _of(result.dimensions, bid).sort_values("order")
     dim_names = dict(zip(dims["dimension"], dims["name"]))
     ind = _of(result.indicators, bid).sort_values("order")
-    measured = detail_frame(result, bid, sc.measured)["测量值"].tolist()
+    measured = detail_frame(result, bid, sc.measured, pend)["测量值"].tolist()
 
     actions: dict[str, list[dict]] = {}
     committee_ids: set[str] = set()
@@ -251,7 +259,12 @@ def selfcheck_view(sc) -> dict:
             "explanation": str(i.explanation), "applicable": bool(i.applicable), "order": int(i.order),
             "actions": actions.get(i.indicator, []),
         }
-        if i.indicator in committee_ids:
+        if i.indicator in waiting:
+            w = waiting[i.indicator]
+            item.update(pending=True, word=w["word"], low=w["low"], high=w["high"], explanation=w["text"], lost=0.0,
+                        actions=[a for a in item["actions"] if a["kind"] != KIND_PENDING])
+            committee.append(item)
+        elif i.indicator in committee_ids:
             committee.append(item)
         elif item["applicable"] and item["lost"] > EPS:
             lost.append(item)
@@ -283,8 +296,16 @@ def selfcheck_view(sc) -> dict:
         "max_total": _f(row.get("max_total")),
         "level": str(row["level"]),
         "rated": bool(row["rated"]),
-        "rank": f"第{int(row['rank'])}名（数据中共{n}个支部）" if n > 1 else None,
-        "self_score": _self_score(row["self_score"], row["total"]),
+        "rank": (f"第{int(row['rank'])}名（数据中共{n}个支部）" if pend is None else "排名待考评委员会评定后确定")
+        if n > 1 else None,
+        "self_score": (_self_score(row["self_score"], row["total"]) if pend is None or _f(row["self_score"]) is None
+                       else {"value": float(row["self_score"]), "text": pend.self_score_text(float(row["self_score"]))}),
+        "pending": None if pend is None else {
+            "word": KIND_PENDING, "headline": pend.headline(), "total": pend.total_text(), "low": pend.total_low, "high": pend.total_high,
+            "level": pend.level_text(), "level_low": pend.level_low, "level_high": pend.level_high,
+            "notes": ([pend.bonus["text"]] if pend.bonus is not None else []) + [q["text"] for q in pend.requires]
+                     + [f"{v['name']}：{v['text']}" for v in pend.vetoes],
+        },
         "notes": [str(row[k]) for k in ("quota_note", "requires_note") if str(row[k])],
         "dimensions": [{"name": str(d.name), "score": float(d.score), "max": float(d.max), "pct": _bar(d.score, d.max)}
                        for d in dims.itertuples(index=False)],
@@ -300,7 +321,8 @@ def selfcheck_view(sc) -> dict:
                    "points": float(b.points), "explanation": str(b.explanation)} for b in bonus.itertuples(index=False)]
         if len(bonus) else [],
         "counts": {"fixable": len(fixable), "fixable_gain": float(fixable["total_gain"].sum()),
-                   "committee": len(committee), "final": int((plan["kind"] == KIND_FINAL).sum())},
+                   "committee": len(committee) - len(waiting), "pending": len(waiting),
+                   "final": int((plan["kind"] == KIND_FINAL).sum())},
         "data_notes": list(meta.data_notes),
         "sources": list(meta.sources),
     }
@@ -410,5 +432,5 @@ def branch_view(results: dict, branch_id: str) -> dict | None:
                    "counted": bool(x.get("counted")), "points": _f(x.get("points")) or 0.0,
                    "explanation": x.get("explanation") or ""} for x in b.get("bonus") or []],
         "previous": b.get("previous"),
-        "lost": lost, "lost_total": sum(x["lost"] for x in lost), "committee": [], "others": others,
+        "lost": lost, "lost_total": sum(x["lost"] for x in lost), "committee": [], "others": others, "pending": None,
     }
