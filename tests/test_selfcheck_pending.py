@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 from rich.console import Console
 
@@ -202,3 +203,18 @@ def test_training_advice_is_per_member_with_the_total_to_plan(counts_county):
     gain = 6 - 6 * 30.125 / 32  # ratio: points = max x value / target
     assert row["action"] == (f"党员人均学习培训学时提高到32学时（目前30.1学时），4名党员合计再参加{wording.num(total_more, 1)}学时"
                              f"可加{wording.num(gain)}分（折合总分{wording.num(gain * COUNTS_SCALE)}分）")
+
+
+def test_a_measure_declaring_counts_must_write_them(counts_county):
+    from scoring.engine import compute_measure
+    from scoring.errors import PluginError
+    from scoring.measure import Measure
+
+    def share(ctx):
+        b = ctx.branches.set_index("branch_id")
+        return ctx.result(pd.Series(0.5, index=b.index), pd.Series("一半", index=b.index))
+
+    m = Measure("half", "一半", share, inputs={"branches": ("branch_id",)}, unit="%", kind="rate",
+                counts=("done", "all"), plugin="本地插件")
+    with pytest.raises(PluginError, match=r"插件「本地插件」的测量项「half」缺少输出列：\['all', 'done'\]"):
+        compute_measure(m, dataset([OWN]), YEAR)
