@@ -22,7 +22,7 @@ from scoring.engine import compute_measures, load
 from scoring.evaluator import evaluate
 from scoring.output.selfcheck_xlsx import SHEET_DETAIL, SHEET_PLAN, SHEET_SUMMARY, write_selfcheck
 from scoring.sample import write_dataset
-from scoring.selfcheck import KIND_PENDING, find_pending, improvement_plan, next_level
+from scoring.selfcheck import KIND_PENDING, find_pending, improvement_plan
 from scoring.web.service import selfcheck_view
 from scoring.wording import explain
 
@@ -115,7 +115,7 @@ def test_workbook_and_web_page_show_the_same_pending_items(own, tmp_path):
     assert view["pending"]["total"] == "43.5～98.5分" and view["counts"]["pending"] == 3
 
 
-def test_a_committee_run_scores_the_same_branch_as_before(engine_pair):
+def test_nothing_is_pending_when_the_committee_sheets_are_filled(engine_pair):
     """With the committee's sheets filled (a county's data) nothing is pending."""
     r, reg = engine_pair
     spec = BranchSpec("SELF", "东岗村党支部", committee=11, lectures=3, income=10)
