@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
 from . import rules, wording
@@ -16,6 +17,7 @@ MODEL_ZH = {
     "points": "积分制（基准分加减分）",
 }
 SCOPE_ZH = wording.SCOPE_NAMES
+QUOTA_SCOPE = {"county": "全县", "parent": "各乡镇", "category": "各类别"}  # a quota named "五星名额（各乡镇）"
 _g = wording.const  # rubric numbers as short text: 12.0 -> "12", 0.15 -> "0.15"
 
 
@@ -139,26 +141,95 @@ def _show(v) -> str:
     return str(v)
 
 
-def diff(a: Rubric, b: Rubric, shown_a: str, shown_b: str, registry) -> tuple[str, int]:
-    """What changed from ``a`` to ``b``, in Chinese, grouped; and the number of changes. ``registry``
-    provides the measures of ``b`` (for describing an added indicator's rule with its unit)."""
+def _names(*rubrics: Rubric) -> dict[tuple[str, str, str], str]:
+    """(variant id or "" for the base, kind, id) -> Chinese name, for the entries a diff names: indicators
+    and dimensions (of the base and of every variant: a variant may rename them), vetoes, warnings,
+    variants. A later rubric's name wins (the new name of a renamed entry)."""
+    out: dict[tuple[str, str, str], str] = {}
+    for r in rubrics:
+        for scope, dims in [("", r.dimensions)] + [(v.id, v.dimensions) for v in r.variants]:
+            for d in dims:
+                out[(scope, "dimension", d.id)] = d.name
+                for i in d.indicators:
+                    out[(scope, "indicator", i.id)] = i.name
+        out.update({("", "vetoes", v.id): v.name for v in r.vetoes})
+        out.update({("", "warnings", w.id): w.name for w in r.warnings})
+        out.update({("", "variants", v.id): v.name for v in r.variants})
+    return out
+
+
+_ENTITY = re.compile(r"^(indicator|dimension|vetoes|warnings|quotas|grading\.levels)\[([^\]]+)\](?:\.(.*))?$")
+
+
+def _entity_label(kind: str, ident: str, names: dict, scope: str = "") -> str:
+    if kind == "quotas":
+        level, _, scope = ident.partition("@")
+        return f"{level}名额（{QUOTA_SCOPE.get(scope, scope)}）"
+    if kind == "grading.levels":
+        return f"等级「{ident}」"  # a level is named by its label (五星, 好)
+    name = names.get((scope, kind, ident)) or names.get(("", kind, ident))
+    return f"{name}（{ident}）" if name and name != ident else ident
+
+
+def _label(key: str, names: dict, scope: str = "") -> tuple[str, str]:
+    """A flattened key as (what it belongs to, in Chinese with its id; the rest of the key path):
+    "indicator[party_lectures].rule.target" -> ("党课（party_lectures）", "rule.target"). A key of no
+    named entry ("grading.star_share") is its own label with no rest."""
+    if key.startswith("variants["):
+        vid, _, rest = key[len("variants["):].partition("]")
+        rest = rest.removeprefix(".")
+        head = _variant_label(vid, names)
+        if rest.startswith("drop."):
+            inner, _ = _label(rest[len("drop."):], names, vid)
+            return head, f"删除{inner}"
+        if not rest:
+            return head, ""
+        inner, sub = _label(rest, names, vid)
+        return f"{head}{inner}", sub
+    m = _ENTITY.match(key)
+    if m is None:
+        return key, ""
+    return _entity_label(m.group(1), m.group(2), names, scope), m.group(3) or ""
+
+
+def _variant_label(vid: str, names: dict) -> str:
+    vname = names.get(("", "variants", vid))
+    return f"类别变体「{vname}」（{vid}）" if vname else f"类别变体（{vid}）"
+
+
+def _joined(label: str, rest: str) -> str:
+    if not rest:
+        return label
+    return f"{label}{rest}" if label.endswith(("）", "」")) else f"{label} {rest}"
+
+
+def diff_entries(a: Rubric, b: Rubric, registry) -> list[tuple[str, str]]:
+    """What changed from ``a`` to ``b``: (section, Chinese line) in the order :func:`diff` prints them;
+    indicators and other named entries by Chinese name and id. ``registry`` provides the measures of
+    ``b`` (for describing an added indicator's rule with its unit)."""
     fa, fb = _flatten(a), _flatten(b)
+    names = _names(a, b)
     ind_a = {i.id: i for _, i in a.indicators()}
     ind_b = {i.id: i for _, i in b.indicators()}
-    lines = [f"评分标准对比：{shown_a}（{a.name}，版本 {a.version}） → {shown_b}（{b.name}，版本 {b.version}）"]
-    n = 0
+    out: list[tuple[str, str]] = []
     added = [i for i in ind_b if i not in ind_a]
     removed = [i for i in ind_a if i not in ind_b]
     for iid in added:
         i = ind_b[iid]
-        lines.append(f"  新增指标：{i.name}（{iid}），{_g(i.max)}分，测量项 {i.measure}，{rules.describe(i, registry)}")
-        n += 1
+        out.append(("", f"新增指标：{i.name}（{iid}），{_g(i.max)}分，测量项 {i.measure}，{rules.describe(i, registry)}"))
     for iid in removed:
         i = ind_a[iid]
-        lines.append(f"  删除指标：{i.name}（{iid}），原{_g(i.max)}分")
-        n += 1
-    skip = tuple(f"indicator[{i}]" for i in added + removed)
+        out.append(("", f"删除指标：{i.name}（{iid}），原{_g(i.max)}分"))
     groups: dict[str, list[str]] = {}
+    var_a, var_b = {v.id: v for v in a.variants}, {v.id: v for v in b.variants}
+    for vid, v, word in [(x, var_b[x], "新增") for x in var_b if x not in var_a] + \
+                        [(x, var_a[x], "删除") for x in var_a if x not in var_b]:
+        n_ind = sum(len(d.indicators) for d in v.dimensions)
+        groups.setdefault("类别变体", []).append(
+            f"{word} {_variant_label(vid, names)}（{'原' if word == '删除' else ''}适用于{'、'.join(v.categories)}，"
+            f"{_g(sum(d.total_max for d in v.dimensions))}分，{n_ind}项指标）")
+    skip = tuple(f"indicator[{i}]" for i in added + removed) + tuple(
+        f"variants[{v}]" for v in set(var_a) ^ set(var_b))
     keys = [k for k in sorted(set(fa) | set(fb)) if not k.startswith(skip) and fa.get(k) != fb.get(k)]
 
     def entity(key: str) -> str | None:
@@ -177,28 +248,54 @@ def diff(a: Rubric, b: Rubric, shown_a: str, shown_b: str, registry) -> tuple[st
         in_b = [k for k in fb if k.startswith(e + ".")]
         if not in_a or not in_b:
             src = fb if not in_a else fa
-            body = "，".join(f"{k[len(e) + 1:]} = {_show(src[k])}" for k in (in_b or in_a) if src[k] not in ([], {}, ""))
-            groups.setdefault(_section(e), []).append(("新增 " if not in_a else "删除 ") + f"{e}（{body}）")
+            body = "，".join(f"{k[len(e) + 1:]} = {_show(src[k])}" for k in (in_b or in_a)
+                            if src[k] not in ([], {}, "") and k != e + ".name")  # the label says the name
+            label, _ = _label(e, names)
+            groups.setdefault(_section(e), []).append(("新增 " if not in_a else "删除 ") + f"{label}（{body}）")
             whole |= set(ks)
-            n += 1
     for key in keys:
         if key in whole:
             continue
         va, vb = fa.get(key, None), fb.get(key, None)
-        if va is None:
-            text = f"新增 {key} = {_show(vb)}"
+        label, rest = _label(key, names)
+        if rest.startswith("删除") and vb is True:  # a variant drops an inherited entry
+            text = f"{label}{rest}"
+        elif rest.startswith("删除") and va is True:
+            text = f"{label}不再{rest}"
+        elif va is None:
+            text = f"新增 {_joined(label, rest)} = {_show(vb)}"
         elif vb is None:
-            text = f"删除 {key}（原为 {_show(va)}）"
+            text = f"删除 {_joined(label, rest)}（原为 {_show(va)}）"
         else:
-            text = f"{key}：{_show(va)} → {_show(vb)}"
+            text = f"{_joined(label, rest)}：{_show(va)} → {_show(vb)}"
         groups.setdefault(_section(key), []).append(text)
-        n += 1
-    for name, items in groups.items():
-        lines.append(f"  {name}：")
-        lines += [f"    {t}" for t in items]
-    if n == 0:
+    order = [name for _, name in _SECTION] + ["其他"]
+    for name in sorted(groups, key=order.index):
+        out += [(name, t) for t in groups[name]]
+    return out
+
+
+def diff_text(a: Rubric, b: Rubric, shown_a: str, shown_b: str, entries: list[tuple[str, str]]) -> str:
+    lines = [f"评分标准对比：{shown_a}（{a.name}，版本 {a.version}） → {shown_b}（{b.name}，版本 {b.version}）"]
+    section = None
+    for name, text in entries:
+        if not name:
+            lines.append(f"  {text}")
+            continue
+        if name != section:
+            lines.append(f"  {name}：")
+            section = name
+        lines.append(f"    {text}")
+    if not entries:
         lines.append("  两个评分标准的内容相同")
-    return "\n".join(lines), n
+    return "\n".join(lines)
+
+
+def diff(a: Rubric, b: Rubric, shown_a: str, shown_b: str, registry) -> tuple[str, int]:
+    """What changed from ``a`` to ``b``, in Chinese, grouped; and the number of changes. ``registry``
+    provides the measures of ``b`` (for describing an added indicator's rule with its unit)."""
+    entries = diff_entries(a, b, registry)
+    return diff_text(a, b, shown_a, shown_b, entries), len(entries)
 
 
 # ---------------------------------------------------------------- schema

@@ -104,10 +104,10 @@ def test_rubric_commands_from_the_cli(tmp_path):
     changes = [line.strip() for line in p.stdout.splitlines()[1:] if line.startswith("    ") or "新增指标" in line]
     assert changes == [
         "新增指标：青年党员占比（young_members），2分，测量项 young_member_share，青年党员占比达到15%得满分，不足按比例计分",
-        "indicator[member_training].max：6 → 4",
-        "indicator[party_lectures].rule.per：1 → 2",
-        "indicator[party_lectures].rule.target：4 → 2",
-        "quotas[五星@county].max_share：0.1 → 0.15",
+        "党员学习培训（member_training）max：6 → 4",
+        "党课（party_lectures）rule.per：1 → 2",
+        "党课（party_lectures）rule.target：4 → 2",
+        "五星名额（全县）max_share：0.1 → 0.15",
     ]
     out = tmp_path / "schema.json"
     p = run("schema", "-o", str(out))
