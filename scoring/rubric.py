@@ -384,9 +384,18 @@ def resolve_rubric_path(spec: str | Path | None, relative_to: Path | None = None
         return relative_to / p
     if p.is_file():
         return p
-    if p.suffix in ("", ".toml") and p.parent == Path("."):
-        return builtin_rubric_path(str(spec))
+    if p.suffix in ("", ".toml") and not p.is_absolute() and ".." not in p.parts:  # also "examples/county_custom"
+        return builtin_rubric_path(p.as_posix())
     return None
+
+
+def builtin_shown(path: Path) -> str:
+    """A built-in rubric's path inside the rubrics folder ("five_star.toml", "examples/county_custom.toml")."""
+    root = Path(str(resources.files("rubrics")))
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.name
 
 
 def builtin_names() -> list[str]:
@@ -654,7 +663,7 @@ def read_rubric_data(spec: str | Path | None) -> tuple[dict, str]:
     path = resolve_rubric_path(spec)
     if path is None:
         raise RubricError([f"{spec}: 找不到评分标准文件（也不是内置评分标准的名称：{', '.join(builtin_names())}）"])
-    shown = str(spec) if spec is not None and Path(str(spec)).is_file() else f"rubrics/{path.name}"
+    shown = str(spec) if spec is not None and Path(str(spec)).is_file() else f"rubrics/{builtin_shown(path)}"
     data = _read_raw(path, shown, (path.resolve(),), (shown,))
     return _expand_variants(data, shown), shown
 
