@@ -5,9 +5,14 @@ from __future__ import annotations
 import copy
 import json
 import re
-from typing import Any
+import types
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel
 
 from . import rules, wording
+from .errors import RubricError
 from .rubric import Rubric
 
 MODEL_ZH = {
@@ -296,6 +301,142 @@ def diff(a: Rubric, b: Rubric, shown_a: str, shown_b: str, registry) -> tuple[st
     provides the measures of ``b`` (for describing an added indicator's rule with its unit)."""
     entries = diff_entries(a, b, registry)
     return diff_text(a, b, shown_a, shown_b, entries), len(entries)
+
+
+# ---------------------------------------------------------------- fragments
+FRAGMENT_NOTE = "这是供 extends 继承的片段"
+
+
+def is_fragment(data: dict) -> bool:
+    """A rubric file that (with everything it extends merged in) has no ``id``, like rubrics/_bonus.toml:
+    it is meant to be extended, never to score on its own."""
+    return isinstance(data, dict) and "id" not in data
+
+
+class FragmentError(RubricError):
+    """Real mistakes in a fragment (unknown keys, wrong types, values out of range, unknown measures)."""
+
+    def render(self) -> str:
+        n = len(self.messages)
+        head = f"{FRAGMENT_NOTE}，其中有 {n} 处错误：" if n > 1 else f"{FRAGMENT_NOTE}，其中有错误："
+        return "\n".join([head] + [f"  {m}" for m in self.messages])
+
+
+def _model_of(annotation):
+    """(the pydantic model a field holds, whether it is a list of them) or (None, False)."""
+    from typing import Union, get_args, get_origin
+
+    origin = get_origin(annotation)
+    if origin is Union or origin is types.UnionType:
+        args = [x for x in get_args(annotation) if x is not type(None)]
+        return _model_of(args[0]) if len(args) == 1 else (None, False)
+    if origin is list:
+        (inner,) = get_args(annotation) or (None,)
+        model, _ = _model_of(inner)
+        return model, model is not None
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    return None, False
+
+
+def _partial_errors(model, data, loc: tuple) -> list[tuple[tuple, dict]]:
+    """Every real mistake in ``data``, a partial table for ``model``: an unknown key, a value of the wrong
+    type or out of range, a field validator's complaint. Missing keys are not mistakes (the rubric that
+    extends the fragment supplies them), and a table merged key by key is checked key by key; what
+    ``extends`` replaces as a whole (a rule, a veto's condition, the level ladder ...) must be complete."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from .rubric import REPLACED
+
+    if not isinstance(data, dict):
+        return [(loc, {"type": "dict_type", "msg": "", "loc": ()})]
+    out: list[tuple[tuple, dict]] = []
+    validators = model.__pydantic_decorators__.field_validators.values()
+    for key, value in data.items():
+        field = model.model_fields.get(key)
+        if field is None:
+            out.append((loc + (key,), {"type": "extra_forbidden", "msg": "", "loc": ()}))
+            continue
+        sub, many = _model_of(field.annotation)
+        if sub is not None and key not in REPLACED:
+            if many:
+                if not isinstance(value, list):
+                    out.append((loc + (key,), {"type": "list_type", "msg": "", "loc": ()}))
+                    continue
+                for i, item in enumerate(value):
+                    out += _partial_errors(sub, item, loc + (key, i))
+            else:
+                out += _partial_errors(sub, value, loc + (key,))
+            continue
+        try:
+            checked = TypeAdapter(Annotated[field.annotation, field]).validate_python(value)
+        except ValidationError as e:
+            out += [(loc + (key,), err) for err in e.errors()]
+            continue
+        for v in validators:
+            if key in v.info.fields:
+                try:
+                    v.func(checked)
+                except ValueError as e:
+                    out.append((loc + (key,), {"type": "value_error", "msg": str(e), "loc": ()}))
+    return out
+
+
+def _measure_errors(data, path: str, registry) -> list[str]:
+    """Measures (and their parameters) named anywhere in a fragment that no plugin provides."""
+    out: list[str] = []
+    if isinstance(data, dict):
+        m = data.get("measure")
+        if isinstance(m, str):
+            measure = registry.get(m)
+            if measure is None:
+                out.append(f"{path}.measure: 未知的测量项「{m}」（用 scoring plugins 查看可用的测量项）")
+            elif isinstance(data.get("params"), dict):
+                for k in data["params"]:
+                    if k not in measure.params:
+                        known = "、".join(measure.params) or "无"
+                        out.append(f"{path}.params.{k}: 测量项「{m}」没有参数「{k}」（可用参数：{known}）")
+        for k, v in data.items():
+            if k != "params":
+                out += _measure_errors(v, f"{path}.{k}" if path else k, registry)
+    elif isinstance(data, list):
+        for i, v in enumerate(data, 1):
+            out += _measure_errors(v, f"{path}[{i}]", registry)
+    return out
+
+
+def check_fragment(data: dict, shown: str, registry) -> str:
+    """Validate a fragment (:func:`is_fragment`) for what it has; the summary to print, or a
+    :class:`FragmentError` listing every real mistake with its key path."""
+    from .rubric import _dedupe_variant_errors, _key_path, _zh_message
+
+    body = {k: v for k, v in data.items() if k not in ("plugins",)}
+    errors = [(_key_path(loc + tuple(err.get("loc", ()))), _zh_message(err))
+              for loc, err in _partial_errors(Rubric, body, ())]
+    problems = [f"{shown}: {p}: {m}" for p, m in _dedupe_variant_errors(errors)]
+    problems += [f"{shown}: {p}" for p in dict.fromkeys(_measure_errors(body, "", registry))
+                 if not p.startswith("variants[")]
+    if problems:
+        raise FragmentError(problems)
+    has = []
+    for key, value in data.items():
+        what = KEY_HELP.get(key, key).split("（")[0].split("：")[0]
+        if key == "dimensions" and isinstance(value, list):
+            n = sum(len(d.get("indicators", [])) for d in value if isinstance(d, dict))
+            has.append(f"{key}（{what}，{len(value)} 个维度，{n} 项指标）")
+        elif isinstance(value, list):
+            has.append(f"{key}（{what}，{len(value)} 项）")
+        elif isinstance(value, dict) and isinstance(value.get("name"), str):
+            has.append(f"{key}（{what}：{value['name']}）")
+        else:
+            has.append(f"{key}（{what}）")
+    name = Path(shown).name
+    return "\n".join([
+        f"{FRAGMENT_NOTE}：{shown}",
+        f"  没有 id，不能单独用于评分；在评分标准中写 extends = \"{name}\"（或 extends = [\"five_star\", \"{name}\"]）继承它",
+        f"  含有：{'、'.join(has) if has else '（空）'}",
+        "  其中写了的键和取值都正确；缺少的键由继承它的评分标准提供，合并后的完整检查请对那个评分标准运行 scoring rubric check",
+    ])
 
 
 # ---------------------------------------------------------------- schema

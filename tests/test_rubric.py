@@ -112,3 +112,49 @@ def test_rubric_commands_from_the_cli(tmp_path):
     out = tmp_path / "schema.json"
     p = run("schema", "-o", str(out))
     assert p.returncode == 0 and out.exists()
+
+
+# ---------------------------------------------------------------- fragments meant for extends
+def _cli(capsys, *args):
+    from scoring.cli import main
+
+    rc = main(list(args))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_check_of_a_fragment_says_it_is_one(capsys):
+    rc, out, err = _cli(capsys, "rubric", "check", "_bonus")
+    assert rc == 0 and err == ""
+    assert out.splitlines() == [
+        "这是供 extends 继承的片段：rubrics/_bonus.toml",
+        "  没有 id，不能单独用于评分；在评分标准中写 extends = \"_bonus.toml\"（或 extends = [\"five_star\", \"_bonus.toml\"]）继承它",
+        "  含有：bonus（加分项：创新加分）",
+        "  其中写了的键和取值都正确；缺少的键由继承它的评分标准提供，合并后的完整检查请对那个评分标准运行 scoring rubric check",
+    ]
+
+
+def test_check_of_a_fragment_finds_its_real_mistakes(tmp_path, capsys):
+    frag = tmp_path / "_county.toml"
+    frag.write_text(
+        '[bonus]\nname = "创新加分"\ncap = -1\ncolour = "red"\nmeasure = "honour_claims"\n\n'
+        '[ranking]\ntie_break = "base_total"\n\n'
+        '[[dimensions]]\nid = "team"\n[[dimensions.indicators]]\nid = "x"\nmax = "three"\n',
+        encoding="utf-8")
+    rc, out, err = _cli(capsys, "rubric", "check", str(frag))
+    assert rc == 2 and out == "" and "Traceback" not in err
+    lines = err.splitlines()
+    assert lines[0] == "这是供 extends 继承的片段，其中有 5 处错误："
+    assert sorted(x.strip() for x in lines[1:]) == sorted([
+        f"{frag}: bonus.cap: 必须大于 0",
+        f"{frag}: bonus.colour: 未知的键（拼写错误？）",
+        f"{frag}: ranking.tie_break: 应为数组",
+        f"{frag}: dimensions[1].indicators[1].max: 应为数字",
+        f"{frag}: bonus.measure: 未知的测量项「honour_claims」（用 scoring plugins 查看可用的测量项）",
+    ])
+    assert not any("缺少" in x for x in lines)  # what the extending rubric supplies is not a mistake
+
+
+def test_a_complete_rubric_is_still_checked_as_a_whole(tmp_path, capsys):
+    rc, out, _ = _cli(capsys, "rubric", "check", "five_star")
+    assert rc == 0 and "片段" not in out and "评分标准有效：rubrics/five_star.toml" in out

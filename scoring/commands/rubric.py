@@ -15,6 +15,16 @@ def cmd(a) -> int:
 
     run = getattr(a, "allow_plugins", False)  # local plugin code runs only when the operator says so
     if a.rubric_command == "check":
+        from ..rubric import read_rubric_data
+
+        data, shown = read_rubric_data(a.rubric)
+        if rubric_tools.is_fragment(data):  # like rubrics/_bonus.toml: validated for what it has
+            files = [*a.plugin, *(p for p in data.get("plugins", []) if isinstance(p, str))]
+            print(rubric_tools.check_fragment(data, shown, _fragment_registry(files, run)))
+            note = None if run else not_run_note(files)
+            if note:
+                print(f"  {note}")
+            return 0
         r, reg, shown = load(a.rubric, a.plugin, execute_plugins=run)
         print(rubric_tools.check_summary(r, shown, reg))
         note = None if run else not_run_note([*a.plugin, *r.plugins])
@@ -53,3 +63,12 @@ def cmd(a) -> int:
     return 0
 
 
+def _fragment_registry(files: list, run: bool):
+    """The plugins a fragment's measures are checked against: the built-in ones, ``--plugin`` and the
+    fragment's own local plugin files, run only with ``--allow-plugins`` (else what they declare is read
+    without running them), as for a whole rubric."""
+    from pathlib import Path
+
+    from ..registry import make_registry
+
+    return make_registry([Path(p) for p in files], execute=run)
