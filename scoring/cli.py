@@ -140,11 +140,21 @@ def _parser() -> argparse.ArgumentParser:
     rs.add_argument("rubric", nargs="?", default=None, help="评分标准文件路径或内置名称（默认 five_star）")
     rs.add_argument("--plugin", type=Path, action="append", default=[], help="加载本地插件文件（可多次使用）")
     _allow_plugins(rs)
-    rd = rsub.add_parser("diff", help="对比两个评分标准（如本县标准与省标准）")
+    rd = rsub.add_parser("diff", help="对比两个评分标准（如本县标准与省标准）；加 --data 看对实际数据的影响",
+                         description="对比两个评分标准的规则差异；加 --data 时用同一份支部记录分别按两个标准评分，"
+                                     "列出等级、总分、排名变化的支部及原因（哪些指标得分变了）、各等级支部数和名额的变化")
     rd.add_argument("a", help="原评分标准")
     rd.add_argument("b", help="新评分标准")
     rd.add_argument("--plugin", type=Path, action="append", default=[], help="加载本地插件文件（可多次使用）")
     _allow_plugins(rd)
+    rd.add_argument("--data", nargs="+", type=Path, default=[], metavar="DATA",
+                    help="支部记录（工作簿、CSV/Parquet 文件夹或工作簿文件夹）：按两个标准分别评分并对比结果"
+                         "（评分标准带本地插件时需加 --allow-plugins 才运行插件代码，并列出运行了哪些）")
+    rd.add_argument("-o", "--output", type=Path, default=None, metavar="impact.xlsx",
+                    help="与 --data 一起使用：把对比结果写入工作簿（影响汇总、支部对比、指标得分变化、规则差异）")
+    rd.add_argument("--year", type=int, default=None, help="考核年度（默认取评分标准中的 year）")
+    rd.add_argument("--lenient", action="store_true", help="宽松模式：数据有误的支部不参加对比，其余照常（同 scoring run --lenient）")
+    rd.add_argument("-q", "--quiet", action="store_true", help="不显示进度")
     rj = rsub.add_parser("schema", help="输出评分标准文件的 JSON Schema（供编辑器补全和检查）")
     rj.add_argument("-o", "--output", type=Path, default=None, help="写入文件（默认输出到屏幕）")
 

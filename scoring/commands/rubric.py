@@ -38,6 +38,11 @@ def cmd(a) -> int:
         if note:
             print(note, file=sys.stderr)
     elif a.rubric_command == "diff":
+        if getattr(a, "data", None):
+            return diff_with_data(a)
+        if getattr(a, "output", None) is not None:
+            raise UsageError("-o 输出的是评分标准对实际数据的影响，需要同时用 --data 指定支部记录，"
+                             "如 scoring rubric diff five_star 本县标准.toml --data 数据.xlsx -o impact.xlsx")
         ra, _, sa = load(a.a, a.plugin, execute_plugins=run)
         rb, reg_b, sb = load(a.b, a.plugin, execute_plugins=run)
         print(rubric_tools.diff(ra, rb, sa, sb, reg_b)[0])
@@ -72,3 +77,79 @@ def _fragment_registry(files: list, run: bool):
     from ..registry import make_registry
 
     return make_registry([Path(p) for p in files], execute=run)
+
+
+def _local_plugins(a) -> list[str]:
+    """The local plugin files a diff with data would run: --plugin and each rubric's own (read from the
+    rubric files, without running anything)."""
+    from ..rubric import read_rubric_data
+
+    files = [str(p) for p in a.plugin]
+    for spec in (a.a, a.b):
+        data, _ = read_rubric_data(spec)
+        files += [p for p in data.get("plugins", []) if isinstance(p, str)]
+    return list(dict.fromkeys(files))
+
+
+def diff_with_data(a) -> int:
+    """``rubric diff OLD NEW --data DATA [-o impact.xlsx]``: the rule differences, then the same records
+    scored under both rubrics and compared (:mod:`scoring.impact`)."""
+    import shlex
+    import sys
+    from pathlib import Path
+
+    from .. import rubric_tools
+    from ..engine import Timer, build_meta, load, needed_tables, require_branches, score
+    from ..impact import compare, summary_lines
+    from ..paths import check_paths
+    from ..reader import read_dataset
+    from ..rubric import resolve_rubric_path
+
+    rubric_files = [p for p in (resolve_rubric_path(a.a), resolve_rubric_path(a.b)) if p is not None]
+    check_paths(list(a.data) + list(a.plugin), [a.output] if a.output else [])
+    if a.output is not None and any(a.output.resolve() == p.resolve() for p in rubric_files):
+        raise UsageError(f"输出文件 {a.output} 是评分标准文件，不能覆盖；请用 -o 指定其他路径")
+    plugins = _local_plugins(a)  # run like scoring run runs them (--data scores), and named in the output
+    timer = Timer(quiet=a.quiet)
+    with timer("rubric"):
+        ra, reg_a, sa = load(a.a, a.plugin)
+        rb, reg_b, sb = load(a.b, a.plugin)
+    if a.year is None and ra.year != rb.year:
+        timer.close()
+        raise UsageError(f"两个评分标准的考核年度不同（{sa}：{ra.year}，{sb}：{rb.year}），"
+                         "请用 --year 指定这份数据所属的考核年度")
+    year = a.year or rb.year
+    specs = {**reg_a.tables, **reg_b.tables}
+    try:
+        data = read_dataset(a.data, specs, needed_tables(ra, reg_a) | needed_tables(rb, reg_b), timer=timer,
+                            lenient=a.lenient)
+        require_branches(data, a.data)
+        command = "scoring " + " ".join(shlex.quote(x) for x in sys.argv[1:])
+        old = score(ra, reg_a, data, year, build_meta(ra, reg_a, data, year, command), timer)
+        new = score(rb, reg_b, data, year, build_meta(rb, reg_b, data, year, command), timer)
+        entries = rubric_tools.diff_entries(ra, rb, reg_b)
+        impact = compare(old, new, entries)
+        data_shown = "、".join(str(p) for p in a.data)
+        if a.output is not None:
+            from ..output.impact import write_impact
+            from ..result import RunMeta
+
+            with timer("write"):
+                meta = RunMeta(title=f"{year}年度评分标准修订影响：{ra.name} → {rb.name}", year=year,
+                               engine_version=old.meta.engine_version, generated=old.meta.generated)
+                write_impact(impact, a.output, meta,
+                             rules_note=f"原标准：{sa}（{ra.name}，版本 {ra.version}）；新标准：{sb}（{rb.name}，版本 {rb.version}）；"
+                                        f"共 {len(entries)} 处差异",
+                             data_note=f"数据：{data_shown}，参评支部 {len(impact.branches)} 个，考核年度 {year}")
+    finally:
+        timer.close()
+    print(rubric_tools.diff_text(ra, rb, sa, sb, entries))
+    excluded = data.excluded
+    lines = summary_lines(impact, data_shown, year, str(a.output) if a.output else None)
+    if plugins:
+        lines.insert(1, f"  已运行本地插件代码（--data 按两个评分标准评分，同 scoring run）：{'、'.join(plugins)}")
+    if len(excluded):
+        lines.insert(1, f"  因数据有误未评定 {len(excluded)} 个支部（两个标准都不评定）："
+                        f"{'、'.join(excluded['branch_id'].astype(str))}")
+    print("\n".join(lines))
+    return 0
