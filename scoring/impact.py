@@ -23,7 +23,9 @@ levels        level, old, new, delta: branches per level, the new rubric's level
 quotas        one row per quota (level and scope, of either rubric) and scope unit (全县, each township or
               category): level, scope, unit, share_old, share_new (NaN: no such quota), places_old,
               places_new, at_old, at_new (branches at that level), down_old, down_new (branches a quota
-              moved down from that level)
+              moved down from that level), tied_old, tied_new (branches tied at the quota line: all of
+              them dropped, or with ``ranking.ties_at_quota = "keep_all"`` all kept), extra_old,
+              extra_new (the places beyond the quota that keep_all used)
 
 "Why" names the indicators whose points moved, biggest first, with old -> new points ("党课
 （party_lectures）2 → 4"), the bonus and deductions, a rescaled base total, a level reached by score
@@ -74,8 +76,8 @@ class Impact:
 
 
 def _precision(r: Rubric) -> int:
-    """Decimals of the published total (``ranking.precision`` where the rubric states it, else 2)."""
-    return int(getattr(r.ranking, "precision", None) or wording.NUMBER_DIGITS)
+    """Decimals of the published total (``ranking.precision``): ranks, ties and quotas are decided on it."""
+    return int(r.ranking.precision)
 
 
 def _text(s: pd.Series) -> pd.Series:
@@ -134,11 +136,15 @@ def _quota_rows(res: Result) -> pd.DataFrame:
         places = share_count(q.max_share, pd.Series(n.to_numpy(), index=n.index), q.rounding)
         at = (b["level"] == q.level).groupby(unit).sum()
         down = (b["quota_from"] == q.level).groupby(unit).sum()
+        tie = b["quota_tie"] == q.level  # equals at this quota line (ranking.ties_at_quota decided them)
+        tied = tie.groupby(unit).sum()
+        extra = b["quota_extra"].where(tie, 0).groupby(unit).max()  # keep_all: places beyond the quota
         rows.append(pd.DataFrame({
             "level": q.level, "scope": q.scope, "unit": n.index.astype(str), "share": q.max_share,
             "places": places.to_numpy(), "at": at.reindex(n.index).to_numpy(), "down": down.reindex(n.index).to_numpy(),
+            "tied": tied.reindex(n.index).to_numpy(), "extra": extra.reindex(n.index).to_numpy(),
         }))
-    cols = ["level", "scope", "unit", "share", "places", "at", "down"]
+    cols = ["level", "scope", "unit", "share", "places", "at", "down", "tied", "extra"]
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
 
 
@@ -155,11 +161,11 @@ def _quota_table(old: Result, new: Result) -> pd.DataFrame:
         if missing.any():
             counted = _unit_counts(res.branches, m.loc[missing])
             m.loc[missing, f"at_{side}"] = counted
-            m.loc[missing, f"down_{side}"] = 0
-    for c in ("places_old", "places_new", "at_old", "at_new", "down_old", "down_new"):
+            m.loc[missing, [f"down_{side}", f"tied_{side}", f"extra_{side}"]] = 0
+    counts = [f"{c}_{side}" for c in ("places", "at", "down", "tied", "extra") for side in ("old", "new")]
+    for c in counts:
         m[c] = m[c].astype(float)
-    return m[["level", "scope", "unit", "share_old", "share_new", "places_old", "places_new", "at_old", "at_new",
-              "down_old", "down_new"]].reset_index(drop=True)
+    return m[["level", "scope", "unit", "share_old", "share_new", *counts]].reset_index(drop=True)
 
 
 def _unit_counts(b: pd.DataFrame, rows: pd.DataFrame) -> np.ndarray:
@@ -275,7 +281,7 @@ def _threshold_notes(old: Rubric, new: Rubric) -> dict[str, str]:
 
 
 def _branch_table(old: Result, new: Result, moved: pd.DataFrame, m_ind: pd.DataFrame) -> pd.DataFrame:
-    keep = ["branch_id", "name", "parent", "category", "rank", "total", "base_total", "bonus", "deduction", "level",
+    keep = ["branch_id", "name", "parent", "category", "rank", "total", "ranked_total", "base_total", "bonus", "deduction", "level",
             "rated", "flags", "quota_from", "quota_note", "requires_note"]
     a = old.branches[keep]
     b = new.branches[keep]
@@ -292,8 +298,8 @@ def _branch_table(old: Result, new: Result, moved: pd.DataFrame, m_ind: pd.DataF
         out[c] = m[c]
     out["rank_old"], out["rank_new"] = m["rank_old"].astype(float), m["rank_new"].astype(float)
     out["rank_move"] = out["rank_old"] - out["rank_new"]
-    out["total_old"] = wording.round_half_up(m["total_old"].astype(float), _precision(old.rubric))
-    out["total_new"] = wording.round_half_up(m["total_new"].astype(float), _precision(new.rubric))
+    out["total_old"] = m["ranked_total_old"].astype(float)  # the published totals, ranked on
+    out["total_new"] = m["ranked_total_new"].astype(float)
     out["total_delta"] = out["total_new"] - out["total_old"]
     for side in ("old", "new"):
         out[f"level_{side}"] = _text(m[f"level_{side}"])
@@ -316,7 +322,7 @@ def _branch_table(old: Result, new: Result, moved: pd.DataFrame, m_ind: pd.DataF
     pre_new = _text(m["quota_from_new"]).where(_text(m["quota_from_new"]) != "", out["level_new"])
     by_score = pre_old != pre_new
     thresholds = _threshold_notes(old.rubric, new.rubric)
-    t_old, t_new = pre_old.map(thresholds).fillna(""), pre_new.map(thresholds).fillna("")
+    t_old, t_new = _text(pre_old.map(thresholds)), _text(pre_new.map(thresholds))
     t_both = t_old.where(t_old == t_new, _join([t_old, t_new]).str.replace(SEP, "，"))
     score_text = ("按总分评定 " + pre_old + " → " + pre_new + ("（" + t_both + "）").where(t_both != "", ""))
     reasons = [score_text.where(by_score, "")]
@@ -381,11 +387,6 @@ def _signed(x: float) -> str:
     return ("+" if x > 0 else "") + wording.num(x)
 
 
-def _fixed(x) -> str:
-    """A published total as printed: two decimals."""
-    return wording.DASH if pd.isna(x) else f"{wording.round_half_up(float(x), 2):.2f}"
-
-
 def _share(x) -> str:
     return "不限" if pd.isna(x) else f"不超过{wording.num(float(x) * 100)}%"
 
@@ -407,20 +408,30 @@ def quota_lines(imp: Impact) -> list[str]:
         places_b = g["places_new"].sum(min_count=1)
         places = _count(places_a) if places_a == places_b else f"{_count(places_a)} → {_count(places_b)}"
         where = QUOTA_SCOPE[scope] + ("" if scope == "county" else f"，{len(g)}个")
-        out.append(f"{level}名额（{where}）：{share}，名额{'合计' if scope != 'county' else ''} {places} 个，"
-                   f"评为{level} {_count(g['at_old'].sum())} → {_count(g['at_new'].sum())} 个，"
-                   f"因名额降级 {_count(g['down_old'].sum())} → {_count(g['down_new'].sum())} 个")
+        line = (f"{level}名额（{where}）：{share}，名额{'合计' if scope != 'county' else ''} {places} 个，"
+                f"评为{level} {_count(g['at_old'].sum())} → {_count(g['at_new'].sum())} 个，"
+                f"因名额降级 {_count(g['down_old'].sum())} → {_count(g['down_new'].sum())} 个")
+        tied = (g["tied_old"].sum(), g["tied_new"].sum())
+        if any(tied):
+            line += f"，名额线并列 {_count(tied[0])} → {_count(tied[1])} 个"
+            extra = (g["extra_old"].sum(), g["extra_new"].sum())
+            if any(extra):
+                line += f"（并列均保留多用名额 {_count(extra[0])} → {_count(extra[1])} 个）"
+            elif tied[1]:
+                line += "（名额不足，均未评为" + str(level) + "，需委员会决定）"
+        out.append(line)
     return out
 
 
-def _branch_line(row) -> str:
+def _branch_line(row, digits: tuple[int, int]) -> str:
+    """One branch of the terminal summary; ``digits``: the old and new rubric's total precision."""
     def rank(x):
         return wording.DASH if pd.isna(x) else str(int(x))
 
     head = f"{row.branch_id} {row.name}：{row.level_old} → {row.level_new}"
     if row.change not in (CHANGE_SAME, CHANGE_UNKNOWN) and row.level_changed:
         head += f"（{row.change}）"
-    head += (f"，总分 {_fixed(row.total_old)} → {_fixed(row.total_new)}，"
+    head += (f"，总分 {wording.fixed(row.total_old, digits[0])} → {wording.fixed(row.total_new, digits[1])}，"
              f"排名 {rank(row.rank_old)} → {rank(row.rank_new)}")
     return head + (f"；{row.why_short}" if row.why_short else "")
 
@@ -429,6 +440,7 @@ def summary_lines(imp: Impact, data_shown: str, year: int, output: str | None = 
                   limit: int = LIST_LIMIT) -> list[str]:
     """The impact in Chinese, as ``rubric diff --data`` prints it under the rule differences."""
     b = imp.branches
+    digits = (_precision(imp.old.rubric), _precision(imp.new.rubric))
     n_level = int(b["level_changed"].sum())
     changes = b.loc[b["level_changed"], "change"].value_counts()
     moves = "，".join(f"{k} {int(changes[k])} 个" for k in
@@ -460,7 +472,7 @@ def summary_lines(imp: Impact, data_shown: str, year: int, output: str | None = 
         if rows.empty:
             continue
         lines.append(f"  {title}（{len(rows)} 个，按新标准排名）：")
-        lines += [f"    {_branch_line(r)}" for r in rows.head(limit).itertuples()]
+        lines += [f"    {_branch_line(r, digits)}" for r in rows.head(limit).itertuples()]
         if len(rows) > limit:
             lines.append(f"    …… 另有 {len(rows) - limit} 个{more}")
     if n_level == 0 and not b["flags_changed"].any():

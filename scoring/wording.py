@@ -97,6 +97,14 @@ def num(x, digits: int = NUMBER_DIGITS) -> str:
     return str(_texts(np.array([v]), digits)[0])
 
 
+def fixed(x, digits: int = NUMBER_DIGITS) -> str:
+    """One number half up with exactly ``digits`` decimals, trailing zeros kept (a published total as the
+    总排名 prints it: 93.10); NaN or None -> "—"."""
+    if x is None or pd.isna(x):
+        return DASH
+    return f"{float(_half_up(np.array([float(x)]), digits)[0]):.{digits}f}"
+
+
 def const(x) -> str:
     """A rubric constant (a threshold, points per unit) in full: 0.125 stays "0.125"."""
     return num(x, CONSTANT_DIGITS)

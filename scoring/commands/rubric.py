@@ -106,10 +106,14 @@ def diff_with_data(a) -> int:
     from ..rubric import resolve_rubric_path
 
     rubric_files = [p for p in (resolve_rubric_path(a.a), resolve_rubric_path(a.b)) if p is not None]
-    check_paths(list(a.data) + list(a.plugin), [a.output] if a.output else [])
+    plugins = _local_plugins(a)  # run like scoring run runs them (--data scores), and named in the output
+    check_paths(list(a.data) + [Path(p) for p in plugins], [a.output] if a.output else [])
     if a.output is not None and any(a.output.resolve() == p.resolve() for p in rubric_files):
         raise UsageError(f"输出文件 {a.output} 是评分标准文件，不能覆盖；请用 -o 指定其他路径")
-    plugins = _local_plugins(a)  # run like scoring run runs them (--data scores), and named in the output
+    if plugins and getattr(a, "allow_plugins", None) is False:
+        # where rubric diff has --allow-plugins, its local plugin code runs only with it; --data must run it
+        raise UsageError(f"--data 要按两个评分标准评分，需要运行本地插件的代码：{'、'.join(plugins)}；"
+                         "确认插件可信后加 --allow-plugins 再运行（不加 --data 的规则对比不运行插件代码）")
     timer = Timer(quiet=a.quiet)
     with timer("rubric"):
         ra, reg_a, sa = load(a.a, a.plugin)

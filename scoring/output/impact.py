@@ -69,6 +69,8 @@ def quota_frame(imp: Impact) -> tuple[pd.DataFrame, list[Col]]:
         "原名额": q["places_old"], "新名额": q["places_new"],
         "原评为该等级": q["at_old"], "新评为该等级": q["at_new"],
         "原因名额降级": q["down_old"], "新因名额降级": q["down_new"],
+        "原名额线并列": q["tied_old"], "新名额线并列": q["tied_new"],
+        "原超出名额": q["extra_old"], "新超出名额": q["extra_new"],
     })
     cols = [Col("等级", center=True), Col("范围", center=True), Col("单位", cap=24), Col("原比例", center=True),
             Col("新比例", center=True)] + [Col(c, "int", center=True) for c in frame.columns[5:]]
