@@ -157,8 +157,10 @@ def _summary_sheet(sw: SheetWriter, imp: Impact, note: str) -> None:
 def _branch_sheet(sw: SheetWriter, imp: Impact) -> None:
     frame, cols = branch_frame(imp)
     n_changed = int(imp.branches["level_changed"].sum())
+    pa, pb = imp.old.rubric.ranking.precision, imp.new.rubric.ranking.precision
+    digits = f"保留{pb}位小数" if pa == pb else f"原标准保留{pa}位小数，新标准保留{pb}位小数"
     note = (f"同一份数据分别按原、新评分标准评分：等级变化 {n_changed} 个支部；按新标准排名排列；排名变化为原排名减新排名，"
-            f"正数为前进；总分为公布的总分（保留两位小数）；在「等级变化」列筛选可只看等级变化的支部")
+            f"正数为前进；总分为公布的总分（{digits}，排名和名额按此确定）；在「等级变化」列筛选可只看等级变化的支部")
     ws, first, last = sw.table_sheet(SHEET_BRANCHES, SHEET_BRANCHES, note, frame, cols, freeze_cols=5)
     if not len(frame):
         return
