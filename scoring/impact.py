@@ -221,10 +221,11 @@ def _by_indicator(moved: pd.DataFrame, old: Rubric, new: Rubric) -> pd.DataFrame
         "up": g["delta"].agg(lambda d: int((d > 0).sum())), "down": g["delta"].agg(lambda d: int((d < 0).sum())),
         "delta_sum": g["delta"].sum(), "delta_mean": g["delta"].mean(),
     })
-    maxima = lambda r: {i.id: i.max for _, i in r.all_indicators()}  # noqa: E731 (a variant's max wins last)
-    base = lambda r: {i.id: i.max for _, i in r.indicators()}  # noqa: E731
-    out["max_old"] = out.index.map(lambda i: base(old).get(i, maxima(old).get(i, np.nan)))
-    out["max_new"] = out.index.map(lambda i: base(new).get(i, maxima(new).get(i, np.nan)))
+    for side, r in (("old", old), ("new", new)):
+        # the base table's maximum; an indicator only a category variant has: the variant's
+        maxima = {i.id: float(i.max) for _, i in r.all_indicators()}
+        maxima.update({i.id: float(i.max) for _, i in r.indicators()})
+        out[f"max_{side}"] = out.index.map(pd.Series(maxima, dtype=float)).astype(float)
     out = out.reset_index()
     out["_abs"] = -out["delta_sum"].abs()
     return out.sort_values(["_abs", "indicator"], kind="stable")[cols].reset_index(drop=True)
