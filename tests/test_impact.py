@@ -9,8 +9,6 @@ results of the engine lined up by hand in the test (not with the code under test
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 import openpyxl
 import pandas as pd
@@ -271,11 +269,10 @@ def test_no_half_written_workbook(results, impact, tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["impact.xlsx"]  # no temp file left
 
 
-def test_local_plugins_need_the_flag_where_the_command_has_it(county):
-    from scoring.commands.rubric import diff_with_data
-
-    a = argparse.Namespace(a="five_star", b="examples/county_custom", plugin=[], data=[county["data"]], output=None,
-                           year=None, lenient=False, quiet=True, allow_plugins=False)
-    with pytest.raises(UsageError) as e:
-        diff_with_data(a)
-    assert "local_plugin.py" in str(e.value) and "--allow-plugins" in str(e.value)
+def test_local_plugins_run_only_with_the_flag(county, capsys, tmp_path):
+    out = tmp_path / "impact.xlsx"
+    rc, stdout, err = _cli(capsys, "rubric", "diff", "five_star", "examples/county_custom", "--data", str(county["data"]),
+                           "-o", str(out), "-q")
+    assert rc == 2 and stdout == "" and "Traceback" not in err
+    assert "需要运行本地插件的代码" in err and "local_plugin.py" in err and "--allow-plugins" in err
+    assert not out.exists()

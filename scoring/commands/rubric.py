@@ -107,9 +107,9 @@ def diff_with_data(a) -> int:
 
     rubric_files = [p for p in (resolve_rubric_path(a.a), resolve_rubric_path(a.b)) if p is not None]
     plugins = _local_plugins(a)  # run like scoring run runs them (--data scores), and named in the output
-    check_paths(list(a.data) + [Path(p) for p in plugins], [a.output] if a.output else [])
     if a.output is not None and any(a.output.resolve() == p.resolve() for p in rubric_files):
         raise UsageError(f"输出文件 {a.output} 是评分标准文件，不能覆盖；请用 -o 指定其他路径")
+    check_paths(list(a.data) + [Path(p) for p in plugins] + rubric_files, [a.output] if a.output else [])
     if plugins and getattr(a, "allow_plugins", None) is False:
         # where rubric diff has --allow-plugins, its local plugin code runs only with it; --data must run it
         raise UsageError(f"--data 要按两个评分标准评分，需要运行本地插件的代码：{'、'.join(plugins)}；"
@@ -126,7 +126,7 @@ def diff_with_data(a) -> int:
     specs = {**reg_a.tables, **reg_b.tables}
     try:
         data = read_dataset(a.data, specs, needed_tables(ra, reg_a) | needed_tables(rb, reg_b), timer=timer,
-                            lenient=a.lenient)
+                            lenient=a.lenient, year=year)
         require_branches(data, a.data)
         command = "scoring " + " ".join(shlex.quote(x) for x in sys.argv[1:])
         old = score(ra, reg_a, data, year, build_meta(ra, reg_a, data, year, command), timer)
