@@ -7,7 +7,8 @@ import time
 
 PHASES_ZH = {
     "rubric": "加载评分标准", "read": "读取数据文件", "validate": "校验数据", "measure": "计算测量项",
-    "evaluate": "评分、否决、名额与排名", "write": "写出结果文件",
+    "fingerprint": "计算数据指纹", "evaluate": "评分、否决、名额与排名", "write": "写出结果文件",
+    "write.xlsx": "写出结果工作簿", "write.json": "写出 JSON 结果", "write.parquet": "写出 Parquet 结果",
 }
 
 
@@ -18,7 +19,7 @@ class Phases:
     The phase timings are in ``phases.phases`` (seconds), for the benchmark.
     """
 
-    def __init__(self, quiet: bool = True, total: int = 6):
+    def __init__(self, quiet: bool = True, total: int = 7):
         self.phases: dict[str, float] = {}
         self._progress = None
         self._task = None

@@ -40,7 +40,8 @@ def cmd(a) -> int:
     data = read_dataset(a.data, reg.tables, needed_tables(rubric, reg), timer=timer, lenient=a.lenient, year=year)
     require_branches(data, a.data)
     command = "scoring " + " ".join(shlex.quote(x) for x in sys.argv[1:])
-    meta = build_meta(rubric, reg, data, year, command, a.title)
+    with timer("fingerprint"):
+        meta = build_meta(rubric, reg, data, year, command, a.title)
     excluded = data.excluded
     result = score(rubric, reg, data, year, meta, timer)
     if previous is not None:
@@ -52,9 +53,10 @@ def cmd(a) -> int:
         from ..publish.command import preview_for_run
 
         preview = preview_for_run(result, a)  # the workbook's 公示预览 says what the document says
-    with timer("write"):
+    with timer("write.xlsx"):
         write_results(result, a.output, preview=preview)
-        if a.json:
+    if a.json:
+        with timer("write.json"):
             write_json(result, a.json)
     timer.close()
     if a.publish is not None:
