@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from scoring import Measure, MeasureContext, Param, hookimpl
-from scoring.measure import fmt_num
+from scoring.measure import ByBranch, fmt_num
 from scoring.tables import BRANCH_COLUMN, BRANCH_KEY, Column, Table
 
 HONOR_KINDS = ("表彰", "创新项目", "经验推广", "领导批示")
@@ -46,10 +47,13 @@ TABLES: tuple[Table, ...] = (
 
 
 def inspection_score(ctx: MeasureContext) -> pd.DataFrame:
-    i = ctx.table("inspections").sort_values(["branch_id", "item"])
-    parts = (i["item"].astype(str) + fmt_num(i["score"])).groupby(i["branch_id"]).agg("、".join)
-    total = i.groupby("branch_id")["score"].sum().reindex(ctx.branch_index)
-    ev = ("现场检查得分：" + parts.reindex(ctx.branch_index).fillna("") + "，合计" + fmt_num(total) + "分")
+    i = ctx.table("inspections")
+    g = ctx.by_branch("inspections")
+    order = np.lexsort((i["item"].astype(str).to_numpy(), g.codes))  # items in order within each branch
+    texts = (i["item"].astype(str) + fmt_num(i["score"])).to_numpy(dtype=object)
+    joined = ByBranch(g.codes[order], g.index).join(texts[order], "、")
+    total = g.sum(i["score"]).where(g.count() > 0)
+    ev = ("现场检查得分：" + joined + "，合计" + fmt_num(total) + "分")
     return ctx.result(total, ev.where(total.notna(), "无现场检查评分"))
 
 

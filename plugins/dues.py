@@ -6,6 +6,7 @@ as leaving the Party (domain-research.md section 1).
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from plugins.members import MEMBER_COLUMN, MEMBER_KEY
@@ -31,17 +32,30 @@ TABLES: tuple[Table, ...] = (
 
 
 
-def _dues_in_year(ctx: MeasureContext) -> pd.DataFrame:
-    d = ctx.table("dues")
-    return d[d["month"].astype(str).str.startswith(f"{ctx.year}-")]
+def _months(ctx: MeasureContext) -> tuple[np.ndarray, pd.Index, np.ndarray]:
+    """Per row of 党费交纳 the code of its month among the distinct months, the distinct months, and
+    which of them lie in the assessment year (months are worked out once per distinct value)."""
+    codes, months = ctx.factorize("dues", "month")
+    in_year = np.asarray(months.astype(str).str.startswith(f"{ctx.year}-"), dtype=bool)
+    return codes, months, in_year
+
+
+def _rows_in_year(codes: np.ndarray, in_year: np.ndarray) -> np.ndarray:
+    return (codes >= 0) & np.append(in_year, False)[codes]
 
 
 def dues_on_time_rate(ctx: MeasureContext) -> pd.DataFrame:
-    d = _dues_in_year(ctx)
-    month_end = pd.to_datetime(d["month"].astype(str) + "-01", errors="coerce") + pd.offsets.MonthEnd(0)
-    on_time = (d["paid"].fillna(0) >= d["due"].fillna(0)) & d["paid_date"].notna() & (d["paid_date"] <= month_end)
-    g = d.assign(ok=on_time.astype(int)).groupby("branch_id")["ok"].agg(["size", "sum"])
-    n, ok = ctx.per_branch(g["size"]), ctx.per_branch(g["sum"])
+    d = ctx.table("dues")
+    codes, months, in_year = _months(ctx)
+    rows = _rows_in_year(codes, in_year)
+    month_end = (pd.to_datetime(months.astype(str) + "-01", errors="coerce") + pd.offsets.MonthEnd(0)).to_numpy(
+        dtype="datetime64[ns]")
+    row_end = np.append(month_end, np.datetime64("NaT", "ns"))[codes]
+    paid_date = d["paid_date"].to_numpy(dtype="datetime64[ns]")
+    on_time = ((d["paid"].fillna(0) >= d["due"].fillna(0)).to_numpy(dtype=bool) & ~np.isnat(paid_date)
+               & (paid_date <= row_end))
+    g = ctx.by_branch("dues")
+    n, ok = g.count(rows), g.count(rows & on_time)
     rate = safe_ratio(ok, n)
     ev = "应交党费" + fmt_num(n) + "人次，足额按时交纳" + fmt_num(ok) + "人次，按时足额率" + fmt_pct(rate)
     return ctx.result(rate, ev.where(n > 0, "无党费交纳记录"), columns={"on_time": ok, "due": n})
@@ -61,15 +75,29 @@ def unpaid_advice(params: dict, current: float, target: float) -> str | None:
 
 
 def dues_long_unpaid(ctx: MeasureContext, months: int = 6) -> pd.DataFrame:
-    d = _dues_in_year(ctx).sort_values(["member_id", "month"])
-    unpaid = d["paid"].fillna(0) <= 0
-    # a run changes whenever the member or the paid/unpaid state changes; run lengths by groupby
-    run = ((d["member_id"] != d["member_id"].shift()) | (unpaid != unpaid.shift())).cumsum()
-    runs = d.assign(unpaid=unpaid, run=run).groupby("run").agg(
-        branch_id=("branch_id", "first"), member_id=("member_id", "first"), unpaid=("unpaid", "first"), n=("month", "size")
-    )
-    long = runs[runs["unpaid"] & (runs["n"] >= months)].drop_duplicates("member_id")
-    n = ctx.per_branch(long.groupby("branch_id").size())
+    d = ctx.table("dues")
+    codes, month_values, in_year = _months(ctx)
+    member, _ = ctx.factorize("dues", "member_id")
+    g = ctx.by_branch("dues")
+    rows = np.flatnonzero(_rows_in_year(codes, in_year))
+    # each member's months in order (months as text sort as dates): one sort of integer keys, none when the
+    # records already come in that order
+    month_rank = np.argsort(np.argsort(month_values.astype(str).to_numpy(), kind="stable"))
+    key = member[rows] * (len(month_values) + 1) + month_rank[codes[rows]]
+    if len(key) > 1 and not (key[1:] >= key[:-1]).all():
+        rows = rows[np.argsort(key, kind="stable")]
+    who = member[rows]
+    unpaid = (d["paid"].fillna(0) <= 0).to_numpy(dtype=bool)[rows]
+    # runs of consecutive months in the same state (paid or not) per member, and their lengths
+    start = np.r_[True, (who[1:] != who[:-1]) | (unpaid[1:] != unpaid[:-1])] if len(rows) else np.zeros(0, bool)
+    first = np.flatnonzero(start)
+    length = np.diff(np.r_[first, len(rows)])
+    long = first[unpaid[first] & (length >= months)]
+    # a member counts once, in the branch of the first such run
+    long = long[np.r_[True, who[long][1:] != who[long][:-1]]] if len(long) else long
+    counted = np.zeros(len(d), dtype=bool)
+    counted[rows[long]] = True
+    n = g.count(counted)
     return ctx.result(n, f"连续{months}个月以上未交党费的党员" + fmt_num(n) + "人")
 
 

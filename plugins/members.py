@@ -85,14 +85,15 @@ def _members(ctx: MeasureContext) -> pd.DataFrame:
 
 def training_hours(ctx: MeasureContext, roles: list[str] = ()) -> pd.DataFrame:
     m = _members(ctx)
-    if roles:
-        m = m[m["role"].isin(list(roles))]
-    t = ctx.in_year(ctx.table("training"))
-    hours = t.groupby("member_id")["hours"].sum()
-    per_member = m[["member_id", "branch_id"]].assign(hours=m["member_id"].map(hours).fillna(0.0).astype(float))
-    g = per_member.groupby("branch_id")["hours"].agg(["mean", "size"])
-    avg = g["mean"].reindex(ctx.branch_index)
-    n = ctx.per_branch(g["size"])
+    who_rows = m["role"].isin(list(roles)) if roles else None
+    t = ctx.table("training")
+    member = ctx.positions("training", "member_id", "members")  # each training row's 党员名册 row
+    hours = t["hours"].to_numpy(dtype=float, na_value=np.nan)
+    ok = ctx.in_year_mask(t).to_numpy(dtype=bool) & (member >= 0) & ~np.isnan(hours)
+    per_member = np.bincount(member[ok], weights=hours[ok], minlength=len(m))
+    g = ctx.by_branch("members")
+    avg, n = g.mean(per_member, who_rows), g.count(who_rows)
+    avg = avg.where(n > 0)
     who = "、".join(roles) if roles else "党员"
     ev = who + fmt_num(n) + "人，人均参加学习培训" + fmt_num(avg, 1) + "学时"
     ev = ev.where(n > 0, f"名册中无{who}")
@@ -113,9 +114,10 @@ def training_advice(params: dict, current: float, target: float, counts: Counts 
 
 def recruitment_gap_years(ctx: MeasureContext, stage: str = "预备党员") -> pd.DataFrame:
     r = ctx.table("recruitment")
-    r = r[(r["stage"] == stage) & (r["date"] <= ctx.year_end)]
-    last = r.groupby("branch_id")["date"].max().reindex(ctx.branch_index)
-    in_year = ctx.per_branch(ctx.in_year(r).groupby("branch_id").size())
+    rows = (r["stage"] == stage) & (r["date"] <= ctx.year_end)
+    g = ctx.by_branch("recruitment")
+    last = g.max(r["date"], rows)
+    in_year = g.count(rows & ctx.in_year_mask(r))
     gap = (ctx.year - last.dt.year).astype(float)
     ev = pd.Series(
         np.where(gap == 0, f"本年度发展{stage}" + fmt_num(in_year) + "名",
@@ -128,19 +130,31 @@ def recruitment_gap_years(ctx: MeasureContext, stage: str = "预备党员") -> p
 
 def activist_count(ctx: MeasureContext, stages: list[str] = ("入党积极分子", "发展对象")) -> pd.DataFrame:
     r = ctx.table("recruitment")
-    r = r[r["date"] <= ctx.year_end].sort_values(["branch_id", "person", "date", "stage"])
-    latest = r.drop_duplicates(["branch_id", "person"], keep="last")
-    n = ctx.per_branch(latest[latest["stage"].isin(list(stages))].groupby("branch_id").size())
+    g = ctx.by_branch("recruitment")
+    person, _ = ctx.factorize("recruitment", "person")
+    stage_code, stage_values = ctx.factorize("recruitment", "stage")
+    # each person's latest record by date (then stage as text), as sorting the records would give
+    stage_rank = np.argsort(np.argsort(stage_values.astype(str).to_numpy(), kind="stable"))
+    rank = np.where(stage_code >= 0, stage_rank[np.maximum(stage_code, 0)], len(stage_values))
+    day = r["date"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    rows = np.flatnonzero((r["date"] <= ctx.year_end).to_numpy(dtype=bool))
+    order = rows[np.lexsort((rank[rows], day[rows], person[rows], g.codes[rows]))]
+    latest = np.zeros(len(r), dtype=bool)
+    if len(order):
+        b, who = g.codes[order], person[order]
+        latest[order[np.r_[(b[1:] != b[:-1]) | (who[1:] != who[:-1]), True]]] = True
+    n = g.count(latest & r["stage"].isin(list(stages)).to_numpy(dtype=bool))
     return ctx.result(n, "在培养的" + "、".join(stages) + "共" + fmt_num(n) + "人")
 
 
 def mobile_contact_rate(ctx: MeasureContext, months: int = 6) -> pd.DataFrame:
-    m = _members(ctx)
-    mob = m[m["is_mobile"].fillna(False).astype(bool)]
+    m = ctx.table("members")
+    mobile = m["is_mobile"].fillna(False).astype(bool)
     since = ctx.year_end - pd.DateOffset(months=months)
-    contacted = mob["last_contact"].notna() & (mob["last_contact"] > since) & (mob["last_contact"] <= ctx.year_end)
-    g = mob.assign(c=contacted.astype(int)).groupby("branch_id")["c"].agg(["size", "sum"])
-    n, c = ctx.per_branch(g["size"]), ctx.per_branch(g["sum"])
+    contact = m["last_contact"]
+    contacted = mobile & contact.notna() & (contact > since) & (contact <= ctx.year_end)
+    g = ctx.by_branch("members")
+    n, c = g.count(mobile), g.count(contacted)
     rate = safe_ratio(c, n)
     ev = "流动党员" + fmt_num(n) + f"人，近{months}个月内联系" + fmt_num(c) + "人，联系率" + fmt_pct(rate)
     ev = ev.where(n > 0, "本支部无流动党员")
@@ -157,11 +171,12 @@ def contact_advice(params: dict, current: float, target: float, counts: Counts |
 
 def appraisal_coverage(ctx: MeasureContext) -> pd.DataFrame:
     m = ctx.table("members")
-    full = m[m["status"] == "正式"]
-    held = ctx.per_branch(ctx.in_year(ctx.table("meetings")).query("kind == '民主评议党员'").groupby("branch_id").size())
-    a = ctx.table("appraisals")
-    appraised = ctx.per_branch(a[a["member_id"].isin(full["member_id"])].groupby("branch_id").size())
-    n_full = ctx.per_branch(full.groupby("branch_id").size())
+    full = (m["status"] == "正式").to_numpy(dtype=bool)
+    meetings = ctx.table("meetings")
+    held = ctx.by_branch("meetings").count(ctx.in_year_mask(meetings) & (meetings["kind"] == "民主评议党员"))
+    member = ctx.positions("appraisals", "member_id", "members")  # each appraisal's 党员名册 row
+    appraised = ctx.by_branch("appraisals").count((member >= 0) & full[np.maximum(member, 0)])
+    n_full = ctx.by_branch("members").count(full)
     cov = safe_ratio(appraised, n_full).where(held > 0, 0.0)
     ev = "开展民主评议党员，正式党员" + fmt_num(n_full) + "人，参加评议" + fmt_num(appraised) + "人，参评率" + fmt_pct(cov)
     ev = ev.where(held > 0, "本年度未开展民主评议党员")
@@ -179,8 +194,8 @@ def appraisal_advice(params: dict, current: float, target: float, counts: Counts
 
 def excellent_share(ctx: MeasureContext) -> pd.DataFrame:
     a = ctx.table("appraisals")
-    g = a.assign(ex=(a["grade"] == "优秀").astype(int)).groupby("branch_id")["ex"].agg(["size", "sum"])
-    n, ex = ctx.per_branch(g["size"]), ctx.per_branch(g["sum"])
+    g = ctx.by_branch("appraisals")
+    n, ex = g.count(), g.count(a["grade"] == "优秀")
     share = safe_ratio(ex, n)
     ev = ("评议" + fmt_num(n) + "人，评为优秀" + fmt_num(ex) + "人，占" + fmt_pct(share)).where(n > 0, "无民主评议结果")
     return ctx.result(share, ev)
@@ -189,7 +204,7 @@ def excellent_share(ctx: MeasureContext) -> pd.DataFrame:
 def average_age(ctx: MeasureContext) -> pd.DataFrame:
     m = ctx.table("members")
     age = (ctx.year_end - m["birth_date"]).dt.days / 365.25
-    avg = m.assign(age=age).groupby("branch_id")["age"].mean().reindex(ctx.branch_index)
+    avg = ctx.by_branch("members").mean(age)
     ev = ("党员平均年龄" + fmt_num(avg, 1) + "岁").where(avg.notna(), "无党员出生日期")
     return ctx.result(avg, ev)
 

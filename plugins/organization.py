@@ -48,19 +48,19 @@ def meeting_advice(params: dict, current: float, target: float) -> str | None:
 
 
 def meeting_count(ctx: MeasureContext, kind: str = "支委会") -> pd.DataFrame:
-    m = ctx.in_year(ctx.table("meetings"))
-    n = ctx.per_branch(m[m["kind"] == kind].groupby("branch_id").size())
+    m = ctx.table("meetings")
+    n = ctx.by_branch("meetings").count(ctx.in_year_mask(m) & (m["kind"] == kind))
     verb = _VERB.get(kind, "召开")
     return ctx.result(n, f"{kind}全年{verb}" + fmt_num(n) + "次")
 
 
 def attendance_rate(ctx: MeasureContext, kinds: list[str] = ()) -> pd.DataFrame:
-    m = ctx.in_year(ctx.table("meetings"))
+    m = ctx.table("meetings")
+    rows = ctx.in_year_mask(m)
     if kinds:
-        m = m[m["kind"].isin(list(kinds))]
-    g = m.groupby("branch_id")[["expected", "attended"]].sum()
-    expected = ctx.per_branch(g["expected"].astype(float))
-    attended = ctx.per_branch(g["attended"].astype(float))
+        rows &= m["kind"].isin(list(kinds))
+    g = ctx.by_branch("meetings")
+    expected, attended = g.sum(m["expected"], rows), g.sum(m["attended"], rows)
     rate = safe_ratio(attended.clip(upper=expected), expected)
     ev = ("全年会议应到" + fmt_num(expected) + "人次、实到" + fmt_num(attended) + "人次，出勤率" + fmt_pct(rate))
     ev = ev.where(expected > 0, "无会议出勤记录")

@@ -97,10 +97,11 @@ def incident_count(ctx: MeasureContext, kinds: list[str] = ()) -> pd.DataFrame:
 
 
 def rectification_rate(ctx: MeasureContext) -> pd.DataFrame:
-    r = ctx.in_year(ctx.table("rectifications"), "due_date")
+    r = ctx.table("rectifications")
+    rows = ctx.in_year_mask(r, "due_date")
     closed = r["closed_date"].notna() & (r["closed_date"] <= r["due_date"])
-    g = r.assign(ok=closed.astype(int)).groupby("branch_id")["ok"].agg(["size", "sum"])
-    n, ok = ctx.per_branch(g["size"]), ctx.per_branch(g["sum"])
+    g = ctx.by_branch("rectifications")
+    n, ok = g.count(rows), g.count(rows & closed)
     rate = safe_ratio(ok, n)
     ev = "整改问题" + fmt_num(n) + "个，按期销号" + fmt_num(ok) + "个，按期销号率" + fmt_pct(rate)
     return ctx.result(rate, ev.where(n > 0, "本年度无整改任务"), applicable=n > 0)

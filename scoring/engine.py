@@ -13,7 +13,7 @@ from . import __version__
 from .dataset import Dataset
 from .errors import DataError, DataNote, DataProblem, PluginError, Problem, RubricError
 from .evaluator import Measured, evaluate, measure_requests
-from .measure import Measure, MeasureContext, UndeclaredInput
+from .measure import Grouping, Measure, MeasureContext, UndeclaredInput
 from .progress import Phases
 from .registry import Registry, make_registry
 from .result import Result, RunMeta
@@ -37,12 +37,14 @@ def needed_tables(r: Rubric, reg: Registry) -> set[str]:
     return out
 
 
-def compute_measure(m: Measure, data: Dataset, year: int, params: dict | None = None) -> pd.DataFrame:
+def compute_measure(m: Measure, data: Dataset, year: int, params: dict | None = None,
+                    shared: Grouping | None = None) -> pd.DataFrame:
     """One measure's frame for ``params`` (defaults filled in), computed in a context that shows it only
-    the tables and columns it declared. A plugin's failure is a :class:`PluginError` naming the plugin."""
+    the tables and columns it declared. A plugin's failure is a :class:`PluginError` naming the plugin.
+    ``shared`` is the run's grouping of rows by branch (one for all the measures of a run)."""
     kwargs = {k: p.default for k, p in m.params.items()}
     kwargs.update(params or {})
-    ctx = MeasureContext(data=data, year=year, inputs=m.inputs, measure=m.id, plugin=m.plugin)
+    ctx = MeasureContext(data=data, year=year, inputs=m.inputs, measure=m.id, plugin=m.plugin, shared=shared)
     try:
         frame = m.compute(ctx, **kwargs)
     except UndeclaredInput:
@@ -63,6 +65,7 @@ def compute_measures(r: Rubric, reg: Registry, data: Dataset, year: int, progres
     belong to the assessment year (:func:`year_check`)."""
     year_check(data, year)
     out: dict[str, Measured] = {}
+    shared = Grouping(data)
     requests = measure_requests(r)
     if progress is not None:
         progress.add_steps(len(requests))
@@ -70,7 +73,7 @@ def compute_measures(r: Rubric, reg: Registry, data: Dataset, year: int, progres
         m = reg.measures[mid]
         if progress is not None:
             progress.step(f"计算测量项：{m.name}")
-        frame = compute_measure(m, data, year, params)
+        frame = compute_measure(m, data, year, params, shared)
         kwargs = {k: p.default for k, p in m.params.items()}
         kwargs.update(params)
         advice = partial(m.advice, kwargs) if m.advice is not None else None

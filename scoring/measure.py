@@ -30,6 +30,12 @@ values (a count, a rate in [0, 1], a mean); for a measure declaring ``counts`` i
 ``advice(params, current, target, counts)`` with a :class:`scoring.wording.Counts`, and should say the
 step as a count ("再联系2名流动党员"; for a mean, the total to add:
 "人均学习培训学时提高到32学时（目前30.9学时），25名党员合计再参加27.5学时").
+
+Grouping by branch is shared: ``ctx.by_branch(table)`` gives the branch of every row of a table as a
+position in ``ctx.branch_index`` (found once per run, for all measures) and counts, sums, means, minima
+and maxima per branch over a row mask without a groupby; ``ctx.positions(table, column, target)`` does
+the same for any key (the member of each training row in 党员名册). A plain pandas groupby works too, it
+is only slower on large tables.
 """
 
 from __future__ import annotations
@@ -81,6 +87,196 @@ class Measure:
         return self.kind == "rate"
 
 
+def _as_array(x, n: int, what: str) -> np.ndarray | None:
+    """A row mask or a column of values aligned with a table of ``n`` rows, as an array (positionally)."""
+    if x is None:
+        return None
+    if isinstance(x, (pd.Series, pd.Index)):
+        arr = x.to_numpy()
+    else:
+        arr = np.asarray(x)
+    if arr.ndim == 0:
+        arr = np.full(n, arr.item())
+    if len(arr) != n:
+        raise ValueError(f"{what}: {len(arr)} rows, the table has {n}")
+    return arr
+
+
+def key_positions(values, target) -> np.ndarray:
+    """The position of each of ``values`` in the unique ``target`` values (an Index or array), -1 where a
+    value is missing or not among them. Categorical and Arrow-backed columns are looked up by their
+    distinct values (no hashing per row); other columns by a hash lookup per row."""
+    target = target if isinstance(target, pd.Index) else pd.Index(target)
+    if isinstance(values, pd.Series):
+        values = values.array
+    if isinstance(values, pd.Categorical):
+        where = target.get_indexer(values.categories.astype(object) if len(values.categories) else values.categories)
+        codes = values.codes
+        return np.where(codes >= 0, where[np.maximum(codes, 0)] if len(where) else -1, -1).astype(np.int64)
+    arrow = getattr(values, "_pa_array", None)
+    if arrow is not None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type):
+            value_set = pa.array(target.astype(object).to_numpy(), type=arrow.type, from_pandas=True)
+            found = pc.index_in(arrow, value_set=value_set)
+            return found.fill_null(-1).to_numpy().astype(np.int64)
+    return target.get_indexer(pd.Index(np.asarray(values, dtype=object))).astype(np.int64)
+
+
+def _floats(values, n: int) -> np.ndarray:
+    if isinstance(values, pd.Series):
+        arr = values.to_numpy(dtype=float, na_value=np.nan)
+        if len(arr) != n:
+            raise ValueError(f"values: {len(arr)} rows, the table has {n}")
+        return arr
+    return np.asarray(_as_array(values, n, "values"), dtype=float)
+
+
+_NAT = np.iinfo(np.int64).min
+
+
+class ByBranch:
+    """The branch of every row of one table and per-branch aggregates over row masks (see
+    :meth:`MeasureContext.by_branch`). Every result is a Series indexed like ``ctx.branch_index`` (float,
+    or dates for dates); ``mask`` and ``values`` are aligned with the table's rows (a boolean Series or
+    array derived from ``ctx.table(...)``). Rows whose 支部编码 is not a branch of the run are left out."""
+
+    def __init__(self, codes: np.ndarray, index: pd.Index):
+        self.codes = codes  # per row: position in ``index``, -1 for none
+        self.index = index
+
+    def _rows(self, mask) -> np.ndarray:
+        ok = self.codes >= 0
+        if mask is not None:
+            m = _as_array(mask, len(self.codes), "mask")
+            ok &= (m.astype(bool) if m.dtype != object else pd.array(m, dtype="boolean").fillna(False).to_numpy(bool))
+        return ok
+
+    def _series(self, arr: np.ndarray) -> pd.Series:
+        return pd.Series(arr, index=self.index, dtype=float)
+
+    def count(self, mask=None) -> pd.Series:
+        """Rows per branch (0 for none)."""
+        ok = self._rows(mask)
+        return self._series(np.bincount(self.codes[ok], minlength=len(self.index)).astype(float))
+
+    def sum(self, values, mask=None) -> pd.Series:
+        """Sum of ``values`` per branch, missing values counted as 0 (0 for a branch without rows)."""
+        v = _floats(values, len(self.codes))
+        ok = self._rows(mask) & ~np.isnan(v)
+        return self._series(np.bincount(self.codes[ok], weights=v[ok], minlength=len(self.index)))
+
+    def mean(self, values, mask=None) -> pd.Series:
+        """Mean of the present ``values`` per branch (NaN for a branch without any)."""
+        v = _floats(values, len(self.codes))
+        ok = self._rows(mask) & ~np.isnan(v)
+        n = np.bincount(self.codes[ok], minlength=len(self.index))
+        total = np.bincount(self.codes[ok], weights=v[ok], minlength=len(self.index))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self._series(np.where(n > 0, total / np.maximum(n, 1), np.nan))
+
+    def _extreme(self, values, mask, ufunc, largest: bool):
+        s = values if isinstance(values, pd.Series) else pd.Series(values)
+        if pd.api.types.is_datetime64_any_dtype(s):
+            v = s.to_numpy(dtype="datetime64[ns]").view(np.int64)
+            ok = self._rows(mask) & (v != _NAT)
+            start = _NAT + 1 if largest else np.iinfo(np.int64).max
+            out = np.full(len(self.index), start, dtype=np.int64)
+            ufunc.at(out, self.codes[ok], v[ok])
+            out[out == start] = _NAT
+            return pd.Series(out.view("datetime64[ns]"), index=self.index)
+        v = _floats(s, len(self.codes))
+        ok = self._rows(mask) & ~np.isnan(v)
+        out = np.full(len(self.index), -np.inf if largest else np.inf)
+        ufunc.at(out, self.codes[ok], v[ok])
+        out[np.isinf(out) & (np.bincount(self.codes[ok], minlength=len(self.index)) == 0)] = np.nan
+        return self._series(out)
+
+    def max(self, values, mask=None) -> pd.Series:
+        """Largest present value per branch (NaN / NaT for none); dates give dates."""
+        return self._extreme(values, mask, np.maximum, True)
+
+    def min(self, values, mask=None) -> pd.Series:
+        """Smallest present value per branch (NaN / NaT for none); dates give dates."""
+        return self._extreme(values, mask, np.minimum, False)
+
+    def join(self, texts, sep: str = "、", mask=None) -> pd.Series:
+        """The ``texts`` of each branch's rows joined by ``sep`` in row order ("" for none): sort the table
+        first for another order. Vectorized by position within the branch."""
+        t = _as_array(texts, len(self.codes), "texts")
+        ok = self._rows(mask)
+        rows = np.flatnonzero(ok)
+        out = np.full(len(self.index), "", dtype=object)
+        if not len(rows):
+            return pd.Series(out, index=self.index, dtype=object)
+        codes = self.codes[rows]
+        order = np.argsort(codes, kind="stable")
+        codes, rows = codes[order], rows[order]
+        first = np.r_[True, codes[1:] != codes[:-1]]
+        start = np.maximum.accumulate(np.where(first, np.arange(len(codes)), 0))
+        within = np.arange(len(codes)) - start
+        values = np.asarray(t, dtype=object)[rows]
+        values = np.where(pd.isna(values), "", values).astype(str).astype(object)
+        if within.max() >= 64:  # long lists: one join per branch
+            joined = pd.Series(values).groupby(codes, sort=False).agg(sep.join)
+            out[joined.index.to_numpy()] = joined.to_numpy(dtype=object)
+            return pd.Series(out, index=self.index, dtype=object)
+        for j in range(int(within.max()) + 1):
+            at = within == j
+            c = codes[at]
+            out[c] = (out[c] + sep + values[at]) if j else values[at]
+        return pd.Series(out, index=self.index, dtype=object)
+
+
+class Grouping:
+    """What every measure of one run shares: the branch index and the key positions of each table's rows
+    (found once per table and column, for all measures). The engine makes one per run; a context made
+    without one makes its own."""
+
+    def __init__(self, data: Dataset):
+        self.data = data
+        self._index: pd.Index | None = None
+        self._positions: dict[tuple, tuple[object, np.ndarray]] = {}
+
+    @property
+    def branch_index(self) -> pd.Index:
+        if self._index is None:
+            self._index = pd.Index(self.data.table("branches")["branch_id"], name="branch_id")
+        return self._index
+
+    def positions(self, table_id: str, column: str, target: str, target_column: str | None = None) -> np.ndarray:
+        target_column = target_column or column
+        frame = self.data.table(table_id)
+        key = (table_id, column, target, target_column)
+        hit = self._positions.get(key)
+        if hit is not None and hit[0] is frame:
+            return hit[1]
+        if target == "branches" and target_column == "branch_id":
+            where = self.branch_index
+        else:
+            where = pd.Index(self.data.table(target)[target_column])
+        pos = key_positions(frame[column], where) if len(frame) else np.zeros(0, dtype=np.int64)
+        self._positions[key] = (frame, pos)
+        return pos
+
+    def factorize(self, table_id: str, column: str) -> tuple[np.ndarray, pd.Index]:
+        frame = self.data.table(table_id)
+        key = (table_id, column)
+        hit = self._positions.get(key)
+        if hit is not None and hit[0] is frame:
+            return hit[1]
+        col = frame[column]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            codes, uniques = col.cat.codes.to_numpy().astype(np.int64), pd.Index(col.cat.categories)
+        else:
+            codes, uniques = pd.factorize(col, use_na_sentinel=True)
+            codes, uniques = np.asarray(codes, dtype=np.int64), pd.Index(uniques)
+        self._positions[key] = (frame, (codes, uniques))
+        return codes, uniques
+
+
 @dataclass
 class MeasureContext:
     """What a measure computes from: the dataset, the assessment year, and the branches.
@@ -95,6 +291,11 @@ class MeasureContext:
     inputs: Mapping[str, tuple[str, ...]] | None = None  # None: everything (tests, tools)
     measure: str = ""
     plugin: str = ""
+    shared: Grouping | None = None  # the run's grouping, shared by its measures
+
+    def __post_init__(self):
+        if self.shared is None or self.shared.data is not self.data:
+            self.shared = Grouping(self.data)
 
     @property
     def branches(self) -> pd.DataFrame:
@@ -102,7 +303,40 @@ class MeasureContext:
 
     @property
     def branch_index(self) -> pd.Index:
-        return pd.Index(self.data.table("branches")["branch_id"], name="branch_id")
+        return self.shared.branch_index
+
+    def _declared(self, table_id: str, column: str) -> None:
+        if self.inputs is None:
+            return
+        self.table(table_id)  # an undeclared table is refused, naming the plugin
+        if column not in self.inputs[table_id]:
+            raise KeyError(f"{table_id}.{column}")
+
+    def by_branch(self, table_id: str) -> ByBranch:
+        """The branch of every row of ``table_id`` (its ``branch_id`` column, which the measure declares)
+        and per-branch ``count(mask)``, ``sum(values, mask)``, ``mean``, ``min`` and ``max``: the shared
+        grouping, found once per run. ``mask`` and ``values`` are aligned with ``ctx.table(table_id)``::
+
+            m = ctx.table("meetings")
+            held = ctx.by_branch("meetings").count(ctx.in_year_mask(m) & (m["kind"] == "党课"))
+        """
+        self._declared(table_id, "branch_id")
+        return ByBranch(self.shared.positions(table_id, "branch_id", "branches"), self.branch_index)
+
+    def factorize(self, table_id: str, column: str) -> tuple[np.ndarray, pd.Index]:
+        """``(codes, uniques)`` of a column of ``table_id``: ``uniques[codes[i]]`` is row i's value, code -1
+        a missing value; found once per run (free for a categorical column). Work on the few distinct
+        values (months, kinds) and spread the result with ``result[codes]``."""
+        self._declared(table_id, column)
+        return self.shared.factorize(table_id, column)
+
+    def positions(self, table_id: str, column: str, target: str, target_column: str | None = None) -> np.ndarray:
+        """For every row of ``table_id``, the position of its ``column`` value among the rows of ``target``
+        (whose ``target_column``, default the same name, is a key), -1 where there is none; found once per
+        run. ``ctx.positions("training", "member_id", "members")`` is the 党员名册 row of each training row."""
+        self._declared(table_id, column)
+        self._declared(target, target_column or column)
+        return self.shared.positions(table_id, column, target, target_column)
 
     @property
     def year_start(self) -> pd.Timestamp:
@@ -125,8 +359,12 @@ class MeasureContext:
         return df[[c for c in self.inputs[table_id] if c in df.columns]]
 
     def in_year(self, df: pd.DataFrame, col: str = "date") -> pd.DataFrame:
+        return df[self.in_year_mask(df, col)]
+
+    def in_year_mask(self, df: pd.DataFrame, col: str = "date") -> pd.Series:
+        """True for the rows whose ``col`` date lies in the assessment year."""
         d = df[col]
-        return df[(d >= self.year_start) & (d <= self.year_end)]
+        return (d >= self.year_start) & (d <= self.year_end)
 
     def per_branch(self, s: pd.Series, fill: float = 0.0) -> pd.Series:
         """Reindex a per-branch series (index branch_id) to every branch, filling absent ones."""

@@ -61,10 +61,12 @@ def _texts(x: np.ndarray, digits: int) -> np.ndarray:
     out = np.full(len(r), DASH, dtype=object)
     ok = np.isfinite(r)
     if ok.any():
-        formatted = np.char.mod(f"%.{digits}f", r[ok])
+        # rounded numbers repeat a lot (counts, points): format each distinct one once
+        distinct, where = np.unique(r[ok], return_inverse=True)
+        formatted = np.char.mod(f"%.{digits}f", distinct)
         if digits > 0:
             formatted = np.char.rstrip(np.char.rstrip(formatted, "0"), ".")
-        out[ok] = formatted.astype(object)
+        out[ok] = formatted.astype(object)[where]
     return out
 
 
