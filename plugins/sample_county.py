@@ -273,14 +273,31 @@ def _distinct_names(rng, branch: np.ndarray, male: np.ndarray) -> np.ndarray:
     return names
 
 
-def _frame(spec: Table, cols: dict) -> pd.DataFrame:
-    """A frame in the spec's column order with the dataset dtypes (str -> object of str/None, ...)."""
+def _cat(vocab, codes, dtype: pd.CategoricalDtype | None = None) -> pd.Categorical:
+    """``vocab[codes]`` as a categorical (codes, not a Python string per row): the compact form of a long
+    text column of repeated values. ``dtype``, when given, holds ``vocab`` already (unique)."""
+    if dtype is None:
+        distinct, where = np.unique(np.asarray(vocab, dtype=object), return_inverse=True)
+        return pd.Categorical.from_codes(where[np.asarray(codes)], categories=pd.Index(distinct, dtype=object))
+    return pd.Categorical.from_codes(np.asarray(codes), dtype=dtype)
+
+
+def _ids(values) -> pd.CategoricalDtype:
+    """The categorical dtype of unique ids (branch or member ids), made once and shared by every table."""
+    return pd.CategoricalDtype(pd.Index(np.asarray(values, dtype=object), dtype=object))
+
+
+def _frame(spec: Table, cols: dict, compact: bool = False) -> pd.DataFrame:
+    """A frame in the spec's column order with the dataset dtypes (str -> object of str/None, ...). With
+    ``compact`` a categorical text column stays categorical (for writing large counties)."""
     data = {}
     n = None
     for c in spec.columns:
         v = cols[c.id]
         dt = DTYPES[c.dtype]
-        if dt == "object":
+        if dt == "object" and isinstance(v, pd.Categorical):
+            s = pd.Series(v) if compact else pd.Series(np.asarray(v, dtype=object), dtype=object)
+        elif dt == "object":
             arr = np.asarray(v, dtype=object)
             if arr.dtype == object:
                 arr = np.where(pd.isna(arr) | (arr == ""), None, arr)
@@ -312,27 +329,41 @@ def generate_county(n_branches: int = 320, seed: int = 2025, year: int = 2025) -
     a few meetings and one discipline case of the previous year that measures must ignore; recruitment
     goes back up to about eight years. Same arguments, identical frames.
     """
+    out = dict(iter_county(n_branches, seed, year))
+    return {t.id: out[t.id] for t in TABLES}
+
+
+def iter_county(n_branches: int = 320, seed: int = 2025, year: int = 2025, compact: bool = False):
+    """The tables of :func:`generate_county` one after another, as ``(table id, frame)`` in the order they
+    are made (each can be written and dropped before the next: a province of 100,000 branches is never
+    held at once). With ``compact`` long text columns of repeated values (ids, months, kinds, topics) are
+    categorical; the values are the same."""
     n = int(n_branches)
     if n < 1:
         raise ValueError("n_branches must be at least 1")
     rng = np.random.default_rng(seed)
     b = _gen_branches(rng, n)
+    b["id_dtype"] = _ids(b["branch_id"])
     adm, pipe = _gen_admissions(rng, b, year)
-    m = _gen_members(rng, b, adm, year)
-    out = {"branches": _branches_table(rng, b, m, year), "members": m["table"]}
-    out["meetings"] = _meetings_table(rng, b, m, year)
-    out["dues"], long_unpaid = _dues_table(rng, b, m, year)
-    out["recruitment"] = _recruitment_table(rng, b, adm, pipe, year)
-    out["training"] = _training_table(rng, b, m, year)
-    out["appraisals"] = _appraisals_table(rng, b, m, long_unpaid, out["meetings"], year)
-    out["economy"] = _economy_table(rng, b)
-    out["surveys"] = _surveys_table(rng, b)
-    out["honors"] = _honors_table(rng, b, year)
-    out["incidents"] = _incidents_table(rng, b, m, year)
-    out["inspections"] = _inspections_table(rng, b)
-    out["rectifications"] = _rectifications_table(rng, b, year)
-    return {t.id: out[t.id] if isinstance(out[t.id], pd.DataFrame) else _frame(_SPECS[t.id], out[t.id])
-            for t in TABLES}
+    m = _gen_members(rng, b, adm, year, compact)
+    yield "branches", _frame(_SPECS["branches"], _branches_table(rng, b, m, year), compact)
+    yield "members", m.pop("table")
+    meetings = _meetings_table(rng, b, m, year)
+    held = _appraisal_meetings(b, meetings, year)
+    yield "meetings", _frame(_SPECS["meetings"], meetings, compact)
+    del meetings
+    dues, long_unpaid = _dues_table(rng, b, m, year, compact)
+    yield "dues", dues
+    del dues
+    yield "recruitment", _frame(_SPECS["recruitment"], _recruitment_table(rng, b, adm, pipe, year), compact)
+    yield "training", _frame(_SPECS["training"], _training_table(rng, b, m, year), compact)
+    yield "appraisals", _frame(_SPECS["appraisals"], _appraisals_table(rng, b, m, long_unpaid, held, year), compact)
+    yield "economy", _frame(_SPECS["economy"], _economy_table(rng, b), compact)
+    yield "surveys", _frame(_SPECS["surveys"], _surveys_table(rng, b), compact)
+    yield "honors", _frame(_SPECS["honors"], _honors_table(rng, b, year), compact)
+    yield "incidents", _frame(_SPECS["incidents"], _incidents_table(rng, b, m, year), compact)
+    yield "inspections", _frame(_SPECS["inspections"], _inspections_table(rng, b), compact)
+    yield "rectifications", _frame(_SPECS["rectifications"], _rectifications_table(rng, b, year), compact)
 
 
 def _gen_branches(rng, n: int) -> dict:
@@ -474,7 +505,7 @@ def _gen_admissions(rng, b: dict, year: int):
     return adm, pipe
 
 
-def _gen_members(rng, b: dict, adm: dict, year: int) -> dict:
+def _gen_members(rng, b: dict, adm: dict, year: int, compact: bool = False) -> dict:
     n, cat, profile = b["n"], b["cat"], b["profile"]
     y_end = _day(f"{year}-12-31")
     size, committee = b["size"], b["committee"]
@@ -527,21 +558,21 @@ def _gen_members(rng, b: dict, adm: dict, year: int) -> dict:
     contact_ago = np.where(recent, rng.integers(0, 175, M), rng.integers(190, 600, M))
     contact_valid = mobile & (recent | (rng.random(M) < 0.75))
 
-    member_id = _s(b["branch_id"][mb], "-", np.strings.zfill((k + 1).astype(np.str_), 2))
+    member_id = _s(b["branch_id"][mb], "-", np.strings.zfill((k + 1).astype(np.str_), 2)).astype(object)
     table = {
-        "member_id": member_id.astype(object), "branch_id": b["branch_id"][mb].astype(object),
+        "member_id": member_id, "branch_id": _cat(None, mb, b["id_dtype"]),
         "name": name.astype(object), "gender": np.where(male, "男", "女").astype(object),
         "birth_date": _dates(birth), "join_date": _dates(join),
         "status": np.where(status == 1, "预备", "正式").astype(object),
-        "role": np.asarray(MEMBER_ROLES, dtype=object)[role],
+        "role": _cat(MEMBER_ROLES, role),
         "education": edu_txt.astype(object), "is_mobile": mobile,
         "last_contact": _dates(y_end - contact_ago, contact_valid),
     }
     return {
-        "table": _frame(builtin_table_map()["members"], table),
+        "table": _frame(builtin_table_map()["members"], table, compact),
         "size": size, "committee": committee, "starts": starts, "mb": mb, "k": k, "role": role,
         "is_committee": is_committee, "mobile": mobile, "stale": mobile & ~recent, "age": age,
-        "join": join, "status": status, "name": name, "id": member_id.astype(object),
+        "join": join, "status": status, "name": name, "id": member_id, "id_dtype": _ids(member_id),
     }
 
 
@@ -644,25 +675,35 @@ def _meetings_table(rng, b: dict, m: dict, year: int) -> dict:
     expected = np.where(is_committee_meeting, m["committee"][bb], m["size"][bb] - not_yet)
     rate = np.where(is_committee_meeting, np.minimum(attend[bb] + 0.08, 1.0), attend[bb])
     attended = rng.binomial(expected, rate)
-    topics = np.empty(len(bb), dtype=object)
+    topics = np.zeros(len(bb), dtype=np.int64)  # positions in the topics of all kinds, one after another
+    vocab, offset = [], 0
     for ki, kind in enumerate(MEETING_KINDS):
         sel = kk == ki
-        topics[sel] = _pick(_MEETING_TOPICS[kind], rng.integers(0, 1000, sel.sum()))
+        topics[sel] = offset + rng.integers(0, 1000, sel.sum()) % len(_MEETING_TOPICS[kind])
+        vocab += list(_MEETING_TOPICS[kind])
+        offset += len(_MEETING_TOPICS[kind])
     return {
-        "branch_id": b["branch_id"][bb].astype(object), "date": _dates(dd),
-        "kind": np.asarray(MEETING_KINDS, dtype=object)[kk], "expected": expected, "attended": attended,
-        "topic": topics,
+        "branch_id": _cat(None, bb, b["id_dtype"]), "date": _dates(dd),
+        "kind": _cat(MEETING_KINDS, kk), "expected": expected, "attended": attended,
+        "topic": _cat(vocab, topics), "_b": bb, "_k": kk, "_d": dd,
     }
 
 
-def _dues_table(rng, b: dict, m: dict, year: int):
+def _appraisal_meetings(b: dict, meetings: dict, year: int) -> np.ndarray:
+    """Which branches held the 民主评议党员 in ``year`` (the appraisals follow the meetings)."""
+    this_year = pd.DatetimeIndex(_dates(meetings["_d"])).year.to_numpy() == year
+    held_rows = this_year & (meetings["_k"] == MEETING_KINDS.index("民主评议党员"))
+    return np.isin(np.arange(b["n"]), meetings["_b"][held_rows])
+
+
+def _dues_table(rng, b: dict, m: dict, year: int, compact: bool = False):
     n, cat, profile, q = b["n"], b["cat"], b["profile"], b["q"]
     mb, age, M = m["mb"], m["age"], len(m["mb"])
     c = cat[mb]
     y_start, y_end = _day(f"{year}-01-01"), _day(f"{year}-12-31")
     month_start = (np.arange(np.datetime64(f"{year}-01"), np.datetime64(f"{year + 2}-01"), dtype="datetime64[M]")
                    .astype("datetime64[D]").astype(np.int64))
-    labels = np.array([f"{year}-{i:02d}" for i in range(1, 13)], dtype=object)
+    labels = [f"{year}-{i:02d}" for i in range(1, 13)]
 
     # monthly dues by the 2008 rules: salaried by after-tax income, retirees by pension, farmers a fixed amount
     retired = (age >= 60) & (c != _RURAL)
@@ -717,11 +758,14 @@ def _dues_table(rng, b: dict, m: dict, year: int):
     partial = ~unpaid & (rng.random(R) < 0.004)
     due_r = due[rm]
     paid = np.where(unpaid, 0.0, np.where(partial, np.round(due_r * 0.5, 1), due_r))
+    paid_date = _dates(paid_day, ~unpaid)
+    del paid_day, late_day, late, partial, unpaid, miss_p
     table = {
-        "member_id": m["id"][rm], "branch_id": b["branch_id"].astype(object)[rb], "month": labels[mon],
-        "due": due_r, "paid": paid, "paid_date": _dates(paid_day, ~unpaid),
+        "member_id": _cat(None, rm, m["id_dtype"]), "branch_id": _cat(None, rb, b["id_dtype"]),
+        "month": _cat(labels, mon), "due": due_r, "paid": paid, "paid_date": paid_date,
     }
-    return _frame(builtin_table_map()["dues"], table), long_m
+    del rm, rb, mon
+    return _frame(builtin_table_map()["dues"], table, compact), long_m
 
 
 def _recruitment_table(rng, b: dict, adm: dict, pipe: dict, year: int) -> dict:
@@ -750,7 +794,7 @@ def _recruitment_table(rng, b: dict, adm: dict, pipe: dict, year: int) -> dict:
                           p_dev[reached == 2]])
     order = np.lexsort((stage, day, branch))
     return {
-        "branch_id": b["branch_id"].astype(object)[branch[order]], "person": person[order].astype(object),
+        "branch_id": _cat(None, branch[order], b["id_dtype"]), "person": person[order].astype(object),
         "stage": np.asarray(RECRUITMENT_STAGES, dtype=object)[stage[order]], "date": _dates(day[order]),
     }
 
@@ -766,7 +810,7 @@ def _training_table(rng, b: dict, m: dict, year: int) -> dict:
     S = int(sessions.sum())
     s_hours = _TRAINING_HOURS[rng.integers(0, len(_TRAINING_HOURS), S)]
     s_day = y_start + rng.integers(10, 350, S)
-    s_topic = _pick(_TRAINING_TOPICS, rng.integers(0, 1000, S))
+    s_topic = rng.integers(0, 1000, S) % len(_TRAINING_TOPICS)  # positions in _TRAINING_TOPICS
     attend = np.array([0.97, 0.92, 0.75, 0.6])[profile]
 
     per = sessions[mb]
@@ -796,24 +840,23 @@ def _training_table(rng, b: dict, m: dict, year: int) -> dict:
                           y_start + rng.integers(30, 330, len(cm_)), y_start + rng.integers(90, 320, len(sm_))])
     hours = np.concatenate([s_hours[ps], online_h[om], np.full(len(rm_), 24.0), np.full(len(cm_), 8.0),
                             np.full(len(sm_), 16.0)])
-    topic = np.concatenate([s_topic[ps], np.full(len(om), _ONLINE_TOPIC),
-                            np.full(len(rm_), _COMMITTEE_TRAINING[0]), np.full(len(cm_), _COMMITTEE_TRAINING[1]),
-                            np.full(len(sm_), _COMMITTEE_TRAINING[2])])
+    t = len(_TRAINING_TOPICS)  # topics: the sessions', online learning, the three committee courses
+    topic = np.concatenate([s_topic[ps], np.full(len(om), t), np.full(len(rm_), t + 1), np.full(len(cm_), t + 2),
+                            np.full(len(sm_), t + 3)])
     order = np.lexsort((day, member))
     member, day, hours, topic = member[order], day[order], hours[order], topic[order]
     return {
-        "member_id": m["id"][member], "branch_id": b["branch_id"].astype(object)[mb[member]],
-        "date": _dates(day), "hours": hours, "topic": topic.astype(object),
+        "member_id": _cat(None, member, m["id_dtype"]), "branch_id": _cat(None, mb[member], b["id_dtype"]),
+        "date": _dates(day), "hours": hours,
+        "topic": _cat(_TRAINING_TOPICS + (_ONLINE_TOPIC,) + _COMMITTEE_TRAINING, topic),
     }
 
 
-def _appraisals_table(rng, b: dict, m: dict, long_unpaid: np.ndarray, meetings: dict, year: int) -> dict:
+def _appraisals_table(rng, b: dict, m: dict, long_unpaid: np.ndarray, held: np.ndarray, year: int) -> dict:
     n, profile = b["n"], b["profile"]
     mb, M = m["mb"], len(m["mb"])
-    # branches that held 民主评议党员 this year appraise their full (正式) members; 预备党员 are not graded
-    this_year = pd.DatetimeIndex(meetings["date"]).year.to_numpy() == year
-    held_ids = meetings["branch_id"][this_year & (meetings["kind"] == "民主评议党员")]
-    held = np.isin(b["branch_id"], held_ids.astype(np.str_))
+    # branches that held 民主评议党员 this year (``held``) appraise their full (正式) members; 预备党员 are
+    # not graded
     incomplete = rng.random(n) < np.array([0.0, 0.03, 0.35, 0.6])[profile]
     skip_share = np.where(incomplete, _uniform(rng, 0.07, 0.25, n), 0.0)
     graded = held[mb] & (m["status"] == 0) & (rng.random(M) >= skip_share[mb])
@@ -842,8 +885,8 @@ def _appraisals_table(rng, b: dict, m: dict, long_unpaid: np.ndarray, meetings: 
     grade = np.where(bad > 0, bad, np.where(rank <= n_top[mb], 0, 1))
     rows = np.flatnonzero(graded)
     return {
-        "member_id": m["id"][rows], "branch_id": b["branch_id"].astype(object)[mb[rows]],
-        "grade": np.asarray(APPRAISAL_GRADES, dtype=object)[grade[rows]],
+        "member_id": _cat(None, rows, m["id_dtype"]), "branch_id": _cat(None, mb[rows], b["id_dtype"]),
+        "grade": _cat(APPRAISAL_GRADES, grade[rows]),
     }
 
 
@@ -1007,4 +1050,4 @@ def _rectifications_table(rng, b: dict, year: int) -> dict:
 
 @hookimpl
 def scoring_sample(n_branches: int, seed: int, year: int):
-    return generate_county(n_branches, seed=seed, year=year)
+    return iter_county(n_branches, seed=seed, year=year, compact=True)

@@ -21,8 +21,17 @@ FORMATS = ("xlsx", "parquet", "csv")
 
 def generate_county(n_branches: int = 320, seed: int = 2025, year: int = 2025, registry=None) -> dict[str, pd.DataFrame]:
     """A synthetic county for assessment year ``year``: ``{table id: frame}`` (canonical column ids, the
-    dtypes of :mod:`scoring.dataset`), from the plugins' ``scoring_sample`` hook. Same arguments,
-    identical frames."""
+    dtypes of :mod:`scoring.dataset`, in the tables' registration order), from the plugins'
+    ``scoring_sample`` hook. Same arguments, identical frames."""
+    reg = registry if registry is not None else _registry()
+    tables = {tid: _dataset_dtypes(df) for tid, df in iter_sample(n_branches, seed, year, reg)}
+    return dict(_ordered(tables, dict(reg.tables)))
+
+
+def iter_sample(n_branches: int = 320, seed: int = 2025, year: int = 2025, registry=None):
+    """The sample county's tables as ``(table id, frame)`` pairs, one after another as the plugin makes
+    them (text columns of repeated values may be categorical): what :func:`write_dataset` streams, so that
+    ``scoring sample --branches 100000`` never holds the province at once."""
     n = int(n_branches)
     if n < 1:
         raise ValueError("n_branches must be at least 1")
@@ -32,7 +41,15 @@ def generate_county(n_branches: int = 320, seed: int = 2025, year: int = 2025, r
         from .errors import PluginError
 
         raise PluginError("没有插件提供示例数据（scoring_sample）")
-    return tables
+    return iter(tables.items()) if isinstance(tables, dict) else iter(tables)
+
+
+def _dataset_dtypes(df: pd.DataFrame) -> pd.DataFrame:
+    """Categorical text columns as the object columns of str the dataset dtypes name."""
+    cats = [c for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)]
+    if not cats:
+        return df
+    return df.assign(**{c: pd.Series(df[c].to_numpy(dtype=object), index=df.index, dtype=object) for c in cats})
 
 
 def _registry():
@@ -49,24 +66,31 @@ def _specs(specs) -> dict[str, Table]:
 # Writing
 
 
-def write_dataset(tables: dict[str, pd.DataFrame], path: Path, fmt: str = "xlsx", specs=None) -> list[Path]:
+def write_dataset(tables, path: Path, fmt: str = "xlsx", specs=None) -> list[Path]:
     """Write ``tables`` as one workbook (``fmt="xlsx"``, ``path`` is the file) or one file per table
     (``"parquet"`` / ``"csv"``, ``path`` is a directory). ``specs`` (table id -> Table; default: the
-    registered plugins' tables) give sheet names, headers and column kinds. Returns the written paths."""
+    registered plugins' tables) give sheet names, headers and column kinds. Returns the written paths.
+
+    ``tables`` is ``{table id: frame}`` or an iterable of ``(table id, frame)`` pairs (:func:`iter_sample`):
+    Parquet and CSV files are then written as the tables come and dropped after, so memory holds one
+    table at a time; a workbook's sheets follow the specs' order, so it collects them first."""
     path = Path(path)
     specs = _specs(specs)
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     if fmt == "xlsx":
+        tables = tables if isinstance(tables, dict) else dict(tables)
         _atomic(path, partial(_write_xlsx, tables, specs))
         return [path]
-    if fmt not in ("parquet", "csv"):
-        raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     path.mkdir(parents=True, exist_ok=True)
     written = []
-    for tid, df in _ordered(tables, specs):
+    pairs = _ordered(tables, specs) if isinstance(tables, dict) else tables
+    for tid, df in pairs:
         target = path / f"{tid}.{fmt}"
         writer = _write_parquet if fmt == "parquet" else _write_csv
         _atomic(target, partial(writer, df, specs.get(tid)))
         written.append(target)
+        del df
     return written
 
 
@@ -202,13 +226,35 @@ def _write_csv(df: pd.DataFrame, spec: Table | None, target: str) -> None:
     _csv_frame(df, spec).to_csv(target, index=False, encoding="utf-8-sig", lineterminator="\n")
 
 
+PARQUET_ROW_GROUP = 1 << 18  # rows per row group: a reader of a range of branches skips the others
+
+
+def _arrow_column(s: pd.Series, kind: str):
+    import pyarrow as pa
+
+    arrow_types = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "date": pa.timestamp("ns"),
+                   "bool": pa.bool_()}
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return pa.array(s, from_pandas=True).cast(arrow_types[kind])
+    if kind == "str":
+        return pa.array(s.to_numpy(dtype=object, na_value=None), type=pa.string(), from_pandas=True)
+    return pa.array(s, type=arrow_types[kind], from_pandas=True)
+
+
 def _write_parquet(df: pd.DataFrame, spec: Table | None, target: str) -> None:
+    """One Parquet file, written a row group at a time (a categorical text column is written as text)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     arrow_types = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "date": pa.timestamp("ns"),
                    "bool": pa.bool_()}
     cols = _column_kinds(df, spec)
-    frame = df[[c for c, _, _ in cols]]
     schema = pa.schema([(cid, arrow_types[kind]) for cid, _, kind in cols])
-    pq.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False), target)
+    # the pandas metadata of the dataset dtypes (Int64 columns read back as Int64)
+    head = _dataset_dtypes(df[[c for c, _, _ in cols]].iloc[:0])
+    schema = schema.with_metadata(pa.Table.from_pandas(head, schema=schema, preserve_index=False).schema.metadata)
+    with pq.ParquetWriter(target, schema) as writer:
+        for start in range(0, max(len(df), 1), PARQUET_ROW_GROUP):
+            part = df.iloc[start:start + PARQUET_ROW_GROUP]
+            arrays = [_arrow_column(part[cid], kind) for cid, _, kind in cols]
+            writer.write_table(pa.Table.from_arrays(arrays, schema=schema), row_group_size=PARQUET_ROW_GROUP)

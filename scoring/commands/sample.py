@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..paths import check_writable_folder
-from ..sample import FORMATS, generate_county, write_dataset
+from ..sample import FORMATS, generate_county, iter_sample, write_dataset
 
 
 def main_sample(branches: int, out: Path, fmt: str, seed: int, year: int) -> list[Path]:
@@ -19,10 +19,10 @@ def main_sample(branches: int, out: Path, fmt: str, seed: int, year: int) -> lis
     if out.exists() and not out.is_dir():
         raise UsageError(f"输出位置「{out}」已存在且不是文件夹")
     out.mkdir(parents=True, exist_ok=True)
-    tables = generate_county(int(branches), seed=seed, year=year)
     if fmt == "xlsx":
-        return write_dataset(tables, out / f"county_{year}.xlsx", "xlsx")
-    return write_dataset(tables, out, fmt)
+        return write_dataset(generate_county(int(branches), seed=seed, year=year), out / f"county_{year}.xlsx", "xlsx")
+    # Parquet and CSV: each table written as it is made, then dropped (a province is never held at once)
+    return write_dataset(iter_sample(int(branches), seed=seed, year=year), out, fmt)
 
 
 def cmd(a) -> int:
