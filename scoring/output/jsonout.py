@@ -110,12 +110,8 @@ def _json_number(v):
     return v if isinstance(v, str) else str(v)
 
 
-def reason_fields(ind: pd.DataFrame, extras: pd.DataFrame | None) -> list[dict]:
-    """Per indicator row the numbers of its reason (the fields its code uses, :func:`scoring.rules.reason_fields`),
-    with the rule's points and, when extra deductions found something, ``extra_deductions``: a list of
-    ``{"label", "measured", "unit", "per", "raw", "cut", "left", "reason"}``."""
-    from scoring import rules
-
+def _extra_records(extras: pd.DataFrame | None) -> dict[tuple, list[dict]]:
+    """Extra deductions by (branch_id, indicator), in part order."""
     by_key: dict[tuple, list[dict]] = {}
     if extras is not None and len(extras):
         ex = extras.sort_values(["branch_id", "indicator", "part"], kind="stable")
@@ -123,20 +119,42 @@ def reason_fields(ind: pd.DataFrame, extras: pd.DataFrame | None) -> list[dict]:
         values = {c: ex[c].astype(object).tolist() for c in cols}
         for i, key in enumerate(zip(ex["branch_id"].tolist(), ex["indicator"].tolist())):
             by_key.setdefault(key, []).append({c: _json_number(values[c][i]) for c in cols})
+    return by_key
+
+
+def reason_fields(ind: pd.DataFrame, extras: pd.DataFrame | None, by_key: dict | None = None) -> list[dict]:
+    """Per indicator row the numbers of its reason (the fields its code uses, :func:`scoring.rules.reason_fields`),
+    with the rule's points and, when extra deductions found something, ``extra_deductions``: a list of
+    ``{"label", "measured", "unit", "per", "raw", "cut", "left", "reason"}``. ``by_key`` is
+    :func:`_extra_records` of ``extras`` made once (for a result written in chunks)."""
+    from scoring import rules
+
+    by_key = _extra_records(extras) if by_key is None else by_key
     codes = _column(ind, "reason", "").astype(object).fillna("").astype(str).tolist()
     wanted = {code: rules.reason_fields(code) for code in set(codes)}
-    fields = {f: _column(ind, f).astype(object).tolist() for f in set().union(*wanted.values()) if f in ind.columns}
-    rule_points = _column(ind, "rule_points").astype(object).tolist()
-    keys = list(zip(_column(ind, "branch_id").tolist(), _column(ind, "indicator").tolist()))
+    fields = {f: _numbers_or_raw(_column(ind, f)) for f in set().union(*wanted.values()) if f in ind.columns}
+    rule_points = _numbers_or_raw(_column(ind, "rule_points"))
+    keys = list(zip(_column(ind, "branch_id").tolist(), _column(ind, "indicator").tolist())) if by_key else None
+    with_rule = {code: code in rules.CODES and code not in rules.GENERIC_CODES for code in wanted}
+    plan = {code: [f for f in wanted[code] if f in fields] for code in wanted}
     out = []
     for i, code in enumerate(codes):
-        d = {f: _json_number(fields[f][i]) for f in wanted[code] if f in fields}
-        if code in rules.CODES and code not in rules.GENERIC_CODES:
-            d["rule_points"] = _json_number(rule_points[i])
-        if keys[i] in by_key:
+        d = {f: fields[f][i] for f in plan[code]}
+        if with_rule[code]:
+            d["rule_points"] = rule_points[i]
+        if keys is not None and keys[i] in by_key:
             d["extra_deductions"] = by_key[keys[i]]
         out.append(d)
     return out
+
+
+def _numbers_or_raw(series: pd.Series) -> list:
+    """A field column as :func:`_json_number` gives each value: numbers rounded (vectorized), text as is."""
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return [None if pd.isna(v) else bool(v) for v in series.astype(object).tolist()]
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return _numbers(series)
+    return [_json_number(v) for v in series.astype(object).tolist()]
 
 
 def _records(frame: pd.DataFrame, spec: dict[str, tuple[str, str]]) -> list[dict]:
@@ -147,18 +165,38 @@ def _records(frame: pd.DataFrame, spec: dict[str, tuple[str, str]]) -> list[dict
     return [dict(zip(keys, row)) for row in zip(*columns.values())] if keys else []
 
 
-def _grouped(frame: pd.DataFrame, spec: dict[str, tuple[str, str]], sort_by: list[str] | None = None) -> dict:
-    """Group ``frame`` by branch once and return ``{branch_id: [record, ...]}`` (row order kept)."""
-    if frame is None or len(frame) == 0 or "branch_id" not in frame.columns:
-        return {}
-    if sort_by:
-        present = [c for c in sort_by if c in frame.columns]
-        if present:
-            frame = frame.sort_values(present, kind="stable")
-    frame = frame.reset_index(drop=True)
-    records = _records(frame, spec)
-    positions = frame.groupby("branch_id", sort=False).indices
-    return {bid: [records[i] for i in idx] for bid, idx in positions.items()}
+class _ByBranch:
+    """The rows of one result frame in branch rank order (each branch's rows in ``sort_by`` order, ties as
+    they were), to take the records of a run of consecutive ranks at a time."""
+
+    def __init__(self, frame: pd.DataFrame | None, where: pd.Index, spec: dict, sort_by: list[str] | None = None):
+        self.spec = spec
+        self.frame = frame if frame is not None and len(frame) and "branch_id" in frame.columns else None
+        if self.frame is None:
+            return
+        pos = where.get_indexer(self.frame["branch_id"])
+        keys = [pos]
+        for c in reversed([c for c in (sort_by or []) if c in self.frame.columns]):
+            keys.insert(0, self.frame[c].to_numpy())
+        order = np.lexsort(keys) if len(keys) > 1 else np.argsort(pos, kind="stable")
+        order = order[pos[order] >= 0]
+        self.order, self.pos = order, pos[order]
+
+    def take(self, start: int, stop: int, extra=None) -> list[list[dict]]:
+        """Per branch of ranks start..stop-1 its records (``extra(sub_frame)`` adds a column first)."""
+        if self.frame is None:
+            return [[] for _ in range(stop - start)]
+        lo, hi = np.searchsorted(self.pos, [start, stop])
+        sub = self.frame.iloc[self.order[lo:hi]]
+        if extra is not None and len(sub):
+            sub = extra(sub)
+        records = _records(sub, self.spec) if len(sub) else []
+        counts = np.bincount(self.pos[lo:hi] - start, minlength=stop - start)
+        out, at = [], 0
+        for c in counts.tolist():
+            out.append(records[at:at + c])
+            at += c
+        return out
 
 
 def _split_flags(series: pd.Series) -> list[list[str]]:
@@ -193,112 +231,118 @@ def _plugins(plugins) -> list[dict]:
 # Public API
 
 
-def to_json_dict(result: Result) -> dict:
-    """The contract dictionary for ``result`` (branches in rank order)."""
+DIMENSION_SPEC = {"id": ("dimension", "text"), "name": ("name", "text"), "score": ("score", "num"), "max": ("max", "num")}
+INDICATOR_SPEC = {
+    "id": ("indicator", "text"),
+    "dimension": ("dimension", "text"),
+    "name": ("name", "text"),
+    "value": ("value", "num"),
+    "target": ("target", "num"),
+    "points": ("points", "num"),
+    "max": ("max", "num"),
+    "nominal_max": ("nominal_max", "num"),
+    "lost": ("lost", "num"),
+    "applicable": ("applicable", "bool"),
+    "evidence": ("evidence", "text"),
+    "explanation": ("explanation", "text"),
+    "reason": ("reason", "text"),
+    "reason_fields": ("_fields", "raw"),
+}
+BONUS_SPEC = {
+    "id": ("claim", "text"),
+    "title": ("title", "text"),
+    "kind": ("kind", "text"),
+    "level": ("level", "text"),
+    "points": ("points", "num"),
+    "counted": ("counted", "bool"),
+    "explanation": ("explanation", "text"),
+    "reason": ("reason", "text"),
+}
+VETO_SPEC = {
+    "id": ("veto", "text"),
+    "name": ("name", "text"),
+    "effect": ("effect", "text"),
+    "award_level": ("award_level", "text"),
+    "explanation": ("explanation", "text"),
+    "reason": ("reason", "text"),
+}
+WARNING_SPEC = {"id": ("warning", "text"), "name": ("name", "text"), "explanation": ("explanation", "text")}
+HEAD_SPEC = {
+    "branch_id": ("branch_id", "text"),
+    "name": ("name", "text"),
+    "category": ("category", "text"),
+    "parent": ("parent", "text"),
+    "rank": ("rank", "int"),
+    "scope_rank": ("scope_rank", "int"),
+    "total": ("total", "num"),
+    "stars": ("stars", "int"),
+    "grade": ("grade", "text"),
+    "level": ("level", "text"),
+    "rated": ("rated", "bool"),
+    "base_total": ("base_total", "num"),
+    "bonus_total": ("bonus", "num"),
+    "deduction": ("deduction", "num"),
+    "max_total": ("max_total", "num"),
+    "quota_note": ("quota_note", "text"),
+    "quota_tie": ("quota_tie", "text"),
+    "tie_note": ("tie_note", "text"),
+    "ranked_total": ("ranked_total", "num"),
+    "requires_note": ("requires_note", "text"),
+    "self_score": ("self_score", "num"),
+}
+CHUNK = 2000  # branches whose records are built (and written) at a time
+
+
+def iter_branches(result: Result, chunk: int = CHUNK):
+    """The ``branches`` entries of the JSON contract in rank order, ``chunk`` branches at a time (lists of
+    dicts): a province's records are never all built at once."""
     meta = result.meta
     branches = result.branches.reset_index(drop=True)
-
-    dimension_spec = {"id": ("dimension", "text"), "name": ("name", "text"), "score": ("score", "num"), "max": ("max", "num")}
+    where = pd.Index(_column(branches, "branch_id"))
+    dimension_spec = dict(DIMENSION_SPEC)
     if result.dimensions is not None and "star" in result.dimensions.columns:
         dimension_spec["star"] = ("star", "bool")
-    dimensions = _grouped(result.dimensions, dimension_spec, sort_by=["order"])
-    ind_frame = result.indicators
-    if len(ind_frame):
-        ind_frame = ind_frame.assign(_fields=reason_fields(ind_frame, result.extras))
-    indicators = _grouped(
-        ind_frame,
-        {
-            "id": ("indicator", "text"),
-            "dimension": ("dimension", "text"),
-            "name": ("name", "text"),
-            "value": ("value", "num"),
-            "target": ("target", "num"),
-            "points": ("points", "num"),
-            "max": ("max", "num"),
-            "nominal_max": ("nominal_max", "num"),
-            "lost": ("lost", "num"),
-            "applicable": ("applicable", "bool"),
-            "evidence": ("evidence", "text"),
-            "explanation": ("explanation", "text"),
-            "reason": ("reason", "text"),
-            "reason_fields": ("_fields", "raw"),
-        },
-        sort_by=["order"],
-    )
-    bonus = _grouped(
-        result.bonus,
-        {
-            "id": ("claim", "text"),
-            "title": ("title", "text"),
-            "kind": ("kind", "text"),
-            "level": ("level", "text"),
-            "points": ("points", "num"),
-            "counted": ("counted", "bool"),
-            "explanation": ("explanation", "text"),
-            "reason": ("reason", "text"),
-        },
-    )
-    vetoes = _grouped(
-        result.vetoes,
-        {
-            "id": ("veto", "text"),
-            "name": ("name", "text"),
-            "effect": ("effect", "text"),
-            "award_level": ("award_level", "text"),
-            "explanation": ("explanation", "text"),
-            "reason": ("reason", "text"),
-        },
-    )
-    warnings = _warning_records(result)
-
-    head_spec = {
-        "branch_id": ("branch_id", "text"),
-        "name": ("name", "text"),
-        "category": ("category", "text"),
-        "parent": ("parent", "text"),
-        "rank": ("rank", "int"),
-        "scope_rank": ("scope_rank", "int"),
-        "total": ("total", "num"),
-        "stars": ("stars", "int"),
-        "grade": ("grade", "text"),
-        "level": ("level", "text"),
-        "rated": ("rated", "bool"),
-        "base_total": ("base_total", "num"),
-        "bonus_total": ("bonus", "num"),
-        "deduction": ("deduction", "num"),
-        "max_total": ("max_total", "num"),
-        "quota_note": ("quota_note", "text"),
-        "quota_tie": ("quota_tie", "text"),
-        "tie_note": ("tie_note", "text"),
-        "ranked_total": ("ranked_total", "num"),
-        "requires_note": ("requires_note", "text"),
-        "self_score": ("self_score", "num"),
-    }
+    dimensions = _ByBranch(result.dimensions, where, dimension_spec, ["order"])
+    indicators = _ByBranch(result.indicators, where, INDICATOR_SPEC, ["order"])
+    by_key = _extra_records(result.extras)
+    add_fields = (lambda sub: sub.assign(_fields=reason_fields(sub, None, by_key)))
+    bonus = _ByBranch(result.bonus, where, BONUS_SPEC)
+    vetoes = _ByBranch(result.vetoes, where, VETO_SPEC)
+    warnings = _ByBranch(result.warnings if result.warnings is not None and len(result.warnings) else None, where,
+                         WARNING_SPEC, ["order"])
+    head_spec = dict(HEAD_SPEC)
     if "stars_earned" in branches.columns:
         head_spec["stars_earned"] = ("stars_earned", "int")
-    heads = _records(branches, head_spec)
-    previous = _previous_records(branches, meta.previous)
-    # "grade" is null (not "") where the rubric does not grade or a veto removed the rating.
-    for head in heads:
-        if head["grade"] == "":
-            head["grade"] = None
-    flags = _split_flags(_column(branches, "flags", ""))
-    # Keys of the grouped dicts are the raw branch ids; look them up with the raw column values.
-    raw_ids = _column(branches, "branch_id").tolist()
+    previous_all = _previous_records(branches, meta.previous)
+    for start in range(0, len(branches), chunk):
+        stop = min(start + chunk, len(branches))
+        part = branches.iloc[start:stop]
+        heads = _records(part, head_spec)
+        previous = previous_all[start:stop] if previous_all is not None else None
+        flags = _split_flags(_column(part, "flags", ""))
+        dims, inds = dimensions.take(start, stop), indicators.take(start, stop, add_fields)
+        bon, vet, warn = bonus.take(start, stop), vetoes.take(start, stop), warnings.take(start, stop)
+        out = []
+        for i, head in enumerate(heads):
+            entry = dict(head)
+            # "grade" is null (not "") where the rubric does not grade or a veto removed the rating.
+            if entry["grade"] == "":
+                entry["grade"] = None
+            entry["dimensions"] = dims[i]
+            entry["indicators"] = inds[i]
+            entry["bonus"] = bon[i]
+            entry["vetoes"] = vet[i]
+            entry["flags"] = flags[i]
+            entry["warnings"] = warn[i]
+            if previous is not None:
+                entry["previous"] = previous[i]
+            out.append(entry)
+        yield out
 
-    out_branches = []
-    for position, (head, raw_id, branch_flags) in enumerate(zip(heads, raw_ids, flags)):
-        entry = dict(head)
-        entry["dimensions"] = dimensions.get(raw_id, [])
-        entry["indicators"] = indicators.get(raw_id, [])
-        entry["bonus"] = bonus.get(raw_id, [])
-        entry["vetoes"] = vetoes.get(raw_id, [])
-        entry["flags"] = branch_flags
-        entry["warnings"] = warnings.get(raw_id, [])
-        if previous is not None:
-            entry["previous"] = previous[position]
-        out_branches.append(entry)
 
+def _top(result: Result) -> tuple[dict, dict]:
+    """The contract's keys before ``branches`` and after it."""
+    meta = result.meta
     extra = {}
     if meta.gone is not None:
         extra["gone"] = _records(
@@ -311,8 +355,7 @@ def to_json_dict(result: Result) -> dict:
         records = _records(excluded, {"branch_id": ("branch_id", "text"), "name": ("name", "text")})
         reasons = [_reason_list(value) for value in _column(excluded, "reasons").tolist()]
         extra["excluded"] = [{**record, "reasons": reason} for record, reason in zip(records, reasons)]
-
-    return {
+    head = {
         "rubric": {
             "id": meta.rubric_id or None,
             "name": meta.rubric_name or None,
@@ -326,9 +369,14 @@ def to_json_dict(result: Result) -> dict:
         "engine_version": meta.engine_version or None,
         "plugins": _plugins(meta.plugins),
         "data_notes": _meta_notes(meta.data_notes),
-        "branches": out_branches,
-        **extra,
     }
+    return head, extra
+
+
+def to_json_dict(result: Result) -> dict:
+    """The contract dictionary for ``result`` (branches in rank order)."""
+    head, extra = _top(result)
+    return {**head, "branches": [b for part in iter_branches(result) for b in part], **extra}
 
 
 def _warning_records(result: Result) -> dict:
@@ -369,12 +417,43 @@ def _json_default(value):
     return str(value)
 
 
+def _encode(value, depth: int) -> bytes:
+    """``value`` as JSON with an indent of 2, its lines shifted to nesting ``depth`` (what
+    ``json.dumps(..., indent=2)`` writes for it there): orjson, which encodes in native code."""
+    import orjson
+
+    text = orjson.dumps(value, default=_json_default, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY)
+    return text.replace(b"\n", b"\n" + b"  " * depth) if depth else text
+
+
+def iter_json(result: Result):
+    """The JSON text of ``result`` in pieces (bytes, UTF-8): the same text as ``json.dumps(to_json_dict(result),
+    ensure_ascii=False, indent=2)`` plus a newline, made a chunk of branches at a time."""
+    head, extra = _top(result)
+    items = list(head.items())
+    yield b"{"
+    for key, value in items:
+        yield b"\n  " + _encode(key, 0) + b": " + _encode(value, 1) + b","
+    yield b'\n  "branches": ['
+    first = True
+    for part in iter_branches(result):
+        for entry in part:
+            yield (b"" if first else b",") + b"\n    " + _encode(entry, 2)
+            first = False
+    yield b"]" if first else b"\n  ]"
+    for key, value in extra.items():
+        yield b",\n  " + _encode(key, 0) + b": " + _encode(value, 1)
+    yield b"\n}\n"
+
+
 def dumps(result: Result) -> str:
-    return json.dumps(to_json_dict(result), ensure_ascii=False, indent=2, default=_json_default, allow_nan=False) + "\n"
+    return b"".join(iter_json(result)).decode("utf-8")
 
 
 def write_json(result: Result, path: Path | str) -> None:
-    """Write the JSON contract to ``path`` atomically (UTF-8, ``ensure_ascii=False``, indent 2)."""
-    text = dumps(result)
+    """Write the JSON contract to ``path`` atomically (UTF-8, indent 2), streamed: a chunk of branches is
+    built, encoded and written at a time, so a province's JSON is never held in memory whole."""
     with atomic_output(path, ".json") as tmp:
-        tmp.write_text(text, encoding="utf-8")
+        with open(tmp, "wb") as f:
+            for piece in iter_json(result):
+                f.write(piece)
