@@ -86,6 +86,7 @@ SHEET_RUBRIC_TOML = "评分标准原文"
 SHEET_NAMES = (SHEET_RANKING, SHEET_DETAIL, SHEET_LOST, SHEET_BONUS, SHEET_VETO, SHEET_SUMMARY, SHEET_PREVIEW,
                SHEET_QUALITY, SHEET_AUDIT, SHEET_RUBRIC_TOML)
 MAX_PAGE_BREAKS = 1023  # Excel's limit of manual page breaks per sheet
+SHEET_ROWS = 1_048_576  # Excel's rows per sheet: a longer table continues on 得分明细(2), 得分明细(3), ...
 
 STAR_MARK = "★"  # printed after a dimension subtotal whose dimension earned its star (per-dimension model)
 TOTAL_LABEL = "合计"
@@ -394,6 +395,183 @@ def _unique_headers(headers: list[str]) -> list[str]:
 # Sheet scaffolding
 
 
+class _Block:
+    """The body of a table: rows of cells rendered as sheet XML in bulk when the workbook is closed.
+
+    xlsxwriter spends about ten microseconds of Python on every cell (a call, a cell tuple, the shared
+    string table, the XML writer); a county's 得分明细 has ten thousand rows, a province's millions. A block
+    keeps the table's columns as arrays and renders its rows with Arrow string kernels a column at a time:
+    the same cells (values, formats, inline strings with the same escapes) without a Python call per cell.
+    ``columns`` holds per column (kind, values, formats, codes): kind "text" (str values, "" a formatted
+    blank) or "number" (float values, NaN a formatted blank), the formats the column uses and, when more
+    than one, the code of each row's format among them. ``heights`` are row heights in points (NaN: the
+    default)."""
+
+    CHUNK = 50_000  # rows rendered at a time
+
+    def __init__(self, first_row: int, n: int, columns: list, heights: np.ndarray | None = None):
+        self.first_row, self.n, self.columns, self.heights = first_row, n, columns, heights
+
+    @property
+    def last_row(self) -> int:
+        return self.first_row + self.n - 1
+
+    def render(self, fh, row_info: dict) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        from xlsxwriter.utility import xl_col_to_name
+
+        heights = np.full(self.n, np.nan) if self.heights is None else np.asarray(self.heights, dtype=float).copy()
+        for row, info in row_info.items():  # rows someone gave a height with set_row (in pixels)
+            if self.first_row <= row <= self.last_row and info.height is not None:
+                heights[row - self.first_row] = info.height * 0.75
+        letters = [xl_col_to_name(c) for c in range(len(self.columns))]
+        xf = [[f._get_xf_index() if f is not None else 0 for f in formats] for _, _, formats, _ in self.columns]
+        for lo in range(0, self.n, self.CHUNK):
+            hi = min(lo + self.CHUNK, self.n)
+            numbers = pa.array((np.arange(lo, hi) + self.first_row + 1).astype(str))
+            cells = []
+            for c, (kind, values, formats, codes) in enumerate(self.columns):
+                style = (pa.array(np.asarray(xf[c], dtype=object).astype(str)[codes[lo:hi]])
+                         if codes is not None else str(xf[c][0]))
+                start = pc.binary_join_element_wise(f'<c r="{letters[c]}', numbers, '" s="', style, '"', "")
+                blank = pc.binary_join_element_wise(start, "/>", "")
+                if kind == "text":
+                    text = _xml_text(values[lo:hi])
+                    keep = pc.match_substring_regex(text, r"^\s|\s$")
+                    open_t = pc.if_else(keep, '><is><t xml:space="preserve">', "><is><t>")
+                    full = pc.binary_join_element_wise(start, ' t="inlineStr"', open_t, text, "</t></is></c>", "")
+                    cells.append(pc.if_else(pc.equal(text, ""), blank, full))
+                else:
+                    v = values[lo:hi]
+                    present = np.isfinite(v)
+                    full = pc.binary_join_element_wise(start, "><v>", _xml_numbers(v), "</v></c>", "")
+                    cells.append(pc.if_else(pa.array(present), full, blank))
+            h = heights[lo:hi]
+            custom = ~np.isnan(h)
+            h = np.where(custom, np.floor(np.nan_to_num(h) * 4.0 / 3.0 + 0.5) * 0.75, np.nan)  # whole pixels, as set_row
+            attrs = pa.array(np.where(custom, np.char.add(np.char.add(' ht="', _g16(h)), '" customHeight="1"'), ""))
+            rows = pc.binary_join_element_wise('<row r="', numbers, '"', attrs, ">", *cells, "</row>", "")
+            fh.write(_joined(rows))
+
+
+def _joined(rows) -> str:
+    """The concatenation of a string array's values (its data buffer between the first and last offset)."""
+    import pyarrow as pa
+
+    if rows.null_count:
+        rows = rows.fill_null("")
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32 if rows.type == pa.string() else np.int64,
+                            count=len(rows) + 1, offset=rows.offset * (4 if rows.type == pa.string() else 8))
+    data = rows.buffers()[2]
+    return data.to_pybytes()[int(offsets[0]):int(offsets[-1])].decode("utf-8")
+
+
+def _g16(x: np.ndarray) -> np.ndarray:
+    """``f"{x:.16g}"`` of each value, formatted once per distinct value (NaN -> "")."""
+    out = np.full(len(x), "", dtype=object)
+    ok = ~np.isnan(x)
+    if ok.any():
+        distinct, where = np.unique(x[ok], return_inverse=True)
+        out[ok] = np.array([f"{v:.16g}" for v in distinct.tolist()], dtype=object)[where]
+    return out.astype(str)
+
+
+def _xml_numbers(x: np.ndarray):
+    """Numbers as xlsxwriter writes them (``%.16G``), formatted once per distinct value."""
+    import pyarrow as pa
+
+    out = np.full(len(x), "", dtype=object)
+    ok = np.isfinite(x)
+    if ok.any():
+        distinct, where = np.unique(x[ok], return_inverse=True)
+        out[ok] = np.array([f"{v:.16G}" for v in distinct.tolist()], dtype=object)[where]
+    return pa.array(out, type=pa.string())
+
+
+_CONTROL = "[\x00-\x08\x0b-\x1f]"
+
+
+def _xml_text(values: np.ndarray):
+    """Text escaped for an inline string as xlsxwriter escapes it: & < > as entities, an existing
+    ``_xHHHH_`` guarded, control characters and U+FFFE/U+FFFF as ``_xHHHH_``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.array(values, type=pa.string(), from_pandas=True).fill_null("")
+    if pc.any(pc.match_substring_regex(text, "[&<>]")).as_py():
+        text = pc.replace_substring(pc.replace_substring(pc.replace_substring(text, "&", "&amp;"), "<", "&lt;"), ">", "&gt;")
+    if pc.any(pc.match_substring_regex(text, "_x[0-9a-fA-F]{4}_|" + _CONTROL + "|\ufffe|\uffff")).as_py():
+        text = pc.replace_substring_regex(text, "(_x[0-9a-fA-F]{4}_)", "_x005F\\1")
+        for code in [*range(0x00, 0x09), *range(0x0B, 0x20)]:
+            text = pc.replace_substring(text, chr(code), f"_x{code:04X}_")
+        text = pc.replace_substring(pc.replace_substring(text, "\ufffe", "_xFFFE_"), "\uffff", "_xFFFF_")
+    return text
+
+
+class _Sheet(Worksheet):
+    """A worksheet whose table bodies are :class:`_Block` s, rendered in bulk; every other cell (titles,
+    headers, total rows) goes through xlsxwriter as usual."""
+
+    def __init__(self):
+        super().__init__()
+        self._blocks: list[_Block] = []
+        self._rects: list[tuple[int, int, int, int]] = []  # the tables' ranges
+
+    def add_block(self, block: _Block) -> None:
+        if not block.n:
+            return
+        if self._check_dimensions(block.first_row, 0) or self._check_dimensions(block.last_row, len(block.columns) - 1):
+            raise ValueError(f"工作表「{self.name}」的第{block.last_row + 1}行超出了 Excel 的行数上限")
+        self._blocks.append(block)
+
+    def add_table(self, first_row, first_col, last_row, last_col, options=None):
+        """xlsxwriter's add_table, without its check of every cell of the range against earlier tables and
+        merged ranges (a dictionary entry per cell: 34 million for a province's 得分明细): the ranges are
+        checked here, as rectangles. Returns what xlsxwriter returns (0, or -1 / -2 / -3 on an error)."""
+        from xlsxwriter.exceptions import OverlappingRange
+        from xlsxwriter.utility import xl_range
+
+        options = dict(options or {})
+        rect = (first_row, first_col, last_row, last_col)
+        for other in self._rects:
+            if not (rect[2] < other[0] or other[2] < rect[0] or rect[3] < other[1] or other[3] < rect[1]):
+                raise OverlappingRange(f"Table range '{xl_range(*rect)}' overlaps previous table range '{xl_range(*other)}'.")
+        small = last_row - first_row <= 2 or options.get("total_row") or "data" in options
+        if small:
+            code = super().add_table(first_row, first_col, last_row, last_col, options)
+        elif self._check_dimensions(last_row, last_col, True, True):
+            return -1
+        else:
+            code = super().add_table(first_row, first_col, first_row + 1, last_col, options)
+            if code == 0:  # the table as added covers its header and first row: give it its whole range
+                table = self.tables[-1]
+                table["range"] = table["a_range"] = xl_range(first_row, first_col, last_row, last_col)
+                if table.get("autofilter"):
+                    table["autofilter"] = table["a_range"]
+        if code == 0:
+            self._rects.append(rect)
+        return code
+
+    def _write_rows(self) -> None:
+        if not self._blocks:
+            return super()._write_rows()
+        lo, hi = self.dim_rowmin, self.dim_rowmax
+        at = lo
+        try:
+            for block in sorted(self._blocks, key=lambda b: b.first_row):
+                if at <= block.first_row - 1:
+                    self.dim_rowmin, self.dim_rowmax = at, block.first_row - 1
+                    super()._write_rows()
+                block.render(self.fh, self.row_info)
+                at = block.last_row + 1
+            if at <= hi:
+                self.dim_rowmin, self.dim_rowmax = at, hi
+                super()._write_rows()
+        finally:
+            self.dim_rowmin, self.dim_rowmax = lo, hi
+
+
 class SheetWriter:
     def __init__(self, workbook: Workbook, looks: Looks, meta: RunMeta, break_headers: bool = False):
         self.workbook = workbook
@@ -402,6 +580,7 @@ class SheetWriter:
         self.meta = meta
         self.title = _meta_text(meta, "title") or "党支部考核结果"
         self.last_widths: list[float] = []  # the column widths of the table written last
+        self.limits: list[tuple[str, str]] = []  # (sheet, what): Excel limits the workbook reached, said in 数据质量
 
     def page_setup(self, ws: Worksheet, subject: str, repeat_row: int | None, portrait: bool = False) -> None:
         ws.set_paper(9)  # A4
@@ -479,7 +658,7 @@ class SheetWriter:
             formats.append(looks.cell(col.kind, wrap, col.center))
             if wrap and n:
                 lines = np.maximum(lines, _row_lines(_text(frame.iloc[:, index]), width))
-        _fit_row_heights(ws, first_row + 1, lines)
+        heights = np.where(lines > 1, LINE_HEIGHT * lines + 2, np.nan).astype(float) if n else None
         self.last_widths = used
         shown, header_lines = _shown_headers(cols, used, self.break_headers)
         headers = _unique_headers(shown)
@@ -492,12 +671,12 @@ class SheetWriter:
                 ws.write_blank(first_data, index, None, formats[index])
         else:
             starred = {c: looks.cell(cols[c].kind, False, cols[c].center, star=True) for c in marks}
-            _write_body(ws, first_data, frame, cols, formats, marks, starred, row_formats)
+            _write_body(ws, first_data, frame, cols, formats, marks, starred, row_formats, heights)
 
         columns = [{"header": h, "header_format": looks.header} for h in headers]
         if totals:
             columns[0]["total_string"] = TOTAL_LABEL
-        ws.add_table(
+        code = ws.add_table(
             first_row,
             0,
             last_data + (1 if totals else 0),
@@ -510,6 +689,9 @@ class SheetWriter:
                 "columns": columns,
             },
         )
+        if code != 0:  # never silently without its table (xlsxwriter only warns)
+            raise RuntimeError(f"工作表「{ws.name}」的表格「{table_stem}表」（第{first_row + 1}至{last_data + 1}行）"
+                               f"无法写入（xlsxwriter 返回 {code}）")
         if totals:
             self._total_row(ws, first_data, last_data, frame, cols)
         return first_data, last_data
@@ -542,13 +724,70 @@ class SheetWriter:
         marks: dict[int, np.ndarray] | None = None,
         portrait: bool = False,
         row_formats: dict[int, list] | None = None,
+        each=None,
+        together: str | None = None,
     ) -> tuple[Worksheet, int, int]:
-        ws = self.workbook.add_worksheet(name)
-        ws.freeze_panes(HEADER_ROW + 1, freeze_cols)
-        self.page_setup(ws, subject, HEADER_ROW, portrait=portrait)
-        first, last = self.write_table(ws, HEADER_ROW, frame, cols, name, marks=marks, row_formats=row_formats)
-        self.heading(ws, subject, note, len(cols), sum(self.last_widths))
-        return ws, first, last
+        """A sheet holding one table. A table longer than a sheet holds (:data:`SHEET_ROWS`) continues on
+        sheets named ``name(2)``, ``name(3)``, ... (each a table of its own, cut where the value of column
+        ``together`` changes, so a branch's rows stay on one sheet), and the workbook says so
+        (:attr:`limits`, shown on 数据质量). ``each(ws, first, last, part)`` is called for every sheet with
+        its rows and its part of ``frame``. Returns the first sheet and its first and last data rows."""
+        parts = _sheet_parts(frame, SHEET_ROWS - HEADER_ROW - 1, together)
+        names = [name] + [f"{name}({k})" for k in range(2, len(parts) + 1)]
+        if len(parts) > 1:
+            self.limits.append((name, f"共{len(frame):,}行，超过 Excel 每个工作表{SHEET_ROWS:,}行的上限，"
+                                      f"分为{len(parts)}个工作表：{'、'.join(names)}"))
+        out = None
+        for k, (sheet, (lo, hi)) in enumerate(zip(names, parts)):
+            part = frame.iloc[lo:hi]
+            ws = self.workbook.add_worksheet(sheet)
+            ws.freeze_panes(HEADER_ROW + 1, freeze_cols)
+            shown = subject if len(parts) == 1 else f"{subject}（第{k + 1}部分，共{len(parts)}部分）"
+            self.page_setup(ws, shown, HEADER_ROW, portrait=portrait)
+            sub_marks = {c: np.asarray(m)[lo:hi] for c, m in (marks or {}).items()} or None
+            sub_formats = {c: list(f)[lo:hi] for c, f in (row_formats or {}).items()} or None
+            widths = None
+            if len(parts) > 1:  # every part as wide as the whole table
+                widths = [w for w, _ in _widths(frame, cols, self.break_headers)]
+                for index, width in enumerate(widths):
+                    ws.set_column(index, index, width)
+            stem = name if k == 0 else f"{name}{k + 1}"  # a table's name has no parentheses
+            first, last = self.write_table(ws, HEADER_ROW, part, cols, stem, widths=widths, marks=sub_marks,
+                                           row_formats=sub_formats)
+            part_note = note if len(parts) == 1 else f"{note}（本表行数超过 Excel 上限，续见：{'、'.join(names)}）"
+            self.heading(ws, shown, part_note, len(cols), sum(self.last_widths))
+            if each is not None:
+                each(ws, first, last, part)
+            out = out or (ws, first, last)
+        return out
+
+    def page_breaks(self, ws: Worksheet, ids: pd.Series, first: int) -> None:
+        """A page break before each branch but the first; when there are more branches than Excel allows
+        page breaks, none, and the workbook says so."""
+        breaks = branch_breaks(ids, first)
+        if not breaks and len(ids) > 1 and (ids.to_numpy()[1:] != ids.to_numpy()[:-1]).sum() > MAX_PAGE_BREAKS:
+            self.limits.append((ws.name, f"有{ids.nunique():,}个支部，超过 Excel 每个工作表{MAX_PAGE_BREAKS:,}个分页符的上限，"
+                                         "打印时不再每个支部另起一页"))
+        ws.set_h_pagebreaks(breaks)
+
+
+def _sheet_parts(frame: pd.DataFrame, rows: int, together: str | None) -> list[tuple[int, int]]:
+    """(start, stop) of the parts of ``frame`` that fit ``rows`` rows each, cut where ``together`` changes
+    value when it can (a run longer than a sheet is cut where it must)."""
+    n = len(frame)
+    if n <= rows:
+        return [(0, n)]
+    starts = np.arange(n) if together is None else np.r_[0, np.flatnonzero(
+        frame[together].to_numpy()[1:] != frame[together].to_numpy()[:-1]) + 1]
+    out, lo = [], 0
+    while n - lo > rows:
+        # the last start of a run that leaves the part within the limit
+        k = int(np.searchsorted(starts, lo + rows, side="right")) - 1
+        hi = int(starts[k]) if k >= 0 and starts[k] > lo else lo + rows
+        out.append((lo, hi))
+        lo = hi
+    out.append((lo, n))
+    return out
 
 
 def _write_body(
@@ -560,8 +799,11 @@ def _write_body(
     marks: dict[int, np.ndarray] | None = None,
     starred: dict[int, Format] | None = None,
     row_formats: dict[int, list] | None = None,
+    heights: np.ndarray | None = None,
 ) -> None:
-    """Write the values column by column with the type-specific xlsxwriter calls.
+    """Write the values column by column: on a results sheet (:class:`_Sheet`) as one :class:`_Block`
+    rendered in bulk, elsewhere with the type-specific xlsxwriter calls (and ``heights``, the rows' heights
+    in points or NaN, with ``set_row``).
 
     Each column reuses its one cached format (numeric columns in ``marks`` choose between two: plain and
     starred; columns in ``row_formats`` take the cached format given for each row, e.g. a measured value's
@@ -569,6 +811,9 @@ def _write_body(
     """
     marks = marks or {}
     row_formats = row_formats or {}
+    if isinstance(ws, _Sheet):
+        ws.add_block(_block(first_row, frame, cols, formats, marks, starred, row_formats, heights))
+        return
     for c, (col, name, fmt) in enumerate(zip(cols, frame.columns, formats)):
         series = frame[name]
         write_blank = ws.write_blank
@@ -595,6 +840,31 @@ def _write_body(
                     write(r, c, value, cell_format)
                 else:
                     write_blank(r, c, None, cell_format)
+    if heights is not None:
+        for offset in np.flatnonzero(~np.isnan(heights)).tolist():
+            ws.set_row(first_row + offset, float(heights[offset]))
+
+
+def _block(first_row: int, frame: pd.DataFrame, cols: list[Col], formats: list[Format], marks: dict, starred: dict,
+           row_formats: dict, heights: np.ndarray | None) -> _Block:
+    """The :class:`_Block` of a table body: what :func:`_write_body` writes cell by cell, as columns."""
+    columns = []
+    for c, (col, name, fmt) in enumerate(zip(cols, frame.columns, formats)):
+        series = frame[name]
+        if col.kind == "text":
+            columns.append(("text", _text(series).to_numpy(dtype=object), [fmt], None))
+            continue
+        numbers = _number(series).round(ROUNDING[col.kind]).to_numpy()
+        if c in row_formats:
+            choice = list(row_formats[c])
+            distinct = list({id(f): f for f in choice}.values())
+            at = {id(f): i for i, f in enumerate(distinct)}
+            columns.append(("number", numbers, distinct, np.array([at[id(f)] for f in choice], dtype=np.int64)))
+        elif c in marks:
+            columns.append(("number", numbers, [fmt, starred[c]], np.asarray(marks[c], dtype=bool).astype(np.int64)))
+        else:
+            columns.append(("number", numbers, [fmt], None))
+    return _Block(first_row, len(frame), columns, heights)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1118,6 +1388,15 @@ def quality_frame(meta: RunMeta) -> pd.DataFrame:
     return frame
 
 
+def limits_frame(limits: list[tuple[str, str]]) -> pd.DataFrame:
+    """The Excel limits the results workbook reached (a table continued on further sheets, page breaks
+    left out), as rows of the 数据质量 table."""
+    return pd.DataFrame({
+        "位置": [f"结果工作簿「{sheet}」" for sheet, _ in limits], "文件": [""] * len(limits),
+        "工作表": [sheet for sheet, _ in limits], "行": pd.array([None] * len(limits), dtype="Int64"),
+        "列": [""] * len(limits), "说明": [what for _, what in limits]})
+
+
 QUALITY_COLS = [Col("位置", cap=36), Col("文件", cap=24), Col("工作表", cap=14), Col("行", "int", center=True),
                 Col("列", cap=14), Col("说明")]
 
@@ -1287,29 +1566,34 @@ def _detail_sheet(sw: SheetWriter, result: Result) -> None:
     headers = [c.header for c in cols]
     formats = value_formats(result, sw.looks)
     row_formats = {headers.index("测量值"): formats, headers.index("目标"): formats} if formats else None
-    ws, first, last = sw.table_sheet(SHEET_DETAIL, SHEET_DETAIL, note, frame, cols, freeze_cols=3,
-                                     row_formats=row_formats)
-    if len(frame) == 0:
-        return
-    ws.set_h_pagebreaks(branch_breaks(frame["支部编码"], first))
-    headers = [c.header for c in cols]
     lost_col, max_col = headers.index("失分"), headers.index("满分")
-    ws.conditional_format(first, lost_col, last, lost_col, {"type": "cell", "criteria": ">", "value": 0, "format": sw.looks.lost})
-    # Grey out indicators that do not apply to the branch (满分 0).
-    max_cell = xl_rowcol_to_cell(first, max_col, row_abs=False, col_abs=True)
-    ws.conditional_format(
-        first, 0, last, len(cols) - 1,
-        {"type": "formula", "criteria": f"=AND(ISNUMBER({max_cell}),{max_cell}=0)", "format": sw.looks.not_applicable},
-    )
+
+    def each(ws, first, last, part):
+        if len(part) == 0:
+            return
+        sw.page_breaks(ws, part["支部编码"], first)
+        ws.conditional_format(first, lost_col, last, lost_col, {"type": "cell", "criteria": ">", "value": 0, "format": sw.looks.lost})
+        # Grey out indicators that do not apply to the branch (满分 0).
+        max_cell = xl_rowcol_to_cell(first, max_col, row_abs=False, col_abs=True)
+        ws.conditional_format(
+            first, 0, last, len(cols) - 1,
+            {"type": "formula", "criteria": f"=AND(ISNUMBER({max_cell}),{max_cell}=0)", "format": sw.looks.not_applicable},
+        )
+
+    sw.table_sheet(SHEET_DETAIL, SHEET_DETAIL, note, frame, cols, freeze_cols=3, row_formats=row_formats, each=each,
+                   together="支部编码")
 
 
 def _lost_sheet(sw: SheetWriter, result: Result) -> None:
     frame, cols = lost_frame(result)
     note = ("只列出失分的指标：按支部排名排列，同一支部内失分多的在前，可作为各支部的整改清单；"
             "打印时每个支部从新的一页开始，可分发给各支部书记。")
-    ws, first, _ = sw.table_sheet(SHEET_LOST, "扣分清单（整改清单）", note, frame, cols, freeze_cols=0)
-    if len(frame):
-        ws.set_h_pagebreaks(branch_breaks(frame["支部编码"], first))
+
+    def each(ws, first, last, part):
+        if len(part):
+            sw.page_breaks(ws, part["支部编码"], first)
+
+    sw.table_sheet(SHEET_LOST, "扣分清单（整改清单）", note, frame, cols, freeze_cols=0, each=each, together="支部编码")
 
 
 def _bonus_sheet(sw: SheetWriter, result: Result) -> None:
@@ -1407,13 +1691,16 @@ def _summary_sheet(sw: SheetWriter, result: Result) -> None:
 def _quality_sheet(sw: SheetWriter, result: Result) -> None:
     meta = sw.meta
     looks = sw.looks
-    quality = quality_frame(meta)
+    quality = pd.concat([limits_frame(sw.limits), quality_frame(meta)], ignore_index=True)
     has_excluded = meta.excluded is not None
     excluded = excluded_frame(result) if has_excluded else None
 
     ws = sw.workbook.add_worksheet(SHEET_QUALITY)
-    parts = [f"读入数据时容忍或自动更正的问题 {len(quality)} 处，请核对原始数据" if len(quality)
+    notes = len(quality) - len(sw.limits)
+    parts = [f"读入数据时容忍或自动更正的问题 {notes} 处，请核对原始数据" if notes
              else "读入数据时未发现需要说明的问题"]
+    if sw.limits:
+        parts.insert(0, f"本工作簿达到 Excel 的上限 {len(sw.limits)} 处（表中前{len(sw.limits)}行）")
     if has_excluded:
         parts.append(f"因数据错误未评定的支部 {len(excluded)} 个（见下方）")
     ws.freeze_panes(HEADER_ROW + 1, 0)
@@ -1623,12 +1910,15 @@ def _properties(workbook: Workbook, meta: RunMeta) -> None:
     )
 
 
-def write_results(result: Result, path: Path, preview=None) -> None:
+def write_results(result: Result, path: Path, preview=None) -> list[str]:
     """Write the results workbook to ``path`` (atomically: a temp file renamed into place).
 
     ``preview``: the blocks of the 公示 (:func:`scoring.publish.preview.notice_blocks`) for the 公示预览 sheet,
     as ``scoring run --publish`` writes it; by default the county notice with today's date and
-    placeholders for the signing body and the contact."""
+    placeholders for the signing body and the contact.
+
+    Returns the Excel limits the workbook reached, as sentences for the terminal (a table continued on
+    further sheets, page breaks left out); 数据质量 lists them too."""
     meta = result.meta
     with atomic_output(path, ".xlsx") as tmp:
         workbook = xlsxwriter.Workbook(
@@ -1640,6 +1930,7 @@ def write_results(result: Result, path: Path, preview=None) -> None:
                 "strings_to_urls": False,
             },
         )
+        workbook.worksheet_class = _Sheet  # table bodies rendered in bulk
         try:
             looks = Looks(workbook)
             sw = SheetWriter(workbook, looks, meta, break_headers=True)
@@ -1661,3 +1952,4 @@ def write_results(result: Result, path: Path, preview=None) -> None:
             workbook.fileclosed = True
             raise
         workbook.close()
+    return [f"结果工作簿「{sheet}」{what}" for sheet, what in sw.limits]
