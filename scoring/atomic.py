@@ -3,13 +3,15 @@ place only when complete. A reader never sees a half-written file, and an existi
 as it was when writing fails or is interrupted (including SIGINT; see :func:`atomic_output`).
 
 Every writer uses :func:`atomic_output`: the results workbook and JSON, the self-check workbook, the
-template, filled templates and the sample county.
+template, filled templates and the sample county. Writers of a folder of files (Parquet results, one
+workbook per township) use :func:`atomic_folder`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,3 +48,24 @@ def atomic_output(path: Path | str, suffix: str | None = None) -> Iterator[Path]
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+@contextlib.contextmanager
+def atomic_folder(folder: Path | str) -> Iterator[Path]:
+    """Yield a temporary folder beside ``folder``; when the block succeeds, move every file written there
+    into ``folder`` (created when missing; a file of the same name is replaced, others are kept). On any
+    exception the temporary folder is removed and ``folder`` is left exactly as it was. Each file is
+    complete when it appears (a rename), and the files appear one right after the other at the end."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+    try:
+        yield tmp
+        folder.mkdir(exist_ok=True)
+        mode = _default_mode()
+        for f in sorted(tmp.iterdir()):
+            target = folder / f.name
+            os.chmod(f, target.stat().st_mode & 0o777 if target.exists() else mode)
+            os.replace(f, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

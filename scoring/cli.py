@@ -94,6 +94,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--title", default=None, help="结果标题，如「示例县2025年度党支部考核结果」")
     run.add_argument("--lenient", action="store_true",
                      help="宽松模式：数据有误的支部列为“未评定”并写明原因，其余支部照常评分排名（缺少工作表等全局错误仍会停止）")
+    run.add_argument("--parquet", type=Path, default=None, metavar="DIR",
+                     help="同时把结果表（支部、维度、指标、加分、否决、预警）写成 Parquet 文件到此文件夹，供下游系统使用")
+    run.add_argument("--no-xlsx", action="store_true", help="不写结果工作簿（只要 JSON 或 Parquet 结果时）")
+    run.add_argument("--executor", choices=("local", "dask"), default="local",
+                     help="计算方式：local 本机（默认）；dask 按支部分区并行计算（需安装 pip install \".[dask]\"）")
+    run.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                     help="Dask 集群调度器地址（如 tcp://10.0.0.5:8786）；不指定时在本机启动 LocalCluster")
+    run.add_argument("--workers", type=int, default=None,
+                     help="本机 LocalCluster 的工作进程数（默认为 CPU 核数）；也是数据分区数的基数")
     run.add_argument("-q", "--quiet", action="store_true", help="不显示进度和摘要")
     run.add_argument("--publish", type=Path, default=None, metavar="DIR",
                      help="同时在此文件夹生成公示（Word 和 PDF）及内部名单，选项见下")

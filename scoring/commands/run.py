@@ -6,6 +6,9 @@ import shlex
 import sys
 from pathlib import Path
 
+import pandas as pd
+
+from ..errors import UsageError
 from ..paths import check_paths, code_and_rubric
 
 
@@ -15,14 +18,62 @@ def _say(quiet: bool, *lines: str) -> None:
             print(line)
 
 
+def _outputs(a) -> list:
+    """Every file the run writes (checked against the inputs and each other before any work)."""
+    from ..output.parquet import output_files
+
+    out = [] if a.no_xlsx else [a.output]
+    if a.json:
+        out.append(a.json)
+    if a.parquet is not None and a.parquet.is_dir():
+        out += output_files(a.parquet)  # files it would replace
+    return out
+
+
+def _check_folder(folder: Path, what: str, inputs: list[Path]) -> None:
+    """An output folder: not a folder of the input, not a file, in (or itself) a writable folder."""
+    from ..paths import check_writable_folder
+
+    for p in inputs:
+        if p.exists() and p.resolve().is_dir() and folder.resolve() == p.resolve():
+            raise UsageError(f"{what} {folder} 是输入数据所在的文件夹，不能在其中写入结果；请指定其他文件夹")
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{what} {folder} 已存在且不是文件夹")
+    check_writable_folder(folder if folder.exists() else folder.resolve().parent, what)
+
+
+_EXECUTION = {"--executor": 1, "--scheduler": 1, "--workers": 1}  # options that do not change the result
+
+
+def _recorded(argv: list[str]) -> list[str]:
+    """The command line as the result records it: without the options that only say where it is computed
+    (a Dask run records the command of the local run it equals)."""
+    out, skip = [], 0
+    for x in argv:
+        if skip:
+            skip -= 1
+            continue
+        name = x.split("=", 1)[0]
+        if name in _EXECUTION:
+            skip = 0 if "=" in x else _EXECUTION[name]
+            continue
+        out.append(x)
+    return out
+
+
 def cmd(a) -> int:
     from ..engine import Timer, build_meta, load, needed_tables, require_branches, score
     from ..output.jsonout import write_json
-    from ..output.xlsx import write_results
     from ..reader import read_dataset
 
-    outputs = [a.output] + ([a.json] if a.json else [])
-    check_paths(a.data + ([a.previous] if a.previous else []) + code_and_rubric(a.rubric, a.plugin), outputs)
+    if a.no_xlsx and not (a.json or a.parquet):
+        raise UsageError("使用 --no-xlsx 时请用 --json 或 --parquet 指定结果的输出位置")
+    if a.workers is not None and a.workers < 1:
+        raise UsageError("--workers 必须是正整数")
+    executor = "dask" if a.scheduler else a.executor
+    if a.parquet is not None:  # before check_paths: a folder's files are checked there
+        _check_folder(a.parquet, "Parquet 输出文件夹", a.data)
+    check_paths(a.data + ([a.previous] if a.previous else []) + code_and_rubric(a.rubric, a.plugin), _outputs(a))
     if a.publish is not None:
         from ..publish.command import check_publish_args
 
@@ -37,13 +88,20 @@ def cmd(a) -> int:
         rubric, reg, shown = load(a.rubric, a.plugin)
     year = a.year or rubric.year
     ran = [*a.plugin, *rubric.plugins]  # local plugin files whose code ran: said in the summary
-    data = read_dataset(a.data, reg.tables, needed_tables(rubric, reg), timer=timer, lenient=a.lenient, year=year)
-    require_branches(data, a.data)
-    command = "scoring " + " ".join(shlex.quote(x) for x in sys.argv[1:])
-    with timer("fingerprint"):
-        meta = build_meta(rubric, reg, data, year, command, a.title)
-    excluded = data.excluded
-    result = score(rubric, reg, data, year, meta, timer)
+    command = "scoring " + " ".join(shlex.quote(x) for x in _recorded(sys.argv[1:]))
+    if executor == "dask":
+        from ..distributed import score_on_dask
+
+        result = score_on_dask(a.data, a.rubric, a.plugin, year, command, a.title, timer, lenient=a.lenient,
+                               scheduler=a.scheduler, workers=a.workers)
+    else:
+        data = read_dataset(a.data, reg.tables, needed_tables(rubric, reg), timer=timer, lenient=a.lenient, year=year)
+        require_branches(data, a.data)
+        with timer("fingerprint"):
+            meta = build_meta(rubric, reg, data, year, command, a.title)
+        result = score(rubric, reg, data, year, meta, timer)
+        del data
+    excluded = result.meta.excluded if result.meta.excluded is not None else pd.DataFrame({"branch_id": []})
     if previous is not None:
         from ..previous import attach
 
@@ -53,11 +111,24 @@ def cmd(a) -> int:
         from ..publish.command import preview_for_run
 
         preview = preview_for_run(result, a)  # the workbook's 公示预览 says what the document says
-    with timer("write.xlsx"):
-        write_results(result, a.output, preview=preview)
+    limits: list[str] = []
+    written = []
+    if not a.no_xlsx:
+        with timer("write.xlsx"):
+            from ..output.xlsx import write_results
+
+            limits = write_results(result, a.output, preview=preview)
+        written.append(str(a.output))
     if a.json:
         with timer("write.json"):
             write_json(result, a.json)
+        written.append(str(a.json))
+    if a.parquet is not None:
+        from ..output.parquet import write_parquet
+
+        with timer("write.parquet"):
+            write_parquet(result, a.parquet)
+        written.append(f"{a.parquet}（Parquet）")
     timer.close()
     if a.publish is not None:
         from ..publish.command import publish_result
@@ -94,7 +165,6 @@ def cmd(a) -> int:
            if len(excluded) else []),
          *tie_lines,
          *prev_line,
-         f"结果已写入：{a.output}" + (f"，{a.json}" if a.json else ""))
+         *[f"注意：{line}" for line in limits],
+         "结果已写入：" + "，".join(written))
     return 0
-
-

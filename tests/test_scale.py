@@ -1,0 +1,193 @@
+"""Results at scale: a detail table longer than a sheet continues on numbered sheets (a small row limit
+injected), Parquet results, and the Dask executor equal to the local run."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from scoring.cli import main
+from scoring.engine import build_meta, load, needed_tables, score
+from scoring.output import parquet as parquet_out
+from scoring.output import xlsx
+from scoring.output.jsonout import write_json
+from scoring.reader import read_dataset
+from scoring.sample import generate_county, write_dataset
+
+N_BRANCHES = 8
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("county") / "data"
+    write_dataset(generate_county(n_branches=N_BRANCHES, seed=7), folder, fmt="parquet")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def scored(county):
+    rubric, reg, _ = load(None)
+    data = read_dataset([county], reg.tables, needed_tables(rubric, reg))
+    meta = build_meta(rubric, reg, data, rubric.year, "scoring run data")
+    return score(rubric, reg, data, rubric.year, meta)
+
+
+def _data_rows(ws, header_row: int = xlsx.HEADER_ROW + 1) -> list[tuple]:
+    out = []
+    for values in ws.iter_rows(min_row=header_row + 1, values_only=True):
+        if all(v is None for v in values):
+            break
+        out.append(values)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Excel never truncates
+
+
+@pytest.fixture(scope="module")
+def continued(scored, tmp_path_factory):
+    """The workbook written with sheets of 50 rows (the detail of 8 branches needs several)."""
+    mp = pytest.MonkeyPatch()
+    mp.setattr(xlsx, "SHEET_ROWS", 50)
+    try:
+        path = tmp_path_factory.mktemp("rows") / "r.xlsx"
+        limits = xlsx.write_results(scored, path)
+    finally:
+        mp.undo()
+    return path, limits, openpyxl.load_workbook(path)
+
+
+def test_detail_continues_on_numbered_sheets_with_every_row(scored, continued):
+    _, _, wb = continued
+    per_branch = scored.indicators.groupby("branch_id", sort=False).size()
+    rows_per_sheet = 50 - xlsx.HEADER_ROW - 1
+    # expected parts computed here: whole branches, in rank order, while they fit
+    expected, size = [], 0
+    for branch in scored.branches["branch_id"]:
+        k = int(per_branch[branch])
+        if size and size + k > rows_per_sheet:
+            expected.append(size)
+            size = 0
+        size += k
+    expected.append(size)
+    assert len(expected) >= 3
+    names = ["得分明细"] + [f"得分明细({k})" for k in range(2, len(expected) + 1)]
+    assert [n for n in wb.sheetnames if n.startswith("得分明细")] == names
+    seen = []
+    for name, n in zip(names, expected):
+        ws = wb[name]
+        body = _data_rows(ws)
+        assert len(body) == n
+        assert ws.max_row <= 50
+        header = [c.value for c in ws[xlsx.HEADER_ROW + 1]]
+        code = header.index("支部编码")
+        seen += [r[code] for r in body]
+        (table,) = ws.tables.values()  # every part is an Excel table of its own, header to last row
+        assert table.ref.endswith(str(xlsx.HEADER_ROW + 1 + n))
+    # every row, in order, none twice: the branches' rows in rank order
+    assert seen == [b for b in scored.branches["branch_id"] for _ in range(int(per_branch[b]))]
+
+
+def test_limit_said_in_data_quality_and_returned(continued):
+    _, limits, wb = continued
+    assert any(line.startswith("结果工作簿「得分明细」") and "得分明细(2)" in line for line in limits)
+    quality = [r for r in wb["数据质量"].iter_rows(values_only=True) if r[0] == "结果工作簿「得分明细」"]
+    assert len(quality) == 1
+    assert "超过 Excel 每个工作表50行的上限" in quality[0][-1]
+
+
+def test_a_table_that_fits_is_one_part(scored):
+    frame = scored.indicators
+    assert xlsx._sheet_parts(frame, len(frame), "branch_id") == [(0, len(frame))]
+    # a branch longer than a sheet is cut where it must
+    one = frame[frame["branch_id"] == frame["branch_id"].iloc[0]]
+    assert xlsx._sheet_parts(one, 8, "branch_id") == [(a, min(a + 8, len(one))) for a in range(0, len(one), 8)]
+
+
+# --------------------------------------------------------------------------------------------------
+# Parquet results (and the limit on the terminal)
+
+
+def test_parquet_tables_equal_the_result(county, scored, tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "pq"
+    monkeypatch.setattr(xlsx, "SHEET_ROWS", 50)
+    assert main(["run", str(county), "-o", str(tmp_path / "r.xlsx"), "--parquet", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "注意：结果工作簿「得分明细」共" in out
+    assert f"结果已写入：{tmp_path / 'r.xlsx'}，{folder}（Parquet）" in out
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{t}.parquet" for t in parquet_out.TABLES)
+    branches = pq.read_table(folder / "branches.parquet")
+    assert branches.schema.metadata[b"scoring.data_sha256"] == scored.meta.data_sha256.encode()
+    frame = branches.to_pandas()
+    assert frame["branch_id"].tolist() == scored.branches["branch_id"].tolist()
+    assert frame["total"].tolist() == scored.branches["total"].tolist()
+    assert frame["level"].tolist() == scored.branches["level"].tolist()
+    ind = pq.read_table(folder / "indicators.parquet").to_pandas()
+    assert len(ind) == len(scored.indicators)
+    assert ind["points"].tolist() == scored.indicators["points"].tolist()
+    assert ind["indicator"].tolist() == scored.indicators["indicator"].astype(str).tolist()
+    bonus = pq.read_table(folder / "bonus.parquet").to_pandas()
+    assert len(bonus) == len(scored.bonus)
+    vetoes = pq.read_table(folder / "vetoes.parquet").to_pandas()
+    assert len(vetoes) == len(scored.vetoes)
+
+
+def test_parquet_is_atomic(scored, tmp_path, monkeypatch):
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    (folder / "branches.parquet").write_bytes(b"old")
+    real = pq.write_table
+    calls = []
+
+    def failing(table, where, *args, **kwargs):
+        calls.append(where)
+        if len(calls) == 3:
+            raise OSError("disk full")
+        return real(table, where, *args, **kwargs)
+
+    monkeypatch.setattr(pq, "write_table", failing)
+    with pytest.raises(OSError):
+        parquet_out.write_parquet(scored, folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["branches.parquet"]
+    assert (folder / "branches.parquet").read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["pq"]  # no temporary folder left
+
+
+def test_parquet_folder_may_not_be_the_input(county, capsys):
+    assert main(["run", str(county), "--no-xlsx", "--parquet", str(county)]) == 2
+    assert "是输入数据所在的文件夹" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------------------
+# Dask
+
+
+@pytest.mark.dask
+def test_dask_json_equals_local(county, scored, tmp_path, monkeypatch):
+    pytest.importorskip("distributed")
+    from scoring import distributed
+
+    rubric, reg, _ = load(None)
+    result = distributed.score_on_dask([county], None, [], rubric.year, "scoring run data", None,
+                                       workers=2, processes=False)
+    result.meta.generated = scored.meta.generated  # the same minute for both runs' metadata
+    local, remote = tmp_path / "local.json", tmp_path / "dask.json"
+    write_json(scored, local)
+    write_json(result, remote)
+    assert hashlib.sha256(remote.read_bytes()).hexdigest() == hashlib.sha256(local.read_bytes()).hexdigest()
+    pd.testing.assert_frame_equal(result.branches, scored.branches)
+
+
+def test_partitions_cover_every_branch_once():
+    from scoring.distributed import partition_bounds
+
+    for n, k in [(0, 2), (1, 2), (7, 3), (12, 5)]:
+        bounds = partition_bounds(n, k)
+        assert len(bounds) == k
+        assert [i for a, b in bounds for i in range(a, b)] == list(range(n))
