@@ -3,7 +3,7 @@ growth, and the Dask executor. Run from the repository root; nothing here is a t
 
     python bench/bench.py county                      # P1: the bundled county vs the floor script
     python bench/bench.py scale --sizes 3000 30000 100000   # P2/P3: Parquet -> JSON + Parquet results, growth
-    python bench/bench.py scale --sizes 100000 --excel      # P2: ... with an Excel results folder (--split parent)
+    python bench/bench.py scale --sizes 100000 --excel      # P2: ... and the results workbook
     python bench/bench.py dask --branches 3000        # P4: --executor dask against local, sha256 of both JSON
     python bench/bench.py all                         # all of the above at their default sizes
 
@@ -168,13 +168,13 @@ def bench_scale(a) -> list[dict]:
             tmp = Path(tmp)
             args = ["run", str(data), "--json", str(tmp / "r.json"), "--parquet", str(tmp / "parquet"), "-q"]
             if a.excel:
-                args += ["-o", str(tmp / "xlsx"), "--split", "parent"]
+                args += ["-o", str(tmp / "r.xlsx")]
             else:
                 args += ["--no-xlsx"]
             if a.executor != "local":
                 args += ["--executor", a.executor]
             res = probed(args, tmp / "phases.json")
-            what = "Parquet -> JSON + Parquet results" + (" + Excel results folder (--split parent)" if a.excel else "")
+            what = "Parquet -> JSON + Parquet results" + (" + results workbook" if a.excel else "")
             print_phases(f"{n:,} branches ({what}, --executor {a.executor})", res)
             rows.append({"n": n, "wall": res["wall"], "cpu": res["cpu"], "peak": res["peak"],
                          "json_mib": (tmp / "r.json").stat().st_size / 2**20})
@@ -221,7 +221,7 @@ def main() -> int:
     ap.add_argument("what", nargs="?", default="all", choices=("county", "scale", "dask", "all"))
     ap.add_argument("--data", default=str(ROOT / "sample_data" / "county_2025.xlsx"), help="county workbook for P1")
     ap.add_argument("--sizes", type=int, nargs="+", default=[3000, 30000, 100000])
-    ap.add_argument("--excel", action="store_true", help="scale: also write the Excel results folder (--split parent)")
+    ap.add_argument("--excel", action="store_true", help="scale: also write the results workbook")
     ap.add_argument("--executor", default="local", choices=("local", "dask"))
     ap.add_argument("--branches", type=int, default=3000, help="dask: branches of the county compared")
     ap.add_argument("--workdir", default="/tmp/scoring-bench", help="generated data, reused between runs")

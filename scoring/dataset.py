@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from .errors import Problem
@@ -65,9 +66,9 @@ class Dataset:
             cols = sorted(df.columns)
             h.update(tid.encode())
             h.update("\x1f".join(cols).encode())
-            if len(df):
-                rows = pd.util.hash_pandas_object(df[cols].astype(str), index=False).sort_values()
-                h.update(rows.to_numpy().tobytes())
+            if len(df):  # each column hashed in its own dtype (text by its distinct values), rows sorted
+                rows = np.sort(pd.util.hash_pandas_object(df[cols], index=False, categorize=True).to_numpy())
+                h.update(rows.tobytes())
         return h.hexdigest()
 
 

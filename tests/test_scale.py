@@ -191,3 +191,36 @@ def test_partitions_cover_every_branch_once():
         bounds = partition_bounds(n, k)
         assert len(bounds) == k
         assert [i for a, b in bounds for i in range(a, b)] == list(range(n))
+
+
+# --------------------------------------------------------------------------------------------------
+# The data fingerprint (hashed per column in its own dtype)
+
+
+def test_fingerprint_ignores_row_order_and_sees_one_cell(county):
+    from scoring.dataset import Dataset
+
+    rubric, reg, _ = load(None)
+    data = read_dataset([county], reg.tables, needed_tables(rubric, reg))
+    base = data.sha256()
+    shuffled = {t: f.sample(frac=1.0, random_state=3).reset_index(drop=True) for t, f in data.tables.items()}
+    assert Dataset(tables=shuffled, specs=data.specs).sha256() == base
+    changed = dict(data.tables)
+    meetings = changed["meetings"].copy()
+    meetings.loc[5, "topic"] = str(meetings.loc[5, "topic"]) + "。"
+    changed["meetings"] = meetings
+    assert Dataset(tables=changed, specs=data.specs).sha256() != base
+    dues = dict(data.tables)
+    frame = dues["dues"].copy()
+    frame.loc[0, "paid"] = frame.loc[0, "paid"] + 0.01
+    dues["dues"] = frame
+    assert Dataset(tables=dues, specs=data.specs).sha256() != base
+
+
+def test_fingerprint_equal_for_workbook_and_parquet(county, tmp_path):
+    rubric, reg, _ = load(None)
+    tables = generate_county(n_branches=N_BRANCHES, seed=7)
+    (workbook,) = write_dataset(tables, tmp_path / "county.xlsx", fmt="xlsx")
+    a = read_dataset([county], reg.tables, needed_tables(rubric, reg)).sha256()
+    b = read_dataset([workbook], reg.tables, needed_tables(rubric, reg)).sha256()
+    assert a == b
