@@ -24,6 +24,7 @@ import contextlib
 import logging
 import os
 import warnings
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -44,9 +45,10 @@ def restrict(data: Dataset, start: int, stop: int) -> Dataset:
     """The dataset of the branches at positions ``start:stop`` of 支部信息: their records in every table
     (a record's branch is its own 支部编码, else the branch of the record it references, as the lenient
     mode attributes records), and the records that belong to no branch in every partition."""
-    from .reader import _Reader
+    from .reader.intake import Intake
+    from .reader.lenient import row_branches
 
-    owners = _Reader(data.specs).row_branches(data.tables)
+    owners = row_branches(Intake(dict(data.specs)), data.tables)
     branches = data.tables["branches"]
     mine = pd.Index(branches["branch_id"].iloc[start:stop].dropna().unique(), dtype=object)
     tables, origins = {}, {}
@@ -60,8 +62,7 @@ def restrict(data: Dataset, start: int, stop: int) -> Dataset:
         tables[tid] = frame[keep].reset_index(drop=True)
         if tid in data.origins:
             origins[tid] = data.origins[tid][keep].reset_index(drop=True)
-    return Dataset(tables=tables, specs=data.specs, sources=list(data.sources), notes=list(data.notes),
-                   origins=origins, excluded=data.excluded)
+    return replace(data, tables=tables, origins=origins)
 
 
 def _error_payload(e: ScoringError) -> tuple:
@@ -92,7 +93,8 @@ def score_partition(paths: list[str], rubric_spec, plugins: list[str], year: int
 
     try:
         rubric, reg, _ = load(rubric_spec, [Path(p) for p in plugins])
-        data = read_dataset([Path(p) for p in paths], reg.tables, needed_tables(rubric, reg), lenient=lenient)
+        data = read_dataset([Path(p) for p in paths], reg.tables, needed_tables(rubric, reg), lenient=lenient,
+                            year=year)
         require_branches(data, paths)
         out: dict = {}
         if part == 0:
