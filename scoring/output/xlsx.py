@@ -37,6 +37,8 @@ into place only when complete.
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,6 +143,7 @@ ROUNDING = {"int": 0, "score": 4, "point": 2, "value": 4, "diff": 4, "move": 0}
 # East Asian wide characters (CJK ideographs, kana, hangul, full-width forms and punctuation) take two
 # width units in Excel's column width measure.
 _WIDE = r"[\u1100-\u115F\u2E80-\u303E\u3041-\u33FF\u3400-\u4DBF\u4E00-\u9FFF\uA000-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6]"
+_WIDE_RE = re.compile(_WIDE)
 
 
 @dataclass(frozen=True)
@@ -262,6 +265,11 @@ def _display_units(series: pd.Series) -> pd.Series:
     return text.str.len() + text.str.count(_WIDE)
 
 
+def _units(text: str) -> int:
+    """:func:`_display_units` of one string (no Series for a header)."""
+    return len(text) + len(_WIDE_RE.findall(text))
+
+
 def _longest(shown: pd.Series) -> int:
     """Widest display width in a text column.
 
@@ -285,6 +293,7 @@ def _formatted(series: pd.Series, kind: str) -> pd.Series:
     return shown.where(values.notna(), "")
 
 
+@functools.lru_cache(maxsize=4096)
 def _header_layout(header: str) -> tuple[int, int, str]:
     """(width on one line, width on two lines, the header broken into two lines).
 
@@ -294,14 +303,12 @@ def _header_layout(header: str) -> tuple[int, int, str]:
     line needs room for it. The break is explicit because Excel, WPS and LibreOffice measure CJK text
     differently and would otherwise wrap at different places (or not at all).
     """
-    units = _display_units(pd.Series([header]))
-    one = int(units.iloc[0]) + FILTER_BUTTON
+    one = _units(header) + FILTER_BUTTON
     if len(header) < HEADER_WRAP_MIN or "\n" in header:
         return one, one, header
     half = (len(header) + 1) // 2
     first, second = header[:half], header[half:]
-    parts = _display_units(pd.Series([first, second])).to_numpy()
-    two = int(max(parts[0] + 2, parts[1] + 1 + FILTER_BUTTON))
+    two = int(max(_units(first) + 2, _units(second) + 1 + FILTER_BUTTON))
     return one, two, f"{first}\n{second}"
 
 
