@@ -97,7 +97,7 @@ def training_hours(ctx: MeasureContext, roles: list[str] = ()) -> pd.DataFrame:
     who = "、".join(roles) if roles else "党员"
     ev = who + fmt_num(n) + "人，人均参加学习培训" + fmt_num(avg, 1) + "学时"
     ev = ev.where(n > 0, f"名册中无{who}")
-    total = ctx.per_branch(per_member.groupby("branch_id")["hours"].sum())
+    total = g.sum(per_member, who_rows)
     return ctx.result(avg, ev, columns={"hours": total, "members": n})
 
 
