@@ -13,6 +13,7 @@ Two levels:
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from pathlib import Path
 
@@ -80,6 +81,12 @@ def measured_counties(draw, rubric=RUBRIC, reg=REG):
     return branches, measured
 
 
+def _half_up(x: float) -> Decimal:
+    """A total as published: two decimals, half up, worked in decimal arithmetic (not the engine's) on the
+    value to 9 decimals, so that a sum of doubles a hair below ...5 (93.04499999999999) counts as ...5."""
+    return Decimal(repr(round(float(x), 9))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
 def allowed_places(share: float, n: int, rounding: str) -> int:
     """How many branches of ``n`` a quota of ``share`` admits, in exact arithmetic (not the evaluator's)."""
     x = Fraction(str(share)) * n
@@ -105,11 +112,14 @@ def test_evaluator_invariants(county):
     assert ((b["base_total"] >= 0) & (b["base_total"] <= 100 + 1e-9)).all()
     assert ((b["bonus"] >= 0) & (b["bonus"] <= RUBRIC.bonus.cap + 1e-9)).all()
     assert (ind["reason"].str.len() > 0).all()
-    # ranking
-    assert list(b["rank"]) == list(range(1, len(b) + 1))
+    # ranking: on the published totals (two decimals, half up), then base total and 群众反映好 at the same
+    # precision, then branch id; branches equal on every published key share the rank (competition ranking)
+    assert RUBRIC.ranking.precision == 2 and list(RUBRIC.ranking.tie_break) == ["base_total", "dimension:public"]
     public = res.dimensions.query("dimension == 'public'").set_index("branch_id")["score"]
-    key = list(zip(-b["total"], -b["base_total"], -b["branch_id"].map(public), b["branch_id"]))
+    shown = [tuple(_half_up(x) for x in k) for k in zip(b["total"], b["base_total"], b["branch_id"].map(public).fillna(0.0))]
+    key = [(tuple(-x for x in k), bid) for k, bid in zip(shown, b["branch_id"])]
     assert key == sorted(key)
+    assert list(b["rank"]) == [1 + sum(other > k for other in shown) for k in shown]
     # quotas
     for q in RUBRIC.quotas:
         assert (b["level"] == q.level).sum() <= allowed_places(q.max_share, len(b), q.rounding), q
