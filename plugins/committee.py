@@ -35,7 +35,9 @@ TABLES: tuple[Table, ...] = (
         (
             BRANCH_COLUMN,
             Column("item", "检查项目", "str", example="阵地建设"),
-            Column("score", "得分", "float", example=5.5, min=0, max=100),
+            Column("score", "得分", "float", example=1.5, min=0, max=100),
+            Column("item_max", "满分", "float", required=False, min=0, max=100,
+                   help="该检查项目的满分；填写后可核对评分标准的满分是否与检查项目一致", example=2),
             Column("reviewer", "评分人", "str", required=False, example="赵六"),
             Column("note", "备注", "str", required=False, example=""),
         ),
@@ -54,7 +56,13 @@ def inspection_score(ctx: MeasureContext) -> pd.DataFrame:
     joined = ByBranch(g.codes[order], g.index).join(texts[order], "、")
     total = g.sum(i["score"]).where(g.count() > 0)
     ev = ("现场检查得分：" + joined + "，合计" + fmt_num(total) + "分")
-    return ctx.result(total, ev.where(total.notna(), "无现场检查评分"))
+    out = ctx.result(total, ev.where(total.notna(), "无现场检查评分"))
+    if "item_max" in i.columns:  # the items' maxima summed: the most the branch could get (NaN if one is blank)
+        item_max = i["item_max"].astype(float)
+        filled = g.count(item_max.notna().to_numpy())
+        ceiling = g.sum(item_max.fillna(0).to_numpy()).where((filled == g.count()) & (filled > 0))
+        out["ceiling"] = ceiling.reindex(out.index).astype(float)
+    return out
 
 
 def _claims(ctx: MeasureContext) -> pd.DataFrame:
@@ -114,16 +122,16 @@ def scoring_measures():
     return [
         Measure(
             "inspection_score", "现场检查评分", inspection_score,
-            inputs={"inspections": ("branch_id", "item", "score")},
-            unit="分", kind="number",
+            inputs={"inspections": ("branch_id", "item", "score", "item_max")},
+            unit="分", kind="number", bounds=(0, float("inf")), ceiling_text="各检查项目满分合计",
             description="考评委员会现场检查各项得分之和",
         ),
         Measure(
             "honor_count", "表彰与创新项数", honor_count,
             inputs={"honors": ("branch_id", "title", "kind", "level", "document", "date", "approved")},
             params={
-                "min_level": Param("县级", f"最低级别（{'、'.join(HONOR_LEVELS)}）"),
-                "kinds": Param([], f"只统计这些类型（{'、'.join(HONOR_KINDS)}；空表示全部）"),
+                "min_level": Param("县级", f"最低级别（{'、'.join(HONOR_LEVELS)}）", choices=HONOR_LEVELS),
+                "kinds": Param([], f"只统计这些类型（{'、'.join(HONOR_KINDS)}；空表示全部）", choices=HONOR_KINDS),
                 "approved_only": Param(True, "只统计审核通过的"),
                 "require_document": Param(True, "只统计有文号的"),
             },
@@ -133,7 +141,7 @@ def scoring_measures():
         Measure(
             "honor_claims", "加分申报", honor_claims,
             inputs={"honors": ("branch_id", "title", "kind", "level", "document", "date", "approved")},
-            unit="", kind="claims",
+            unit="", kind="claims", choices={"level": HONOR_LEVELS, "kind": HONOR_KINDS},
             description="每条表彰、创新项目申报（供评分标准的加分块计分）",
         ),
     ]

@@ -93,7 +93,7 @@ def scoring_measures():
         Measure(
             "meeting_count", "会议次数", meeting_count,
             inputs={"meetings": ("branch_id", "date", "kind")},
-            params={"kind": Param("支委会", f"会议类型：{'、'.join(MEETING_KINDS)}")},
+            params={"kind": Param("支委会", f"会议类型：{'、'.join(MEETING_KINDS)}", choices=MEETING_KINDS)},
             unit="次", kind="count",
             description="考核年度内某类会议（活动）的次数",
             advice=meeting_advice,
@@ -101,7 +101,7 @@ def scoring_measures():
         Measure(
             "attendance_rate", "会议出勤率", attendance_rate,
             inputs={"meetings": ("branch_id", "date", "kind", "expected", "attended")},
-            params={"kinds": Param([], "只统计这些会议类型（空表示全部）")},
+            params={"kinds": Param([], "只统计这些会议类型（空表示全部）", choices=MEETING_KINDS)},
             unit="%", kind="rate",
             description="考核年度内会议实到人次 ÷ 应到人次",
         ),
@@ -112,7 +112,7 @@ def scoring_measures():
                 "term_rural_community": Param(5, "农村、社区支部任期（年），支部信息未填任期时使用"),
                 "term_other": Param(3, "其他支部任期（年），支部信息未填任期时使用"),
             },
-            unit="年", kind="number",
+            unit="年", kind="number", bounds=(0, float("inf")),
             description="截至考核年度末，任期届满后仍未换届的年数（未超期为0）",
         ),
     ]

@@ -10,7 +10,7 @@ import pandas as pd
 
 from scoring import Measure, MeasureContext, Param, hookimpl
 from scoring.measure import fmt_num, fmt_pct, safe_ratio
-from scoring.tables import BRANCH_COLUMN, BRANCH_KEY, Column, RowCheck, Table
+from scoring.tables import BRANCH_COLUMN, BRANCH_KEY, CATEGORIES, Column, RowCheck, Table
 
 INCIDENT_KINDS = ("严重违纪违法", "群体性事件", "重大安全事故", "越级上访", "纪律处分")
 
@@ -118,7 +118,7 @@ def scoring_measures():
         Measure(
             "collective_income", "村集体经济经营性收入", collective_income,
             inputs={"branches": ("branch_id", "category"), "economy": ("branch_id", "operating_income")},
-            params={"categories": Param(["农村"], "考核此项的支部类别，其他类别不适用")},
+            params={"categories": Param(["农村"], "考核此项的支部类别，其他类别不适用", choices=CATEGORIES)},
             unit="万元", kind="number",
             description="村集体经济经营性收入（万元）；非农村支部不适用",
         ),
@@ -131,7 +131,7 @@ def scoring_measures():
         Measure(
             "incident_count", "负面事项件数", incident_count,
             inputs={"incidents": ("branch_id", "kind", "date")},
-            params={"kinds": Param([], f"只统计这些类型（{'、'.join(INCIDENT_KINDS)}；空表示全部）")},
+            params={"kinds": Param([], f"只统计这些类型（{'、'.join(INCIDENT_KINDS)}；空表示全部）", choices=INCIDENT_KINDS)},
             unit="起", kind="count",
             description="考核年度内发生的负面事项件数",
         ),

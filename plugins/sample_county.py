@@ -175,6 +175,16 @@ _RECTIFICATION_PROBLEMS = (
     "整改台账销号资料不完整",
 )
 _INSPECTION_ITEMS = ("阵地建设", "台账资料", "作用发挥")
+# Items the committee adds for the other kinds of branch, each worth 2 like the three above, so that the
+# sheet totals what five_star gives 现场检查 for that kind: 农村 6, 社区 12 (网格化服务、共驻共建), 机关、国有企业、
+# 学校 10 (党建与业务融合), 非公企业、社会组织 12 (企业发展). With 6 for everyone, the variants' 10-12 points
+# could never be reached and every non-农村 branch lost 4-6 points (scoring.checks warns about exactly that).
+_INSPECTION_ITEM_MAX = 2.0
+_INSPECTION_EXTRA = {
+    _COMMUNITY: ("网格化服务", "共驻共建", "居民评价"),
+    _ORGAN: ("党建与业务融合", "制度执行"), _SOE: ("党建与业务融合", "制度执行"), _SCHOOL: ("党建与业务融合", "制度执行"),
+    _PRIVATE: ("企业发展", "凝聚职工", "服务社会"), _SOCIAL: ("企业发展", "凝聚职工", "服务社会"),
+}
 _INSPECTION_NOTES = ("活动阵地挂牌和制度上墙不规范", "会议记录和台账资料归档不完整", "党员先锋作用发挥不够明显")
 
 _DISCIPLINE_NOTES = ("违反廉洁纪律，受到党内警告处分", "违反工作纪律，受到党内严重警告处分",
@@ -1018,12 +1028,27 @@ def _inspections_table(rng, b: dict) -> dict:
     items = np.where(rng.random(n) < 0.08, 2, 3)
     ib = np.repeat(np.arange(n), items)
     it = _within(np.repeat(np.cumsum(items) - items, items))
-    mu = np.array([1.9, 1.7, 1.35, 1.0])[profile[ib]]
+    mu_of = np.array([1.9, 1.7, 1.35, 1.0]).__getitem__
+    mu = mu_of(profile[ib])
     score = np.clip(np.rint((mu + rng.normal(0, 0.3, len(ib))) * 2) / 2, 0, 2)
     note = np.where(score <= 1.0, _pick(_INSPECTION_NOTES, it), "")
-    return {"branch_id": b["branch_id"].astype(object)[ib], "item": _pick(_INSPECTION_ITEMS, it).astype(object),
-            "score": score, "reviewer": _pick(_REVIEWERS, b["parent"][ib] + it).astype(object),
-            "note": note.astype(object)}
+    item = _pick(_INSPECTION_ITEMS, it).astype(object)
+    # the items of the other kinds of branch, drawn from a child stream so that the draws above (and the
+    # tables generated after this one) are the same as before they existed
+    cat = b["cat"]
+    extra = np.array([len(_INSPECTION_EXTRA.get(int(c), ())) for c in range(7)])[cat]
+    eb = np.repeat(np.arange(n), extra)
+    ej = _within(np.repeat(np.cumsum(extra) - extra, extra))
+    erng = rng.spawn(1)[0]
+    escore = np.clip(np.rint((mu_of(profile[eb]) + erng.normal(0, 0.3, len(eb))) * 2) / 2, 0, 2)
+    eitem = np.array([_INSPECTION_EXTRA[int(c)][j] for c, j in zip(cat[eb], ej)], dtype=object)
+    order = np.argsort(np.concatenate([ib, eb]), kind="stable")
+    ib_all = np.concatenate([ib, eb])[order]
+    reviewer = np.concatenate([_pick(_REVIEWERS, b["parent"][ib] + it), _pick(_REVIEWERS, b["parent"][eb] + 3 + ej)])[order]
+    return {"branch_id": b["branch_id"].astype(object)[ib_all], "item": np.concatenate([item, eitem])[order],
+            "score": np.concatenate([score, escore])[order], "item_max": np.full(len(ib_all), _INSPECTION_ITEM_MAX),
+            "reviewer": reviewer.astype(object),
+            "note": np.concatenate([note.astype(object), np.full(len(eb), "", dtype=object)])[order]}
 
 
 def _rectifications_table(rng, b: dict, year: int) -> dict:

@@ -145,6 +145,9 @@ def _parser() -> argparse.ArgumentParser:
     rc.add_argument("rubric", nargs="?", default=None, help="评分标准文件路径或内置名称（默认 five_star）")
     rc.add_argument("--plugin", type=Path, action="append", default=[], help="加载本地插件文件（可多次使用）")
     _allow_plugins(rc)
+    rc.add_argument("--data", type=Path, nargs="+", default=None, metavar="DATA",
+                    help="同时用这些支部记录检查（名额为0的范围、数据达不到的满分）")
+    rc.add_argument("--year", type=int, default=None, help="考核年度（默认评分标准的 year）")
     rs = rsub.add_parser("show", help="显示合并继承（extends）之后的完整评分标准（TOML）")
     rs.add_argument("rubric", nargs="?", default=None, help="评分标准文件路径或内置名称（默认 five_star）")
     rs.add_argument("--plugin", type=Path, action="append", default=[], help="加载本地插件文件（可多次使用）")

@@ -149,6 +149,10 @@ def score(r: Rubric, reg: Registry, data: Dataset, year: int | None = None, meta
     year = year or r.year
     with timer("measure"):
         measured = compute_measures(r, reg, data, year, progress=timer)
+    if meta is not None:
+        from .checks import data_warnings
+
+        meta.rubric_warnings = data_warnings(r, reg, data.table("branches"), measured)
     with timer("evaluate"):
         result = explain(evaluate(r, data.table("branches"), measured, meta=meta))
     return result

@@ -7,6 +7,8 @@ order) with columns:
     applicable  bool; False means the indicator does not apply to this branch (not zero: the rubric
                 leaves its maximum out and rescales)
     evidence    str; a Chinese phrase stating what was measured, e.g. "支委会全年召开9次"
+    ceiling     float, optional; the most the value could be for this branch given its records (NaN:
+                unknown). A branch whose ceiling cannot give an indicator's full marks is warned about.
 
 and, optionally, columns the branch self-check (:mod:`scoring.selfcheck`) uses; the evaluator ignores them:
 
@@ -60,6 +62,9 @@ class UndeclaredInput(PluginError):
 class Param:
     default: object
     description: str
+    # the values the parameter may take (a text, or each text of a list): a rubric naming another value is
+    # refused with "did you mean" (a veto on kinds = ["越级信访"] would never fire); None: any value
+    choices: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -81,10 +86,30 @@ class Measure:
     # (numerator column, denominator column) of the frame when value = numerator / denominator (a rate of
     # whole things, or a mean): the self-check then says its steps in counts
     counts: tuple[str, str] | None = None
+    # for a claims measure: the values its output columns take ({"level": (...), "kind": (...)}), so that
+    # a bonus block naming a level or kind no claim can have is refused
+    choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # the values the measure can take (lo, hi); None: from its kind (a rate 0..1, a count 0 and up).
+    # Rubric checks use it: a rule whose full marks lie outside it can never be reached
+    bounds: tuple[float, float] | None = None
+    # the measure's frame may carry a column ``ceiling``: the most the value could be for that branch given
+    # its records (the inspection items' maxima summed); this names it in warnings ("各检查项目满分合计")
+    ceiling_text: str = ""
 
     @property
     def is_rate(self) -> bool:
         return self.kind == "rate"
+
+    @property
+    def domain(self) -> tuple[float, float]:
+        """The values the measure can take: ``bounds``, else 0..1 for a rate, 0 and up for a count."""
+        if self.bounds is not None:
+            return (float(self.bounds[0]), float(self.bounds[1]))
+        if self.kind == "rate":
+            return (0.0, 1.0)
+        if self.kind == "count":
+            return (0.0, float("inf"))
+        return (float("-inf"), float("inf"))
 
 
 def _as_array(x, n: int, what: str) -> np.ndarray | None:

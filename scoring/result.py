@@ -75,6 +75,9 @@ class RunMeta:
     # the rubric as a table for the workbook: per indicator dimension, indicator (id), name, max, text (the
     # rule in words, scoring.rules.describe), unit and rate (the measure's), see scoring.engine.rubric_rows
     rubric_rows: list[dict] = field(default_factory=list)
+    # what the data says about the rubric (scoring.checks.data_warnings): a quota giving a scope 0 places,
+    # full marks the data cannot reach; printed by the run and listed in 评分标准与审计 (警告)
+    rubric_warnings: list[str] = field(default_factory=list)
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:

@@ -211,7 +211,7 @@ class Quota(Strict):
     @classmethod
     def _share(cls, v):
         if v > 1:
-            raise ValueError("名额比例不能超过 1（即 100%）")
+            raise ValueError("名额比例不能超过 1（即 100%；比例请写成小数：15% 写 0.15）")
         return v
 
 
@@ -324,13 +324,57 @@ def _zh_message(err: dict) -> str:
         return f"必须小于或等于 {ctx.get('le'):g}"
     if t == "less_than":
         return f"必须小于 {ctx.get('lt'):g}"
+    from .checks import suggest
+
     if t == "literal_error":
-        return f"取值无效，应为 {ctx.get('expected')}"
+        import re
+
+        allowed = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        got = err.get("input")
+        shown = f"「{got}」" if isinstance(got, (str, int, float)) and not isinstance(got, bool) else ""
+        return f"取值{shown}无效{suggest(got, allowed)}（可用：{'、'.join(allowed)}）"
     if t == "union_tag_invalid":
-        return f"未知的类型「{ctx.get('tag')}」，可用：{', '.join(RULE_TYPES)}"
+        return f"未知的类型「{ctx.get('tag')}」{suggest(ctx.get('tag'), RULE_TYPES)}（可用：{'、'.join(RULE_TYPES)}）"
     if t == "value_error":
         return str(err["msg"]).removeprefix("Value error, ")
     return _MSG.get(t, str(err["msg"]))
+
+
+SHARE_KEYS = frozenset({"max_share", "bottom_share", "star_share", "weight"})
+
+
+def _share_hint(err: dict, message: str) -> str:
+    """A share written as a percent (max_share = 15) is refused with how to write it (0.15)."""
+    last = next((p for p in reversed(err["loc"]) if isinstance(p, str)), "")
+    x = err.get("input")
+    if last in SHARE_KEYS and isinstance(x, (int, float)) and not isinstance(x, bool) and x > 1:
+        if float(x).is_integer() and x <= 100:  # 15 meant 15%
+            return message.split("（即 100%")[0] + f"（比例请写成小数：{x:g}% 写 {x / 100:g}）"
+        if "小数" not in message:
+            return message + "（比例请写成小数：15% 写 0.15）"
+    return message
+
+
+def _owner(data: dict, loc: tuple) -> str:
+    """The indicator, veto or warning a schema error lies in, as messages name it: 指标「党课」（party_lectures）：."""
+    def at(container, key, i):
+        items = container.get(key) if isinstance(container, dict) else None
+        return items[i] if isinstance(items, list) and isinstance(i, int) and i < len(items) and isinstance(items[i], dict) else None
+
+    def named(x, what):
+        if not x or not isinstance(x.get("id"), str):
+            return ""
+        return f"{what}「{x.get('name') or x['id']}」（{x['id']}）："
+
+    parts = list(loc)
+    owner = data
+    if parts[:1] == ["variants"] and len(parts) > 2:
+        owner, parts = at(data, "variants", parts[1]), parts[2:]
+    if len(parts) > 4 and parts[0] == "dimensions" and parts[2] == "indicators":
+        return named(at(at(owner, "dimensions", parts[1]) or {}, "indicators", parts[3]), "指标")
+    if len(parts) > 2 and parts[0] in ("vetoes", "warnings") and owner is data:
+        return named(at(data, parts[0], parts[1]), "否决项" if parts[0] == "vetoes" else "预警")
+    return ""
 
 
 def _key_path(loc: tuple) -> str:
@@ -363,7 +407,8 @@ def parse_rubric(data: dict, source: str) -> Rubric:
     try:
         return Rubric.model_validate(data)
     except ValidationError as e:
-        errors = _dedupe_variant_errors([(_key_path(err["loc"]), _zh_message(err)) for err in e.errors()])
+        errors = _dedupe_variant_errors([(_key_path(err["loc"]), _owner(data, err["loc"]) + _share_hint(err, _zh_message(err)))
+                                         for err in e.errors()])
         raise RubricError([f"{source}: {p}: {m}" for p, m in errors]) from None
 
 
@@ -495,6 +540,20 @@ def _too_deep(data) -> bool:
     return False
 
 
+def _percent_hint(text: str, e) -> str:
+    """"（百分数请写成小数：15% 写 0.15）" when the error stands on a number followed by "%"."""
+    import re
+
+    m = re.search(r"\(at line (\d+), column (\d+)\)", str(e))
+    lines = text.splitlines()
+    line = lines[int(m.group(1)) - 1] if m and int(m.group(1)) <= len(lines) else ""
+    hit = re.search(r"=\s*(\d+(?:\.\d+)?)\s*[%％]", line)
+    if not hit:
+        return ""
+    x = float(hit.group(1)) / 100
+    return f"（百分数请写成小数：{hit.group(1)}% 写 {x:g}）"
+
+
 def read_toml(path: Path, shown: str) -> dict:
     """A rubric file as a dict. Every way a file people save can be wrong (another encoding, a workbook
     renamed .toml, a huge or absurdly nested file, a syntax error) is a :class:`RubricError` naming the
@@ -514,7 +573,7 @@ def read_toml(path: Path, shown: str) -> dict:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise RubricError([f"{shown}: TOML 语法错误：{_toml_error_zh(str(e))}"]) from None
+        raise RubricError([f"{shown}: TOML 语法错误：{_toml_error_zh(str(e))}{_percent_hint(text, e)}"]) from None
     except RecursionError:
         data = None
     if data is None or _too_deep(data):
@@ -598,12 +657,105 @@ def _apply_drop(data: dict, drop: dict, where: str) -> tuple[dict, list[str]]:
             continue
         for i in ids:
             if i not in present:
-                problems.append(f"{where}.{kind}: 被继承的评分标准中没有「{i}」，无法删除")
+                from .checks import suggest
+
+                problems.append(f"{where}.{kind}: 被继承的评分标准中没有「{i}」，无法删除{suggest(i, sorted(p for p in present if p))}")
     return data, problems
+
+
+def _entries(data, key: str) -> list[tuple[int, dict]]:
+    items = data.get(key) if isinstance(data, dict) else None
+    return [(i, x) for i, x in enumerate(items, 1) if isinstance(x, dict)] if isinstance(items, list) else []
+
+
+def _name(x: dict, ident) -> str:
+    name = x.get("name")
+    return f"「{name}」（{ident}）" if isinstance(name, str) and name else f"「{ident}」"
+
+
+def _duplicates_in_dimensions(dims_owner: dict, prefix: str) -> list[str]:
+    out = []
+    seen_dims: dict = {}
+    seen_inds: dict = {}
+    for di, d in _entries(dims_owner, "dimensions"):
+        dpath = f"{prefix}dimensions[{di}]"
+        did = d.get("id")
+        if isinstance(did, str):
+            if did in seen_dims:
+                out.append(f"{dpath}.id: 维度{_name(d, did)}的标识与 {seen_dims[did]} 重复，每个维度的标识必须不同")
+            seen_dims.setdefault(did, dpath)
+        for ii, ind in _entries(d, "indicators"):
+            iid = ind.get("id")
+            if not isinstance(iid, str):
+                continue
+            ipath = f"{dpath}.indicators[{ii}]"
+            if iid in seen_inds:
+                other, oname = seen_inds[iid]
+                out.append(f"{ipath}.id: 指标{_name(ind, iid)}的标识与指标{oname}（{other}）重复，每个指标的标识必须不同")
+            seen_inds.setdefault(iid, (ipath, f"「{ind.get('name') or iid}」"))
+    return out
+
+
+def raw_duplicates(data: dict, shown: str) -> list[str]:
+    """Duplicate ids within one rubric file, before ``extends`` merging (which would silently merge the
+    second entry into the first): dimensions, indicators (across dimensions), vetoes, warnings, variants,
+    levels, sections and quotas (level and scope), and each variant's own dimensions."""
+    out = _duplicates_in_dimensions(data, "")
+    for key, what in (("vetoes", "否决项"), ("warnings", "预警"), ("variants", "类别变体")):
+        seen: dict = {}
+        for i, x in _entries(data, key):
+            ident = x.get("id")
+            if not isinstance(ident, str):
+                continue
+            if ident in seen:
+                out.append(f"{key}[{i}].id: {what}{_name(x, ident)}的标识与 {key}[{seen[ident]}] 重复")
+            seen.setdefault(ident, i)
+    grading = data.get("grading") if isinstance(data.get("grading"), dict) else {}
+    for key, ident_key, what in (("levels", "label", "等级"), ("sections", "id", "部分")):
+        seen = {}
+        for i, x in _entries(grading, key):
+            ident = x.get(ident_key)
+            if not isinstance(ident, str):
+                continue
+            if ident in seen:
+                out.append(f"grading.{key}[{i}].{ident_key}: {what}「{ident}」与 grading.{key}[{seen[ident]}] 重复")
+            seen.setdefault(ident, i)
+    seen = {}
+    for i, q in _entries(data, "quotas"):
+        ident = (q.get("level"), q.get("scope", "county"))
+        if ident in seen:
+            out.append(f"quotas[{i}]: 等级「{ident[0]}」在同一范围（{ident[1]}）内的名额与 quotas[{seen[ident]}] 重复设置")
+        seen.setdefault(ident, i)
+    for vi, v in _entries(data, "variants"):
+        out += _duplicates_in_dimensions(v, f"variants[{vi}].")
+    return [f"{shown}: {m}" for m in out]
+
+
+def added_duplicates(base: dict, child: dict, where: str, parent: str, prefix: str = "") -> list[str]:
+    """Indicators a child file adds (in another dimension) under an id the rubric it extends already has:
+    merging keeps both, so the child meant to change the parent's indicator but added a second one."""
+    have = {}
+    for _, d in _entries(base, "dimensions"):
+        for _, ind in _entries(d, "indicators"):
+            if isinstance(ind.get("id"), str):
+                have.setdefault(ind["id"], (d.get("id"), d.get("name") or d.get("id"), ind.get("name") or ind["id"]))
+    out = []
+    for di, d in _entries(child, "dimensions"):
+        for ii, ind in _entries(d, "indicators"):
+            iid = ind.get("id")
+            if iid in have and have[iid][0] != d.get("id"):
+                pdim, pdname, pname = have[iid]
+                out.append(f"{where}: {prefix}dimensions[{di}].indicators[{ii}].id: 指标{_name(ind, iid)}：{parent}已在维度"
+                           f"「{pdname}」（{pdim}）中有标识为「{iid}」的指标「{pname}」，写在维度「{d.get('name') or d.get('id')}」（{d.get('id')}）下是新增了"
+                           f"一个同标识的指标，而不是修改它（要修改请写在维度「{pdname}」（{pdim}）下，要新增请换一个标识）")
+    return out
 
 
 def _read_raw(path: Path, shown: str, chain: tuple[Path, ...], chain_shown: tuple[str, ...]) -> dict:
     data = read_toml(path, shown)
+    problems = raw_duplicates(data, shown)
+    if problems:
+        raise RubricError(problems)
     base_dir = path.parent
     if "plugins" in data and isinstance(data["plugins"], list):
         data["plugins"] = [local_plugin_path(base_dir, p, shown, i) if isinstance(p, str) else p
@@ -618,7 +770,11 @@ def _read_raw(path: Path, shown: str, chain: tuple[Path, ...], chain_shown: tupl
     for parent in parents:
         ppath = resolve_rubric_path(parent, relative_to=base_dir)
         if ppath is None:
-            raise RubricError([f"{shown}: extends: 找不到被继承的评分标准「{parent}」"])
+            from .checks import suggest
+
+            names = builtin_names()
+            raise RubricError([f"{shown}: extends: 找不到被继承的评分标准「{parent}」{suggest(Path(parent).stem, names)}"
+                               f"（内置评分标准：{'、'.join(names)}；也可写相对于本文件的路径）"])
         if ppath.resolve() in chain:
             names = list(chain_shown[chain.index(ppath.resolve()):]) + [parent]
             raise RubricError([f"{shown}: extends: 继承出现循环：{' 继承 '.join(names)}"])
@@ -629,6 +785,10 @@ def _read_raw(path: Path, shown: str, chain: tuple[Path, ...], chain_shown: tupl
         merged, problems = _apply_drop(merged, drop, f"{shown}: drop")
         if problems:
             raise RubricError(problems)
+    names = "、".join(f"「{p}」" for p in parents)
+    problems = added_duplicates(merged, data, shown, f"被继承的评分标准{names}")
+    if problems:
+        raise RubricError(problems)
     return merge_tables(merged, data)
 
 
@@ -644,6 +804,7 @@ def _expand_variants(data: dict, shown: str) -> dict:
             out.append(v)
             continue
         v = dict(v)
+        problems += added_duplicates(data, v, shown, "基础评分标准", prefix=f"variants[{vi}].")
         dims = _merge_list(data.get("dimensions", []), v.pop("dimensions", []), lambda x: x.get("id"))
         # an indicator patch may name an indicator of the base in another dimension: merge it in place
         drop = v.pop("drop", None)
@@ -681,77 +842,104 @@ def load_rubric(spec: str | Path | None, registry=None) -> tuple[Rubric, str]:
 
 
 def cross_check(r: Rubric, registry) -> list[str]:
-    """Checks that need more than one key: measures exist, params known, sums, orders, references."""
+    """Checks that need more than one key: measures exist, params and their values known, sums, orders,
+    references, duplicate ids, full marks a rule can reach. Each message names the indicator (Chinese name
+    and id) where there is one, and suggests the closest known value for a misspelt one."""
     out: list[str] = []
+    from .checks import listed, suggest, who
     from .tables import CATEGORIES
 
-    def check_measure(path: str, measure: str, params: dict, kind: str | None = None):
+    def check_measure(path: str, measure: str, params: dict, kind: str | None = None, owner: str = ""):
         m = registry.get(measure)
         if m is None:
-            out.append(f"{path}.measure: 未知的测量项「{measure}」（用 scoring plugins 查看可用的测量项）")
+            out.append(f"{path}.measure: {owner}未知的测量项「{measure}」{suggest(measure, registry.measures)}"
+                       "（用 scoring plugins 查看可用的测量项）")
             return
-        for k in params:
+        for k, v in params.items():
             if k not in m.params:
-                known = "、".join(m.params) or "无"
-                out.append(f"{path}.params.{k}: 测量项「{measure}」没有参数「{k}」（可用参数：{known}）")
+                out.append(f"{path}.params.{k}: {owner}测量项「{measure}」没有参数「{k}」{suggest(k, m.params)}"
+                           f"（可用参数：{listed(m.params)}）")
+                continue
+            choices = m.params[k].choices
+            if choices is None:
+                continue
+            for x in (v if isinstance(v, list) else [v]):
+                if x not in choices:
+                    out.append(f"{path}.params.{k}: {owner}测量项「{measure}」的参数 {k} 没有取值「{x}」"
+                               f"{suggest(x, choices)}（可用：{listed(choices)}）；写错的取值永远匹配不到任何记录")
         if kind == "claims" and m.kind != "claims":
             out.append(f"{path}.measure: 「{measure}」不是申报记录类测量项，不能用于加分")
         if kind != "claims" and m.kind == "claims":
-            out.append(f"{path}.measure: 「{measure}」是申报记录类测量项，只能用于加分块")
+            out.append(f"{path}.measure: {owner}「{measure}」是申报记录类测量项，只能用于加分块")
 
-    def check_categories(path: str, cats):
+    def check_categories(path: str, cats, owner: str = ""):
         for c in cats or []:
             if c not in CATEGORIES:
-                out.append(f"{path}: 未知的支部类别「{c}」（可用：{'、'.join(CATEGORIES)}）")
+                out.append(f"{path}: {owner}未知的支部类别「{c}」{suggest(c, CATEGORIES)}（可用：{listed(CATEGORIES)}）")
 
-    def check_condition(path: str, c: VetoCondition):
+    all_indicators = {i.id: i for _, i in r.indicators()}  # a condition reads a base indicator
+
+    def check_condition(path: str, c: VetoCondition, owner: str = ""):
         if c.measure:
-            check_measure(path, c.measure, c.params)
-        elif c.indicator not in {i.id for _, i in r.indicators()}:
-            out.append(f"{path}.indicator: 未知的指标「{c.indicator}」")
+            check_measure(path, c.measure, c.params, owner=owner)
+        elif c.indicator not in all_indicators:
+            out.append(f"{path}.indicator: {owner}未知的指标「{c.indicator}」{suggest(c.indicator, all_indicators)}")
 
     def check_dimensions(dims: list[Dimension], prefix: str):
-        ids: dict[str, str] = {}
+        ids: dict[str, tuple[str, str]] = {}  # id -> (key path, what it is)
         for di, d in enumerate(dims, 1):
             dpath = f"{prefix}dimensions[{di}]"
             if d.id in ids:
-                out.append(f"{dpath}.id: 标识「{d.id}」重复（另见 {ids[d.id]}）")
-            ids[d.id] = dpath
+                out.append(f"{dpath}.id: 维度「{d.name}」的标识「{d.id}」与{ids[d.id][1]}（{ids[d.id][0]}）重复")
+            ids[d.id] = (dpath, f"维度「{d.name}」")
             total = sum(i.max for i in d.indicators)
             if d.max is not None and abs(total - d.max) > 1e-9:
                 word = "超过" if total > d.max else "少于"
-                out.append(f"{dpath}.max: 各指标满分合计 {total:g} 分，{word}维度满分 {d.max:g} 分")
+                out.append(f"{dpath}.max: 维度「{d.name}」（{d.id}）各指标满分合计 {total:g} 分，{word}维度满分 {d.max:g} 分")
             for ii, ind in enumerate(d.indicators, 1):
                 ipath = f"{dpath}.indicators[{ii}]"
                 if ind.id in ids:
-                    out.append(f"{ipath}.id: 标识「{ind.id}」重复（另见 {ids[ind.id]}）")
-                ids[ind.id] = ipath
+                    out.append(f"{ipath}.id: {who(ind)}的标识与{ids[ind.id][1]}（{ids[ind.id][0]}）重复，"
+                               "每个指标的标识必须不同")
+                ids[ind.id] = (ipath, f"指标「{ind.name}」")
                 check_indicator(ind, ipath)
 
     def check_indicator(ind: Indicator, ipath: str):
-        check_measure(ipath, ind.measure, ind.params)
-        check_categories(f"{ipath}.categories", ind.categories)
+        owner = who(ind) + "："
+        check_measure(ipath, ind.measure, ind.params, owner=owner)
+        check_categories(f"{ipath}.categories", ind.categories, owner)
         for ei, ex in enumerate(ind.extra_deductions, 1):
-            check_measure(f"{ipath}.extra_deductions[{ei}]", ex.measure, ex.params)
-        for sub, msg in rules.of(ind.rule).check(ind.rule, ind.max, r.grading.model):
-            out.append(f"{ipath}.rule.{sub}: {msg}")
+            check_measure(f"{ipath}.extra_deductions[{ei}]", ex.measure, ex.params, owner=owner)
+        m = registry.get(ind.measure)
+        domain = m.domain if m is not None else (float("-inf"), float("inf"))
+        for sub, msg in rules.of(ind.rule).check(ind.rule, ind.max, r.grading.model, domain=domain):
+            out.append(f"{ipath}.rule.{sub}: {owner}{msg}")
 
     check_dimensions(r.dimensions, "")
     for vi, v in enumerate(r.variants, 1):
-        check_categories(f"variants[{vi}].categories", v.categories)
+        check_categories(f"variants[{vi}].categories", v.categories, f"类别变体「{v.name}」（{v.id}）：")
         check_dimensions(v.dimensions, f"variants[{vi}].")
         for c in v.categories:
             others = [w.id for w in r.variants[: vi - 1] if c in w.categories]
             if others:
                 out.append(f"variants[{vi}].categories: 类别「{c}」已在变体「{others[0]}」中")
+    seen_variants: dict[str, int] = {}
+    for vi, v in enumerate(r.variants, 1):
+        if v.id in seen_variants:
+            out.append(f"variants[{vi}].id: 类别变体「{v.name}」的标识「{v.id}」与 variants[{seen_variants[v.id]}] 重复")
+        seen_variants.setdefault(v.id, vi)
     dim_ids = {d.id for d in r.dimensions}
     if r.grading.sections:
         seen: dict[str, str] = {}
+        sec_ids: dict[str, int] = {}
         for si, sec in enumerate(r.grading.sections, 1):
+            if sec.id in sec_ids:
+                out.append(f"grading.sections[{si}].id: 部分「{sec.name}」的标识「{sec.id}」与 grading.sections[{sec_ids[sec.id]}] 重复")
+            sec_ids.setdefault(sec.id, si)
             for key in ("dimensions", "deduct_dimensions"):
                 for dj, did in enumerate(getattr(sec, key), 1):
                     if did not in dim_ids:
-                        out.append(f"grading.sections[{si}].{key}[{dj}]: 未知的维度「{did}」")
+                        out.append(f"grading.sections[{si}].{key}[{dj}]: 未知的维度「{did}」{suggest(did, dim_ids)}")
                     elif did in seen:
                         out.append(f"grading.sections[{si}].{key}[{dj}]: 维度「{did}」已属于部分「{seen[did]}」")
                     seen[did] = sec.id
@@ -763,6 +951,10 @@ def cross_check(r: Rubric, registry) -> list[str]:
                 out.append(f"grading.levels[{li}].min: 需要 {lv.min:g} 颗星，但只有 {len(r.dimensions)} 个维度")
 
     labels = [lv.label for lv in r.grading.levels]
+
+    def unknown_level(lv: str) -> str:
+        return f"未知的等级「{lv}」{suggest(lv, labels)}（可用：{listed(labels)}）"
+
     for li, (hi, lo) in enumerate(zip(r.grading.levels, r.grading.levels[1:]), 2):
         if lo.min >= hi.min:
             out.append(f"grading.levels[{li}].min: 门槛 {lo.min:g} 不低于上一等级「{hi.label}」的 {hi.min:g}，等级应从高到低排列")
@@ -770,48 +962,66 @@ def cross_check(r: Rubric, registry) -> list[str]:
         if lv.min > r.grading.scale and r.grading.model not in ("points", "per_dimension"):
             out.append(f"grading.levels[{li}].min: 门槛 {lv.min:g} 超过满分 {r.grading.scale:g}")
         for ci, c in enumerate(lv.requires, 1):
-            check_condition(f"grading.levels[{li}].requires[{ci}]", c)
+            check_condition(f"grading.levels[{li}].requires[{ci}]", c, f"等级「{lv.label}」的附加条件：")
         if lv.min_total is not None and r.grading.model != "per_dimension":
             out.append(f"grading.levels[{li}].min_total: 只用于按维度评星（per_dimension），其他模式请用 min")
     for key, what, items in (("vetoes", "否决项", r.vetoes), ("warnings", "预警", r.warnings)):
-        seen_ids: set[str] = set()
+        seen_ids: dict[str, int] = {}
         for vi, v in enumerate(items, 1):
             vpath = f"{key}[{vi}]"
+            owner = f"{what}「{v.name}」（{v.id}）："
             if v.id in seen_ids:
-                out.append(f"{vpath}.id: {what}标识「{v.id}」重复")
-            seen_ids.add(v.id)
-            check_condition(f"{vpath}.when", v.when)
+                out.append(f"{vpath}.id: {what}「{v.name}」的标识「{v.id}」与 {key}[{seen_ids[v.id]}] 重复")
+            seen_ids.setdefault(v.id, vi)
+            check_condition(f"{vpath}.when", v.when, owner)
             for lkey in ("cap_level", "award_level"):
                 lv = getattr(v, lkey, None)
                 if lv is not None and lv not in labels:
-                    out.append(f"{vpath}.{lkey}: 未知的等级「{lv}」（可用：{'、'.join(labels)}）")
-            check_categories(f"{vpath}.categories", v.categories)
+                    out.append(f"{vpath}.{lkey}: {owner}{unknown_level(lv)}")
+            check_categories(f"{vpath}.categories", v.categories, owner)
     if r.bonus is not None:
+        claims_measure = r.bonus.measure
         if r.bonus.measure is None:
             claims = sorted(m.id for m in registry.measures.values() if m.kind == "claims")
             if len(claims) != 1:
                 have = "、".join(claims) if claims else "无"
                 out.append(f"bonus.measure: 请写明加分使用的申报记录类测量项（可用：{have}）")
+            claims_measure = claims[0] if len(claims) == 1 else None
         else:
             check_measure("bonus", r.bonus.measure, {}, kind="claims")
-    seen_q = set()
+        m = registry.get(claims_measure) if claims_measure else None
+        if m is not None and m.kind == "claims":
+            for key, values, what in (("points", list(r.bonus.points), "级别"), ("kinds", r.bonus.kinds or [], "类型")):
+                choices = m.choices.get("level" if key == "points" else "kind")
+                for x in values if choices else []:
+                    if x not in choices:
+                        out.append(f"bonus.{key}: {r.bonus.name}：申报记录没有{what}「{x}」{suggest(x, choices)}"
+                                   f"（可用：{listed(choices)}）；写错的{what}永远不会加分")
+    seen_q: dict[tuple[str, str], int] = {}
     for qi, q in enumerate(r.quotas, 1):
         if q.level not in labels:
-            out.append(f"quotas[{qi}].level: 未知的等级「{q.level}」（可用：{'、'.join(labels)}）")
+            out.append(f"quotas[{qi}].level: 名额：{unknown_level(q.level)}")
         elif r.level_index(q.level) == len(labels) - 1:
             out.append(f"quotas[{qi}].level: 最低等级「{q.level}」不能设名额（超出名额的支部无处可降）")
         if (q.level, q.scope) in seen_q:
-            out.append(f"quotas[{qi}]: 等级「{q.level}」在同一范围内的名额重复设置")
-        seen_q.add((q.level, q.scope))
+            out.append(f"quotas[{qi}]: 等级「{q.level}」在同一范围（{q.scope}）内的名额重复设置（另见 quotas[{seen_q[(q.level, q.scope)]}]）")
+        seen_q.setdefault((q.level, q.scope), qi)
     for ti, key in enumerate(r.ranking.tie_break, 1):
         if key in ("base_total", "bonus"):
             continue
         if key.startswith("dimension:") and key.split(":", 1)[1] in dim_ids:
             continue
-        out.append(f"ranking.tie_break[{ti}]: 无法识别「{key}」（可用 base_total、bonus 或 dimension:<维度标识>）")
-    # a variant repeats the base dimensions: report a mistake in them once, at the base
+        if key.startswith("dimension:"):
+            hint = suggest(key.split(":", 1)[1], sorted(dim_ids)).replace("「", "「dimension:")
+        else:
+            hint = suggest(key, ["base_total", "bonus"])
+        out.append(f"ranking.tie_break[{ti}]: 无法识别「{key}」{hint}（可用 base_total、bonus 或 dimension:<维度标识>）")
+    # a variant repeats the base dimensions: report a mistake in them once, at the base (the messages name
+    # the indicator, so the same message at another position in a variant is the same mistake)
     base_lines = {x for x in out if not x.startswith("variants[")}
-    return [x for x in out if not (x.startswith("variants[") and "." in x and x.split(".", 1)[1] in base_lines)]
+    base_msgs = {x.split(": ", 1)[-1] for x in base_lines}
+    return [x for x in out if not (x.startswith("variants[") and "." in x
+                                   and (x.split(".", 1)[1] in base_lines or x.split(": ", 1)[-1] in base_msgs))]
 
 
 def resolve_defaults(r: Rubric, registry) -> Rubric:

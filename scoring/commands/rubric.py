@@ -30,6 +30,23 @@ def cmd(a) -> int:
         note = None if run else not_run_note([*a.plugin, *r.plugins])
         if note:
             print(f"  {note}")
+        if getattr(a, "data", None):
+            from ..checks import data_warnings
+            from ..engine import compute_measures, needed_tables, require_branches
+            from ..paths import check_paths
+            from ..reader import read_dataset
+
+            check_paths(a.data, [])
+            data = read_dataset(a.data, reg.tables, needed_tables(r, reg))
+            require_branches(data, a.data)
+            measured = compute_measures(r, reg, data, a.year or r.year)
+            warnings = data_warnings(r, reg, data.table("branches"), measured)
+            n = len(data.table("branches"))
+            if warnings:
+                print(f"用 {'、'.join(str(p) for p in a.data)}（{n} 个支部）检查，有 {len(warnings)} 条警告：")
+                print("\n".join(f"  警告：{t}" for t in warnings))
+            else:
+                print(f"用 {'、'.join(str(p) for p in a.data)}（{n} 个支部）检查：没有警告")
     elif a.rubric_command == "show":
         r, _, shown = load(a.rubric, a.plugin, execute_plugins=run)
         print(f"# {shown} 合并继承后的完整评分标准（{r.name}，版本 {r.version}）")

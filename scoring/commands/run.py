@@ -155,6 +155,8 @@ def cmd(a) -> int:
     counts = b["level"].value_counts()
     order = [lv.label for lv in rubric.grading.levels] + [rubric.grading.unrated_label]
     summary = "，".join(f"{lv}{int(counts[lv])}个" for lv in order if lv in counts)
+    for text in result.meta.rubric_warnings:  # always shown, even with -q: the committee must see them
+        print(f"警告：{text}", file=sys.stderr)
     _say(a.quiet,
          f"评分标准：{rubric.name}（{shown}，版本 {rubric.version}），考核年度 {year}",
          *([f"已运行本地插件代码：{'、'.join(str(Path(p).resolve()) for p in ran)}"] if ran else []),

@@ -369,6 +369,7 @@ def _top(result: Result) -> tuple[dict, dict]:
         "engine_version": meta.engine_version or None,
         "plugins": _plugins(meta.plugins),
         "data_notes": _meta_notes(meta.data_notes),
+        **({"rubric_warnings": list(meta.rubric_warnings)} if getattr(meta, "rubric_warnings", None) else {}),
     }
     return head, extra
 

@@ -1790,6 +1790,16 @@ def _audit_sheet(sw: SheetWriter, result: Result) -> None:
         ws.merge_range(row + offset, 1, row + offset, len(RUBRIC_COLS) - 1, value or "", wrap)
         if lines[offset - 1] > 1:
             ws.set_row(row + offset, LINE_HEIGHT * int(lines[offset - 1]) + 2)
+    warnings = list(_meta_get(meta, "rubric_warnings") or [])
+    if warnings:  # what the data says about the rubric (scoring.checks): a 0-place quota, unreachable full marks
+        row += len(audit) + 2
+        ws.write_string(row, 0, "警告", looks.section)
+        texts = pd.Series(warnings, dtype=object)
+        lines = _row_lines(texts, total)
+        for offset, text in enumerate(warnings, 1):
+            ws.merge_range(row + offset, 0, row + offset, len(RUBRIC_COLS) - 1, f"{offset}. {text}", wrap)
+            if lines[offset - 1] > 1:
+                ws.set_row(row + offset, LINE_HEIGHT * int(lines[offset - 1]) + 2)
 
 
 def _toml_sheet(sw: SheetWriter) -> None:

@@ -36,6 +36,8 @@ KIND_FINAL = "final"  # events that happened cannot be undone this year
 # measure parameters as a rubric writes them
 Params = dict[str, Union[str, int, float, bool, list[str], list[int], list[float]]]
 
+ANY = (-math.inf, math.inf)  # a measure's values when nothing bounds them
+
 COUNT_UNITS = frozenset({"次", "人", "起", "项", "个", "名", "件", "篇"})
 
 
@@ -221,7 +223,33 @@ class RuleType:
     def kind_of(self, rule) -> str:
         return self.kind
 
-    def check(self, rule, mx: float, model: str = "stars") -> list[tuple[str, str]]:
-        """Mistakes a rubric author can make with this rule that the model alone cannot see:
-        (key path below ``rule``, Chinese message) pairs."""
+    def check(self, rule, mx: float, model: str = "stars", domain: tuple[float, float] = ANY) -> list[tuple[str, str]]:
+        """Mistakes a rubric author can make with this rule that the model alone cannot see: (key path
+        below ``rule``, Chinese message) pairs. ``domain`` is the range of values the measure can take
+        (``Measure.domain``): full marks that need a value outside it can never be given."""
         return []
+
+
+def reachable(op: str, thr: float, domain: tuple[float, float]) -> bool:
+    """Whether some value in ``domain`` satisfies ``value <op> thr``."""
+    lo, hi = domain
+    return {">=": thr <= hi, ">": thr < hi, "<=": thr >= lo, "<": thr > lo,
+            "==": lo <= thr <= hi, "!=": True}[op]
+
+
+def domain_text(domain: tuple[float, float]) -> str:
+    """"0～1（比率请写小数：95% 写 0.95）", "0及以上"."""
+    lo, hi = domain
+    if math.isinf(lo) and math.isinf(hi):
+        return "任意数值"
+    if math.isinf(hi):
+        return f"{w.const(lo)}及以上"
+    if math.isinf(lo):
+        return f"{w.const(hi)}及以下"
+    text = f"{w.const(lo)}～{w.const(hi)}"
+    return text + "，比率请写小数：95% 写 0.95" if (lo, hi) == (0.0, 1.0) else text
+
+
+def unreachable(key: str, value: float, domain: tuple[float, float]) -> str:
+    return (f"{key} = {w.const(value)} 超出测量值可能的范围（{domain_text(domain)}），"
+            "没有支部能得满分")

@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import wording as w
-from .base import Ladder, RuleType, Scored, Unit, codes_where, full, grid
+from .base import ANY, Ladder, RuleType, Scored, Unit, codes_where, full, grid, reachable, unreachable
 
 
 class DeductShortfall(BaseModel):
@@ -71,6 +71,11 @@ class DeductShortfallRule(RuleType):
 
     def target(self, rule):
         return float(rule.target)
+
+    def check(self, rule, mx, model: str = "stars", domain=ANY):
+        if not reachable(">=", rule.target, domain):
+            return [("target", unreachable("target", rule.target, domain))]
+        return []
 
 
 Model = DeductShortfall

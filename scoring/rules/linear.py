@@ -13,7 +13,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from .. import wording as w
-from .base import Ladder, RuleType, Scored, Unit, full, grid, value_if_needed
+from .base import ANY, Ladder, RuleType, Scored, Unit, full, grid, reachable, unreachable, value_if_needed
 
 
 class Linear(BaseModel):
@@ -60,6 +60,11 @@ class LinearRule(RuleType):
 
     def target(self, rule):
         return float(rule.full_at)
+
+    def check(self, rule, mx, model: str = "stars", domain=ANY):
+        if not reachable(">=" if rule.full_at > rule.zero_at else "<=", rule.full_at, domain):
+            return [("full_at", unreachable("full_at", rule.full_at, domain))]
+        return []
 
 
 Model = Linear

@@ -11,7 +11,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from .. import wording as w
-from .base import Ladder, RuleType, Scored, Unit, full, value_if_needed, whole_target
+from .base import ANY, Ladder, RuleType, Scored, Unit, domain_text, full, reachable, value_if_needed, whole_target
 
 OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal, "==": np.equal, "!=": np.not_equal}
 
@@ -56,6 +56,12 @@ class PassFailRule(RuleType):
 
     def target(self, rule):
         return float(rule.value)
+
+    def check(self, rule, mx, model: str = "stars", domain=ANY):
+        if not reachable(rule.op, rule.value, domain):
+            return [("value", f"条件「{rule.op} {w.const(rule.value)}」在测量值可能的范围（{domain_text(domain)}）内永远不成立，"
+                              "没有支部能得分")]
+        return []
 
 
 Model = PassFail

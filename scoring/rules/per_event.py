@@ -58,7 +58,7 @@ class PerEventRule(RuleType):
     def describe(self, rule, mx, unit: Unit, label: str):
         return f"{label}每{unit.one}扣{w.const(rule.per)}分，最多扣{w.const(self._cap(rule, mx))}分"
 
-    def check(self, rule, mx, model: str = "stars"):
+    def check(self, rule, mx, model: str = "stars", domain=None):
         if rule.cap is not None and rule.cap > mx:
             return [("cap", f"扣分上限 {rule.cap:g} 超过指标满分 {mx:g} 分")]
         return []

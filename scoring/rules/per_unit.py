@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from .. import wording as w
-from .base import KIND_FINAL, KIND_FIX, Ladder, RuleType, Scored, Unit, full, grid, value_if_needed
+from .base import KIND_FINAL, KIND_FIX, Ladder, RuleType, Scored, Unit, domain_text, full, grid, value_if_needed
 
 
 class PerUnit(BaseModel):
@@ -68,9 +68,12 @@ class PerUnitRule(RuleType):
             return f"{label}每{unit.one}得{w.const(per)}分，最高{w.const(mx)}分"
         return f"{label}每{unit.one}扣{w.const(-per)}分，最多扣{w.const(mx)}分"
 
-    def check(self, rule, mx, model: str = "stars"):
+    def check(self, rule, mx, model: str = "stars", domain=None):
         if rule.per < 0 and model != "points":
             return [("per", "负分（按次扣分）只能用于积分制（grading.model = \"points\"），其他模式请用 per_event")]
+        if rule.per > 0 and domain is not None and mx / rule.per > domain[1] + 1e-9:
+            return [("per", f"每单位 {w.const(rule.per)} 分，得满分 {w.const(mx)} 分需要 {w.const(mx / rule.per)}，"
+                            f"超出测量值可能的范围（{domain_text(domain)}），没有支部能得满分")]
         return []
 
     def kind_of(self, rule):

@@ -11,7 +11,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import wording as w
-from .base import Ladder, RuleType, Scored, Unit, full, grid, value_if_needed
+from .base import ANY, Ladder, RuleType, Scored, Unit, full, grid, reachable, unreachable, value_if_needed
 
 
 class Ratio(BaseModel):
@@ -49,6 +49,11 @@ class RatioRule(RuleType):
 
     def target(self, rule):
         return float(rule.target)
+
+    def check(self, rule, mx, model: str = "stars", domain=ANY):
+        if not reachable(">=", rule.target, domain):
+            return [("target", unreachable("target", rule.target, domain))]
+        return []
 
 
 Model = Ratio

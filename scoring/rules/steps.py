@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import wording as w
-from .base import Ladder, RuleType, Scored, Unit, value_if_needed, whole_target
+from .base import ANY, Ladder, RuleType, Scored, Unit, reachable, value_if_needed, whole_target
 
 OPS = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less}
 
@@ -116,8 +116,21 @@ class StepsRule(RuleType):
     def target(self, rule):
         return float(rule.steps[0].op_value[1])
 
-    def check(self, rule, mx, model: str = "stars"):
+    def check(self, rule, mx, model: str = "stars", domain=ANY):
         out = []
+        best = max([st.points for st in rule.steps] + [rule.otherwise])
+        if best < mx - 1e-9:
+            out.append(("steps", f"档次表最高一档只得 {w.const(best)} 分，低于指标满分 {w.const(mx)} 分："
+                                 f"每个支部都至少失 {w.const(mx - best)} 分且无法挽回（请把最高一档改为 {w.const(mx)} 分，或降低指标满分）"))
+        else:
+            reach = [st.points for st in rule.steps if reachable(*st.op_value, domain)] + [rule.otherwise]
+            if max(reach) < mx - 1e-9:
+                top = next(st for st in rule.steps if st.points >= mx - 1e-9)
+                op, thr = top.op_value
+                name = {">=": "ge", ">": "gt", "<=": "le", "<": "lt"}[op]
+                from .base import domain_text
+                out.append(("steps", f"得满分的一档（{name} = {w.const(thr)}）超出测量值可能的范围（{domain_text(domain)}），"
+                                     f"最多只能得 {w.const(max(reach))} 分，没有支部能得满分"))
         for si, st in enumerate(rule.steps, 1):
             if st.points > mx:
                 out.append((f"steps[{si}].points", f"{st.points:g} 分超过指标满分 {mx:g} 分"))
