@@ -79,7 +79,7 @@ def ceiling_warnings(r, registry, branches: pd.DataFrame, measured: dict) -> lis
 
     out = []
     cats = branches.set_index(branches["branch_id"].astype(str))["category"].astype(str)
-    names = {v.id: f"{v.name}，{listed(v.categories)}" for v in r.variants}
+    names = {v.id: f"类别变体「{v.name}」" for v in r.variants}
     for vid, dims, idx in _groups(r, branches):
         label = names.get(vid, "")
         ids = pd.Index(idx).astype(str)
@@ -108,8 +108,9 @@ def ceiling_warnings(r, registry, branches: pd.DataFrame, measured: dict) -> lis
                         pts = float(rt.points(ind.rule, np.array([best]), ind.max)[0])
                         if pts < top - 1e-9:
                             what = registry.measures[ind.measure].ceiling_text or "数据上限"
+                            gets = "" if abs(pts - best) < 1e-9 else f"，最多得{w.num(pts)}分"
                             out.append(f"{who(ind)}{where}满分{w.num(ind.max)}分，但{int(known.sum())}个支部的{what}最多只有"
-                                       f"{w.num(best)}{m.unit}，最多得{w.num(pts)}分：每个支部至少失{w.num(top - pts)}分且无法挽回，"
+                                       f"{w.num(best)}{m.unit}{gets}：每个支部至少失{w.num(top - pts)}分且无法挽回，"
                                        "请核对数据与评分标准的满分是否一致")
                     continue
                 if rt.kind_of(ind.rule) != rules.KIND_COMMITTEE:
