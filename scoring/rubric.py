@@ -310,6 +310,13 @@ _MSG = {
     "too_short": "至少需要一项",
     "string_too_short": "不能为空",
     "string_pattern_mismatch": "只能使用英文字母、数字和下划线，且不能以数字开头",
+    "too_long": "项数过多",
+    "string_too_long": "过长",
+    "finite_number": "应为有限的数字",
+    "bool_parsing_error": "应为 true 或 false",
+    "datetime_type": "应为数字或文本，不能写日期",
+    "date_type": "应为数字或文本，不能写日期",
+    "time_type": "应为数字或文本，不能写时间",
 }
 
 
@@ -337,7 +344,42 @@ def _zh_message(err: dict) -> str:
         return f"未知的类型「{ctx.get('tag')}」{suggest(ctx.get('tag'), RULE_TYPES)}（可用：{'、'.join(RULE_TYPES)}）"
     if t == "value_error":
         return str(err["msg"]).removeprefix("Value error, ")
-    return _MSG.get(t, str(err["msg"]))
+    if t == "extra_forbidden":
+        key = next((p for p in reversed(err["loc"]) if isinstance(p, str)), "")
+        hint = suggest(key, _known_keys())
+        return f"未知的键「{key}」{hint}" if hint else _MSG[t]
+    return _MSG.get(t, "取值无效")
+
+
+def _known_keys() -> list[str]:
+    """Every key a rubric may write (the fields of its models and of the rule models), for "did you mean"."""
+    seen: set[type] = set()
+    keys: set[str] = set()
+
+    def walk(model):
+        if model in seen or not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return
+        seen.add(model)
+        for name, f in model.model_fields.items():
+            keys.add(name)
+            for arg in _types_in(f.annotation):
+                walk(arg)
+
+    walk(Rubric)
+    for m in MODELS:
+        walk(m)
+    walk(ExtraDeduction)
+    walk(Step)
+    return sorted(keys)
+
+
+def _types_in(tp) -> list:
+    from typing import get_args
+
+    out = [tp]
+    for a in get_args(tp):
+        out += _types_in(a)
+    return out
 
 
 SHARE_KEYS = frozenset({"max_share", "bottom_share", "star_share", "weight"})

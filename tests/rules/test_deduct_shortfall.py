@@ -57,3 +57,10 @@ def test_describe_and_ladder():
     ladder = rt.ladder(RULE, 6, 9.0, 4.5, COUNT)
     assert ladder.target == 12 and ladder.values == [10.0, 11.0, 12.0]
     assert rt.target(RULE) == 12 and rt.top(RULE, 6) == 6 and rt.kind_of(RULE) == rules.KIND_FIX
+
+
+def test_a_target_beyond_the_measures_range_is_refused():
+    rt = rules.of(RULE)
+    assert rt.check(DeductShortfall(type="deduct_shortfall", target=1.2, per=10), 5, domain=(0.0, 1.0)) == [
+        ("target", "target = 1.2 超出测量值可能的范围（0～1，比率请写小数：95% 写 0.95），没有支部能得满分")]
+    assert rt.check(RULE, 6, domain=(0.0, float("inf"))) == []

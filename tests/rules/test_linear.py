@@ -29,3 +29,16 @@ def test_decreasing_ramp_and_ladder():
     ladder = rt.ladder(RULE, 3, 0.9, 2.4, RATE)
     assert ladder.target == 0.95 and ladder.values[-1] == 0.95 and ladder.values[0] > 0.9
     assert rt.describe(RULE, 3, RATE, "会议出勤率") == "会议出勤率：按70%得0分、95%得满分线性计分"
+
+
+def test_full_marks_outside_the_measures_range_are_refused():
+    rt = rules.of(RULE)
+    rate = (0.0, 1.0)
+    assert rt.check(RULE, 3, domain=rate) == []
+    over = Linear(type="linear", zero_at=0.8, full_at=1.05)
+    assert rt.check(over, 5, domain=rate) == [
+        ("full_at", "full_at = 1.05 超出测量值可能的范围（0～1，比率请写小数：95% 写 0.95），没有支部能得满分")]
+    # a decreasing ramp reaches full marks at the low end: below 0 years never happens
+    down = Linear(type="linear", zero_at=3, full_at=-1)
+    assert [k for k, _ in rt.check(down, 4, domain=(0.0, float("inf")))] == ["full_at"]
+    assert rt.check(Linear(type="linear", zero_at=3, full_at=0), 4, domain=(0.0, float("inf"))) == []

@@ -28,3 +28,14 @@ def test_describe_and_ladder():
     assert ladder.values == [1.0] and ladder.requirement == "应达到1次"
     gt = PassFail(type="pass_fail", op=">", value=0)
     assert rt.ladder(gt, 2, 0.0, 0.0, COUNT).target == 1.0  # "> 0次" is reached with 1次
+
+
+def test_a_condition_that_never_holds_is_refused():
+    rt = rules.of(RULE)
+    rate = (0.0, 1.0)
+    assert rt.check(PassFail(type="pass_fail", op=">=", value=95), 3, domain=rate) == [
+        ("value", "条件「>= 95」在测量值可能的范围（0～1，比率请写小数：95% 写 0.95）内永远不成立，没有支部能得分")]
+    assert [k for k, _ in rt.check(PassFail(type="pass_fail", op=">", value=1), 3, domain=rate)] == ["value"]
+    assert [k for k, _ in rt.check(PassFail(type="pass_fail", op="<", value=0), 3, domain=(0.0, float("inf")))] == ["value"]
+    assert rt.check(PassFail(type="pass_fail", op="<=", value=0), 3, domain=(0.0, float("inf"))) == []
+    assert rt.check(PassFail(type="pass_fail", op=">=", value=1), 3, domain=rate) == []

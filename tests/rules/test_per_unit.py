@@ -36,3 +36,10 @@ def test_top_kind_check_and_ladder():
 def test_zero_per_is_refused():
     with pytest.raises(ValueError):
         PerUnit(type="per_unit", per=0)
+
+
+def test_full_marks_beyond_the_measures_range_are_refused():
+    rt = rules.of(ADD)
+    # 0.5 points per 1% of a rate up to 6 points needs a value of 12: a rate is at most 1
+    assert [k for k, _ in rt.check(ADD, 6, "stars", domain=(0.0, 1.0))] == ["per"]
+    assert rt.check(ADD, 6, "stars", domain=(0.0, float("inf"))) == []

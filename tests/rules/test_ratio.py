@@ -26,3 +26,12 @@ def test_describe_and_ladder():
     rt = rules.of(RULE)
     assert rt.describe(RULE, 6, HOURS, "人均学习培训学时") == "人均学习培训学时达到32学时得满分，不足按比例计分"
     assert rt.ladder(RULE, 6, 30.0, 5.625, HOURS).values[-1] == 32
+
+
+def test_a_target_a_rate_never_reaches_is_refused():
+    rt = rules.of(RULE)
+    percent = Ratio(type="ratio", target=100)  # meant 100%
+    assert rt.check(percent, 6, domain=(0.0, 1.0)) == [
+        ("target", "target = 100 超出测量值可能的范围（0～1，比率请写小数：95% 写 0.95），没有支部能得满分")]
+    assert rt.check(Ratio(type="ratio", target=1.0), 6, domain=(0.0, 1.0)) == []
+    assert rt.check(RULE, 6, domain=(0.0, float("inf"))) == []

@@ -52,8 +52,27 @@ def test_describe_ladder_and_best():
 def test_author_mistakes():
     rt = rules.of(RULE)
     bad = Steps(type="steps", steps=[Step(ge=0.8, points=7), Step(ge=0.9, points=10)])
-    assert rt.check(bad, 12) == [("steps", "门槛顺序错误，应从高到低排列：[0.8, 0.9]"), ("steps", "分值应逐档递减：[7.0, 10.0]")]
+    assert rt.check(bad, 12) == [
+        ("steps", "档次表最高一档只得 10 分，低于指标满分 12 分：每个支部都至少失 2 分且无法挽回（请把最高一档改为 12 分，或降低指标满分）"),
+        ("steps", "门槛顺序错误，应从高到低排列：[0.8, 0.9]"), ("steps", "分值应逐档递减：[7.0, 10.0]")]
     assert rt.check(Steps(type="steps", steps=[Step(ge=1, points=13)]), 12) == [("steps[1].points", "13 分超过指标满分 12 分")]
+
+
+def test_full_marks_must_be_reachable():
+    rt = rules.of(RULE)
+    # a county raised the maximum from 3 to 4 and kept the table: the best step gives 3
+    three = Steps(type="steps", steps=[Step(ge=1.0, points=3), Step(ge=0.9, points=2)])
+    assert [m for _, m in rt.check(three, 4)] == [
+        "档次表最高一档只得 3 分，低于指标满分 4 分：每个支部都至少失 1 分且无法挽回（请把最高一档改为 4 分，或降低指标满分）"]
+    assert rt.check(three, 3, domain=(0.0, 1.0)) == []
+    # the full-marks step of a rate needs 110%: at most the 2-point step can be hit
+    beyond = Steps(type="steps", steps=[Step(ge=1.1, points=3), Step(ge=0.9, points=2)])
+    assert rt.check(beyond, 3, domain=(0.0, 1.0)) == [
+        ("steps", "得满分的一档（ge = 1.1）超出测量值可能的范围（0～1，比率请写小数：95% 写 0.95），最多只能得 2 分，没有支部能得满分")]
+    assert rt.check(beyond, 3) == []  # a measure without bounds: any value may occur
+    # "fewer than 0 years" for a count that is never negative
+    low = Steps(type="steps", steps=[Step(lt=0, points=3), Step(le=2, points=1)])
+    assert [p for p, _ in rt.check(low, 3, domain=(0.0, float("inf")))] == ["steps"]
 
 
 def test_a_value_that_reads_like_the_next_step_is_restated():
