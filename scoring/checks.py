@@ -68,7 +68,7 @@ def quota_warnings(r, branches: pd.DataFrame) -> list[str]:
 
 
 def ceiling_warnings(r, registry, branches: pd.DataFrame, measured: dict) -> list[str]:
-    """Indicators whose full marks some branch's data cannot reach.
+    """Indicators whose full marks the data cannot reach (or, for a committee's score, exceeds).
 
     Where the measure's frame has a ``ceiling`` column (the most the value could be for that branch), a
     branch whose ceiling scores below the indicator's maximum loses points nobody can give back. Where it
@@ -106,6 +106,11 @@ def ceiling_warnings(r, registry, branches: pd.DataFrame, measured: dict) -> lis
                     if known.any():
                         best = float(np.nanmax(ceil[known]))
                         pts = float(rt.points(ind.rule, np.array([best]), ind.max)[0])
+                        if rt.kind_of(ind.rule) == rules.KIND_COMMITTEE and best > ind.max + 1e-9:
+                            what = registry.measures[ind.measure].ceiling_text or "数据上限"
+                            out.append(f"{who(ind)}{where}满分{w.num(ind.max)}分，但{what}有{w.num(best)}{m.unit}："
+                                       f"超过{w.num(ind.max)}分的部分不计，得分差别大的支部可能同得满分，"
+                                       "请核对数据与评分标准的满分是否一致")
                         if pts < top - 1e-9:
                             what = registry.measures[ind.measure].ceiling_text or "数据上限"
                             gets = "" if abs(pts - best) < 1e-9 else f"，最多得{w.num(pts)}分"

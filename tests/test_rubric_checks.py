@@ -69,7 +69,7 @@ def _warnings_of(case: Path, data):
 def test_there_is_a_case_for_each_warning():
     stems = {c.stem for c in CASES}
     assert {"quota_zero_township", "quota_zero_county", "manual_items_total", "variant_items_total",
-            "no_item_max_manual", "clean"} <= stems
+            "no_item_max_manual", "manual_items_exceed", "clean"} <= stems
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
