@@ -11,7 +11,7 @@ import pandas as pd
 
 from . import __version__
 from .dataset import Dataset
-from .errors import DataError, DataNote, DataProblem, PluginError, Problem, RubricError
+from .errors import DataError, DataNote, DataProblem, PluginError, Problem, RubricError, located
 from .evaluator import Measured, evaluate, measure_requests
 from .measure import Grouping, Measure, MeasureContext, UndeclaredInput
 from .progress import Phases
@@ -204,5 +204,5 @@ def load(rubric_spec, plugins: list[Path] = (), execute_plugins: bool = True) ->
     reg = make_registry(list(plugins) + [Path(p) for p in rubric.plugins], execute=execute_plugins)
     problems = cross_check(rubric, reg)
     if problems:
-        raise RubricError([f"{shown}: {p}" for p in problems])
+        raise RubricError([located(shown, p) for p in problems])
     return resolve_defaults(rubric, reg), reg, shown

@@ -148,14 +148,62 @@ class DataError(ScoringError):
         return "\n".join(lines)
 
 
+class RubricCode(str, Enum):
+    """Why a rubric was refused: a stable code per kind of mistake (like :class:`DataProblem`), so programs
+    and tests decide on the code and never on the Chinese sentence."""
+
+    UNREADABLE_FILE = "unreadable_file"  # not a regular file, unreadable, far too large
+    NOT_TEXT = "not_text"  # a workbook or binary file renamed .toml
+    ENCODING = "encoding"  # GBK, UTF-16: not UTF-8
+    TOML_SYNTAX = "toml_syntax"  # not valid TOML (15% instead of 0.15 included), absurd nesting
+    NOT_FOUND = "not_found"  # no such file and no built-in rubric of that name
+    EXTENDS = "extends"  # extends: not a name, unknown parent, a cycle
+    SCHEMA = "schema"  # unknown key, wrong type, value out of range, a missing key (the model)
+    DUPLICATE_ID = "duplicate_id"  # an id twice in a file, or added again after extends
+    UNKNOWN_MEASURE = "unknown_measure"  # a measure no plugin provides
+    UNKNOWN_PARAMETER = "unknown_parameter"  # a parameter the measure does not have
+    UNKNOWN_VALUE = "unknown_value"  # an enumeration value, category, level or claim kind that does not exist
+    UNKNOWN_REFERENCE = "unknown_reference"  # an indicator, dimension or tie-break key that does not exist
+    WRONG_MEASURE_KIND = "wrong_measure_kind"  # a claims measure outside the bonus block or the reverse
+    INCONSISTENT = "inconsistent"  # sums, orders and memberships that contradict each other
+    RULE = "rule"  # a rule's own check: full marks it can never give, steps out of order
+    PLUGIN_LOCATION = "plugin_location"  # a local plugin outside the rubric's folder
+
+
+class RubricProblem(str):
+    """One message of a :class:`RubricError`: the Chinese text (a ``str``, so it reads and compares as one)
+    with its :class:`RubricCode` in ``code``."""
+
+    code: RubricCode | None
+
+    def __new__(cls, code: RubricCode | None, text: str) -> "RubricProblem":
+        obj = super().__new__(cls, text)
+        obj.code = code
+        return obj
+
+    def located(self, prefix: str) -> "RubricProblem":
+        """The same problem with the file (or key path) in front: ``rubrics/x.toml: ...``."""
+        return RubricProblem(self.code, f"{prefix}: {self}")
+
+
+def located(prefix: str, problem: str) -> RubricProblem:
+    """``prefix: problem`` keeping the problem's code (a plain string has none)."""
+    return RubricProblem(getattr(problem, "code", None), f"{prefix}: {problem}")
+
+
 class RubricError(ScoringError):
-    """The rubric is invalid. Messages read like ``rubrics/x.toml: dimension[1].indicator[3].rule.deduct: 必须大于 0``."""
+    """The rubric is invalid. Messages read like ``rubrics/x.toml: dimension[1].indicator[3].rule.deduct: 必须大于 0``;
+    each is a :class:`RubricProblem` with its code where the engine made it (``codes`` lists them)."""
 
     exit_code = 2
 
     def __init__(self, messages: list[str]):
         self.messages = list(messages)
         super().__init__(self.render())
+
+    @property
+    def codes(self) -> list[RubricCode | None]:
+        return [getattr(m, "code", None) for m in self.messages]
 
     def render(self) -> str:
         head = f"评分标准有 {len(self.messages)} 处错误：" if len(self.messages) > 1 else "评分标准有错误："

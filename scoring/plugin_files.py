@@ -16,7 +16,7 @@ import importlib
 import types
 from pathlib import Path
 
-from .errors import PluginError, RubricError
+from .errors import PluginError, RubricCode, RubricError, RubricProblem
 
 FLAG = "--allow-plugins"
 
@@ -28,8 +28,8 @@ def local_plugin_path(base_dir: Path, entry: str, shown: str, index: int) -> str
     folder = base_dir.resolve()
     target = (base_dir / entry).resolve()
     if not target.is_relative_to(folder):
-        raise RubricError([f"{shown}: plugins[{index}]: 本地插件「{entry}」不在评分标准所在的文件夹（{folder}）中；"
-                           "为安全起见，评分标准只能加载与它放在同一文件夹（或其子文件夹）中的插件，请把插件文件复制到那里"])
+        raise RubricError([RubricProblem(RubricCode.PLUGIN_LOCATION, f"{shown}: plugins[{index}]: 本地插件「{entry}」不在评分标准所在的文件夹（{folder}）中；"
+                           "为安全起见，评分标准只能加载与它放在同一文件夹（或其子文件夹）中的插件，请把插件文件复制到那里")])
     return str(target)
 
 

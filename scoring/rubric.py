@@ -25,7 +25,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from . import rules
-from .errors import RubricError
+from .errors import RubricCode, RubricError, RubricProblem, located
 from .rules import MODELS, RULE_TYPES, ExtraDeduction, Step  # noqa: F401  (Step: the steps rule's row model)
 from .rules.base import Params
 from .rules.deduct_shortfall import DeductShortfall  # noqa: F401  (rule models, importable from here too)
@@ -451,7 +451,7 @@ def parse_rubric(data: dict, source: str) -> Rubric:
     except ValidationError as e:
         errors = _dedupe_variant_errors([(_key_path(err["loc"]), _owner(data, err["loc"]) + _share_hint(err, _zh_message(err)))
                                          for err in e.errors()])
-        raise RubricError([f"{source}: {p}: {m}" for p, m in errors]) from None
+        raise RubricError([RubricProblem(RubricCode.SCHEMA, f"{source}: {p}: {m}") for p, m in errors]) from None
 
 
 def builtin_rubric_path(name: str) -> Path | None:
@@ -536,14 +536,14 @@ def _toml_text(raw: bytes, shown: str) -> str:
     encoding or a binary file is a located Chinese error saying how to save the file correctly."""
     for magic, kind in _BINARY_KINDS:
         if raw.startswith(magic):
-            raise RubricError([f"{shown}: 文件是{kind}，不是文本格式的评分标准（是否把其他文件的扩展名改成了 .toml？）"])
+            raise RubricError([RubricProblem(RubricCode.NOT_TEXT, f"{shown}: 文件是{kind}，不是文本格式的评分标准（是否把其他文件的扩展名改成了 .toml？）")])
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise RubricError([f"{shown}: 文件是 UTF-16 编码（记事本中的“Unicode”），评分标准必须是 UTF-8 编码："
-                           "请用记事本打开，“另存为”时编码选“UTF-8”"])
+        raise RubricError([RubricProblem(RubricCode.ENCODING, f"{shown}: 文件是 UTF-16 编码（记事本中的“Unicode”），评分标准必须是 UTF-8 编码："
+                           "请用记事本打开，“另存为”时编码选“UTF-8”")])
     if raw.startswith(_UTF8_BOM):
         raw = raw[len(_UTF8_BOM):]
     if b"\x00" in raw[:8192]:
-        raise RubricError([f"{shown}: 文件含有二进制内容，不是文本格式的评分标准"])
+        raise RubricError([RubricProblem(RubricCode.NOT_TEXT, f"{shown}: 文件含有二进制内容，不是文本格式的评分标准")])
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -565,8 +565,8 @@ def _toml_text(raw: bytes, shown: str) -> str:
         except UnicodeDecodeError:
             shown_line, where = "", f"第{line}行"
         line_text = f"（「{shown_line[:40]}」）" if shown_line else ""
-        raise RubricError([f"{shown}: {where}{line_text}：文件{kind}；评分标准必须是 UTF-8 编码："
-                           "请用记事本打开，“另存为”时编码选“UTF-8”"]) from None
+        raise RubricError([RubricProblem(RubricCode.ENCODING, f"{shown}: {where}{line_text}：文件{kind}；评分标准必须是 UTF-8 编码："
+                           "请用记事本打开，“另存为”时编码选“UTF-8”")]) from None
 
 
 def _too_deep(data) -> bool:
@@ -605,21 +605,21 @@ def read_toml(path: Path, shown: str) -> dict:
     try:
         st = path.stat()
         if not stat.S_ISREG(st.st_mode):
-            raise RubricError([f"{shown}: 不是普通文件，无法作为评分标准读取"])
+            raise RubricError([RubricProblem(RubricCode.UNREADABLE_FILE, f"{shown}: 不是普通文件，无法作为评分标准读取")])
         if st.st_size > MAX_RUBRIC_BYTES:
-            raise RubricError([f"{shown}: 文件有 {st.st_size:,} 字节，不像是评分标准（评分标准通常只有几千字节）"])
+            raise RubricError([RubricProblem(RubricCode.UNREADABLE_FILE, f"{shown}: 文件有 {st.st_size:,} 字节，不像是评分标准（评分标准通常只有几千字节）")])
         raw = path.read_bytes()
     except OSError as e:
-        raise RubricError([f"{shown}: 无法读取：{e.strerror}"]) from None
+        raise RubricError([RubricProblem(RubricCode.UNREADABLE_FILE, f"{shown}: 无法读取：{e.strerror}")]) from None
     text = _toml_text(raw, shown)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise RubricError([f"{shown}: TOML 语法错误：{_toml_error_zh(str(e))}{_percent_hint(text, e)}"]) from None
+        raise RubricError([RubricProblem(RubricCode.TOML_SYNTAX, f"{shown}: TOML 语法错误：{_toml_error_zh(str(e))}{_percent_hint(text, e)}")]) from None
     except RecursionError:
         data = None
     if data is None or _too_deep(data):
-        raise RubricError([f"{shown}: 嵌套层数过多（数组或表的嵌套超过{MAX_NESTING}层），不像是评分标准"])
+        raise RubricError([RubricProblem(RubricCode.TOML_SYNTAX, f"{shown}: 嵌套层数过多（数组或表的嵌套超过{MAX_NESTING}层），不像是评分标准")])
     return data
 
 
@@ -680,7 +680,7 @@ def _apply_drop(data: dict, drop: dict, where: str) -> tuple[dict, list[str]]:
     data = dict(data)
     for kind, ids in drop.items():
         if not isinstance(ids, list):
-            problems.append(f"{where}.{kind}: 应为数组")
+            problems.append(RubricProblem(RubricCode.SCHEMA, f"{where}.{kind}: 应为数组"))
             continue
         if kind == "indicators":
             dims = [dict(d) for d in data.get("dimensions", [])]
@@ -695,13 +695,13 @@ def _apply_drop(data: dict, drop: dict, where: str) -> tuple[dict, list[str]]:
             present = {x.get("level") for x in data.get("quotas", [])}
             data["quotas"] = [x for x in data.get("quotas", []) if x.get("level") not in ids]
         else:
-            problems.append(f"{where}.{kind}: 未知的键（可用：dimensions、indicators、vetoes、warnings、quotas、variants）")
+            problems.append(RubricProblem(RubricCode.SCHEMA, f"{where}.{kind}: 未知的键（可用：dimensions、indicators、vetoes、warnings、quotas、variants）"))
             continue
         for i in ids:
             if i not in present:
                 from .checks import suggest
 
-                problems.append(f"{where}.{kind}: 被继承的评分标准中没有「{i}」，无法删除{suggest(i, sorted(p for p in present if p))}")
+                problems.append(RubricProblem(RubricCode.UNKNOWN_REFERENCE, f"{where}.{kind}: 被继承的评分标准中没有「{i}」，无法删除{suggest(i, sorted(p for p in present if p))}"))
     return data, problems
 
 
@@ -724,7 +724,7 @@ def _duplicates_in_dimensions(dims_owner: dict, prefix: str) -> list[str]:
         did = d.get("id")
         if isinstance(did, str):
             if did in seen_dims:
-                out.append(f"{dpath}.id: 维度{_name(d, did)}的标识与 {seen_dims[did]} 重复，每个维度的标识必须不同")
+                out.append(RubricProblem(RubricCode.DUPLICATE_ID, f"{dpath}.id: 维度{_name(d, did)}的标识与 {seen_dims[did]} 重复，每个维度的标识必须不同"))
             seen_dims.setdefault(did, dpath)
         for ii, ind in _entries(d, "indicators"):
             iid = ind.get("id")
@@ -733,7 +733,7 @@ def _duplicates_in_dimensions(dims_owner: dict, prefix: str) -> list[str]:
             ipath = f"{dpath}.indicators[{ii}]"
             if iid in seen_inds:
                 other, oname = seen_inds[iid]
-                out.append(f"{ipath}.id: 指标{_name(ind, iid)}的标识与指标{oname}（{other}）重复，每个指标的标识必须不同")
+                out.append(RubricProblem(RubricCode.DUPLICATE_ID, f"{ipath}.id: 指标{_name(ind, iid)}的标识与指标{oname}（{other}）重复，每个指标的标识必须不同"))
             seen_inds.setdefault(iid, (ipath, f"「{ind.get('name') or iid}」"))
     return out
 
@@ -750,7 +750,7 @@ def raw_duplicates(data: dict, shown: str) -> list[str]:
             if not isinstance(ident, str):
                 continue
             if ident in seen:
-                out.append(f"{key}[{i}].id: {what}{_name(x, ident)}的标识与 {key}[{seen[ident]}] 重复")
+                out.append(RubricProblem(RubricCode.DUPLICATE_ID, f"{key}[{i}].id: {what}{_name(x, ident)}的标识与 {key}[{seen[ident]}] 重复"))
             seen.setdefault(ident, i)
     grading = data.get("grading") if isinstance(data.get("grading"), dict) else {}
     for key, ident_key, what in (("levels", "label", "等级"), ("sections", "id", "部分")):
@@ -760,17 +760,17 @@ def raw_duplicates(data: dict, shown: str) -> list[str]:
             if not isinstance(ident, str):
                 continue
             if ident in seen:
-                out.append(f"grading.{key}[{i}].{ident_key}: {what}「{ident}」与 grading.{key}[{seen[ident]}] 重复")
+                out.append(RubricProblem(RubricCode.DUPLICATE_ID, f"grading.{key}[{i}].{ident_key}: {what}「{ident}」与 grading.{key}[{seen[ident]}] 重复"))
             seen.setdefault(ident, i)
     seen = {}
     for i, q in _entries(data, "quotas"):
         ident = (q.get("level"), q.get("scope", "county"))
         if ident in seen:
-            out.append(f"quotas[{i}]: 等级「{ident[0]}」在同一范围（{ident[1]}）内的名额与 quotas[{seen[ident]}] 重复设置")
+            out.append(RubricProblem(RubricCode.DUPLICATE_ID, f"quotas[{i}]: 等级「{ident[0]}」在同一范围（{ident[1]}）内的名额与 quotas[{seen[ident]}] 重复设置"))
         seen.setdefault(ident, i)
     for vi, v in _entries(data, "variants"):
         out += _duplicates_in_dimensions(v, f"variants[{vi}].")
-    return [f"{shown}: {m}" for m in out]
+    return [located(shown, m) for m in out]
 
 
 def added_duplicates(base: dict, child: dict, where: str, parent: str, prefix: str = "") -> list[str]:
@@ -787,9 +787,9 @@ def added_duplicates(base: dict, child: dict, where: str, parent: str, prefix: s
             iid = ind.get("id")
             if iid in have and have[iid][0] != d.get("id"):
                 pdim, pdname, pname = have[iid]
-                out.append(f"{where}: {prefix}dimensions[{di}].indicators[{ii}].id: 指标{_name(ind, iid)}：{parent}已在维度"
+                out.append(RubricProblem(RubricCode.DUPLICATE_ID, f"{where}: {prefix}dimensions[{di}].indicators[{ii}].id: 指标{_name(ind, iid)}：{parent}已在维度"
                            f"「{pdname}」（{pdim}）中有标识为「{iid}」的指标「{pname}」，写在维度「{d.get('name') or d.get('id')}」（{d.get('id')}）下是新增了"
-                           f"一个同标识的指标，而不是修改它（要修改请写在维度「{pdname}」（{pdim}）下，要新增请换一个标识）")
+                           f"一个同标识的指标，而不是修改它（要修改请写在维度「{pdname}」（{pdim}）下，要新增请换一个标识）"))
     return out
 
 
@@ -807,7 +807,7 @@ def _read_raw(path: Path, shown: str, chain: tuple[Path, ...], chain_shown: tupl
         return data
     parents = [ext] if isinstance(ext, str) else ext
     if not isinstance(parents, list) or not all(isinstance(x, str) for x in parents):
-        raise RubricError([f"{shown}: extends: 应为文件名或文件名数组"])
+        raise RubricError([RubricProblem(RubricCode.EXTENDS, f"{shown}: extends: 应为文件名或文件名数组")])
     merged: dict = {}
     for parent in parents:
         ppath = resolve_rubric_path(parent, relative_to=base_dir)
@@ -815,11 +815,11 @@ def _read_raw(path: Path, shown: str, chain: tuple[Path, ...], chain_shown: tupl
             from .checks import suggest
 
             names = builtin_names()
-            raise RubricError([f"{shown}: extends: 找不到被继承的评分标准「{parent}」{suggest(Path(parent).stem, names)}"
-                               f"（内置评分标准：{'、'.join(names)}；也可写相对于本文件的路径）"])
+            raise RubricError([RubricProblem(RubricCode.EXTENDS, f"{shown}: extends: 找不到被继承的评分标准「{parent}」{suggest(Path(parent).stem, names)}"
+                               f"（内置评分标准：{'、'.join(names)}；也可写相对于本文件的路径）")])
         if ppath.resolve() in chain:
             names = list(chain_shown[chain.index(ppath.resolve()):]) + [parent]
-            raise RubricError([f"{shown}: extends: 继承出现循环：{' 继承 '.join(names)}"])
+            raise RubricError([RubricProblem(RubricCode.EXTENDS, f"{shown}: extends: 继承出现循环：{' 继承 '.join(names)}")])
         pdata = _read_raw(ppath, parent, chain + (ppath.resolve(),), chain_shown + (parent,))
         merged = merge_tables(merged, pdata)
     drop = data.pop("drop", None)
@@ -865,7 +865,7 @@ def read_rubric_data(spec: str | Path | None) -> tuple[dict, str]:
     """The rubric's TOML with every ``extends`` merged in and variants resolved, and the name to show."""
     path = resolve_rubric_path(spec)
     if path is None:
-        raise RubricError([f"{spec}: 找不到评分标准文件（也不是内置评分标准的名称：{', '.join(builtin_names())}）"])
+        raise RubricError([RubricProblem(RubricCode.NOT_FOUND, f"{spec}: 找不到评分标准文件（也不是内置评分标准的名称：{', '.join(builtin_names())}）")])
     shown = str(spec) if spec is not None and Path(str(spec)).is_file() else f"rubrics/{builtin_shown(path)}"
     data = _read_raw(path, shown, (path.resolve(),), (shown,))
     return _expand_variants(data, shown), shown
@@ -878,7 +878,7 @@ def load_rubric(spec: str | Path | None, registry=None) -> tuple[Rubric, str]:
     if registry is not None:
         problems = cross_check(rubric, registry)
         if problems:
-            raise RubricError([f"{shown}: {p}" for p in problems])
+            raise RubricError([located(shown, p) for p in problems])
         rubric = resolve_defaults(rubric, registry)
     return rubric, shown
 
@@ -894,30 +894,30 @@ def cross_check(r: Rubric, registry) -> list[str]:
     def check_measure(path: str, measure: str, params: dict, kind: str | None = None, owner: str = ""):
         m = registry.get(measure)
         if m is None:
-            out.append(f"{path}.measure: {owner}未知的测量项「{measure}」{suggest(measure, registry.measures)}"
-                       "（用 scoring plugins 查看可用的测量项）")
+            out.append(RubricProblem(RubricCode.UNKNOWN_MEASURE, f"{path}.measure: {owner}未知的测量项「{measure}」{suggest(measure, registry.measures)}"
+                       "（用 scoring plugins 查看可用的测量项）"))
             return
         for k, v in params.items():
             if k not in m.params:
-                out.append(f"{path}.params.{k}: {owner}测量项「{measure}」没有参数「{k}」{suggest(k, m.params)}"
-                           f"（可用参数：{listed(m.params)}）")
+                out.append(RubricProblem(RubricCode.UNKNOWN_PARAMETER, f"{path}.params.{k}: {owner}测量项「{measure}」没有参数「{k}」{suggest(k, m.params)}"
+                           f"（可用参数：{listed(m.params)}）"))
                 continue
             choices = m.params[k].choices
             if choices is None:
                 continue
             for x in (v if isinstance(v, list) else [v]):
                 if x not in choices:
-                    out.append(f"{path}.params.{k}: {owner}测量项「{measure}」的参数 {k} 没有取值「{x}」"
-                               f"{suggest(x, choices)}（可用：{listed(choices)}）；写错的取值永远匹配不到任何记录")
+                    out.append(RubricProblem(RubricCode.UNKNOWN_VALUE, f"{path}.params.{k}: {owner}测量项「{measure}」的参数 {k} 没有取值「{x}」"
+                               f"{suggest(x, choices)}（可用：{listed(choices)}）；写错的取值永远匹配不到任何记录"))
         if kind == "claims" and m.kind != "claims":
-            out.append(f"{path}.measure: 「{measure}」不是申报记录类测量项，不能用于加分")
+            out.append(RubricProblem(RubricCode.WRONG_MEASURE_KIND, f"{path}.measure: 「{measure}」不是申报记录类测量项，不能用于加分"))
         if kind != "claims" and m.kind == "claims":
-            out.append(f"{path}.measure: {owner}「{measure}」是申报记录类测量项，只能用于加分块")
+            out.append(RubricProblem(RubricCode.WRONG_MEASURE_KIND, f"{path}.measure: {owner}「{measure}」是申报记录类测量项，只能用于加分块"))
 
     def check_categories(path: str, cats, owner: str = ""):
         for c in cats or []:
             if c not in CATEGORIES:
-                out.append(f"{path}: {owner}未知的支部类别「{c}」{suggest(c, CATEGORIES)}（可用：{listed(CATEGORIES)}）")
+                out.append(RubricProblem(RubricCode.UNKNOWN_VALUE, f"{path}: {owner}未知的支部类别「{c}」{suggest(c, CATEGORIES)}（可用：{listed(CATEGORIES)}）"))
 
     all_indicators = {i.id: i for _, i in r.indicators()}  # a condition reads a base indicator
 
@@ -925,24 +925,24 @@ def cross_check(r: Rubric, registry) -> list[str]:
         if c.measure:
             check_measure(path, c.measure, c.params, owner=owner)
         elif c.indicator not in all_indicators:
-            out.append(f"{path}.indicator: {owner}未知的指标「{c.indicator}」{suggest(c.indicator, all_indicators)}")
+            out.append(RubricProblem(RubricCode.UNKNOWN_REFERENCE, f"{path}.indicator: {owner}未知的指标「{c.indicator}」{suggest(c.indicator, all_indicators)}"))
 
     def check_dimensions(dims: list[Dimension], prefix: str):
         ids: dict[str, tuple[str, str]] = {}  # id -> (key path, what it is)
         for di, d in enumerate(dims, 1):
             dpath = f"{prefix}dimensions[{di}]"
             if d.id in ids:
-                out.append(f"{dpath}.id: 维度「{d.name}」的标识「{d.id}」与{ids[d.id][1]}（{ids[d.id][0]}）重复")
+                out.append(RubricProblem(RubricCode.DUPLICATE_ID, f"{dpath}.id: 维度「{d.name}」的标识「{d.id}」与{ids[d.id][1]}（{ids[d.id][0]}）重复"))
             ids[d.id] = (dpath, f"维度「{d.name}」")
             total = sum(i.max for i in d.indicators)
             if d.max is not None and abs(total - d.max) > 1e-9:
                 word = "超过" if total > d.max else "少于"
-                out.append(f"{dpath}.max: 维度「{d.name}」（{d.id}）各指标满分合计 {total:g} 分，{word}维度满分 {d.max:g} 分")
+                out.append(RubricProblem(RubricCode.INCONSISTENT, f"{dpath}.max: 维度「{d.name}」（{d.id}）各指标满分合计 {total:g} 分，{word}维度满分 {d.max:g} 分"))
             for ii, ind in enumerate(d.indicators, 1):
                 ipath = f"{dpath}.indicators[{ii}]"
                 if ind.id in ids:
-                    out.append(f"{ipath}.id: {who(ind)}的标识与{ids[ind.id][1]}（{ids[ind.id][0]}）重复，"
-                               "每个指标的标识必须不同")
+                    out.append(RubricProblem(RubricCode.DUPLICATE_ID, f"{ipath}.id: {who(ind)}的标识与{ids[ind.id][1]}（{ids[ind.id][0]}）重复，"
+                               "每个指标的标识必须不同"))
                 ids[ind.id] = (ipath, f"指标「{ind.name}」")
                 check_indicator(ind, ipath)
 
@@ -955,7 +955,7 @@ def cross_check(r: Rubric, registry) -> list[str]:
         m = registry.get(ind.measure)
         domain = m.domain if m is not None else (float("-inf"), float("inf"))
         for sub, msg in rules.of(ind.rule).check(ind.rule, ind.max, r.grading.model, domain=domain):
-            out.append(f"{ipath}.rule.{sub}: {owner}{msg}")
+            out.append(RubricProblem(RubricCode.RULE, f"{ipath}.rule.{sub}: {owner}{msg}"))
 
     check_dimensions(r.dimensions, "")
     for vi, v in enumerate(r.variants, 1):
@@ -964,11 +964,11 @@ def cross_check(r: Rubric, registry) -> list[str]:
         for c in v.categories:
             others = [w.id for w in r.variants[: vi - 1] if c in w.categories]
             if others:
-                out.append(f"variants[{vi}].categories: 类别「{c}」已在变体「{others[0]}」中")
+                out.append(RubricProblem(RubricCode.INCONSISTENT, f"variants[{vi}].categories: 类别「{c}」已在变体「{others[0]}」中"))
     seen_variants: dict[str, int] = {}
     for vi, v in enumerate(r.variants, 1):
         if v.id in seen_variants:
-            out.append(f"variants[{vi}].id: 类别变体「{v.name}」的标识「{v.id}」与 variants[{seen_variants[v.id]}] 重复")
+            out.append(RubricProblem(RubricCode.DUPLICATE_ID, f"variants[{vi}].id: 类别变体「{v.name}」的标识「{v.id}」与 variants[{seen_variants[v.id]}] 重复"))
         seen_variants.setdefault(v.id, vi)
     dim_ids = {d.id for d in r.dimensions}
     if r.grading.sections:
@@ -976,21 +976,21 @@ def cross_check(r: Rubric, registry) -> list[str]:
         sec_ids: dict[str, int] = {}
         for si, sec in enumerate(r.grading.sections, 1):
             if sec.id in sec_ids:
-                out.append(f"grading.sections[{si}].id: 部分「{sec.name}」的标识「{sec.id}」与 grading.sections[{sec_ids[sec.id]}] 重复")
+                out.append(RubricProblem(RubricCode.DUPLICATE_ID, f"grading.sections[{si}].id: 部分「{sec.name}」的标识「{sec.id}」与 grading.sections[{sec_ids[sec.id]}] 重复"))
             sec_ids.setdefault(sec.id, si)
             for key in ("dimensions", "deduct_dimensions"):
                 for dj, did in enumerate(getattr(sec, key), 1):
                     if did not in dim_ids:
-                        out.append(f"grading.sections[{si}].{key}[{dj}]: 未知的维度「{did}」{suggest(did, dim_ids)}")
+                        out.append(RubricProblem(RubricCode.UNKNOWN_REFERENCE, f"grading.sections[{si}].{key}[{dj}]: 未知的维度「{did}」{suggest(did, dim_ids)}"))
                     elif did in seen:
-                        out.append(f"grading.sections[{si}].{key}[{dj}]: 维度「{did}」已属于部分「{seen[did]}」")
+                        out.append(RubricProblem(RubricCode.INCONSISTENT, f"grading.sections[{si}].{key}[{dj}]: 维度「{did}」已属于部分「{seen[did]}」"))
                     seen[did] = sec.id
         for did in sorted(dim_ids - set(seen)):
-            out.append(f"grading.sections: 维度「{did}」不属于任何部分")
+            out.append(RubricProblem(RubricCode.INCONSISTENT, f"grading.sections: 维度「{did}」不属于任何部分"))
     if r.grading.model == "per_dimension":
         for li, lv in enumerate(r.grading.levels, 1):
             if lv.min > len(r.dimensions):
-                out.append(f"grading.levels[{li}].min: 需要 {lv.min:g} 颗星，但只有 {len(r.dimensions)} 个维度")
+                out.append(RubricProblem(RubricCode.INCONSISTENT, f"grading.levels[{li}].min: 需要 {lv.min:g} 颗星，但只有 {len(r.dimensions)} 个维度"))
 
     labels = [lv.label for lv in r.grading.levels]
 
@@ -999,27 +999,27 @@ def cross_check(r: Rubric, registry) -> list[str]:
 
     for li, (hi, lo) in enumerate(zip(r.grading.levels, r.grading.levels[1:]), 2):
         if lo.min >= hi.min:
-            out.append(f"grading.levels[{li}].min: 门槛 {lo.min:g} 不低于上一等级「{hi.label}」的 {hi.min:g}，等级应从高到低排列")
+            out.append(RubricProblem(RubricCode.INCONSISTENT, f"grading.levels[{li}].min: 门槛 {lo.min:g} 不低于上一等级「{hi.label}」的 {hi.min:g}，等级应从高到低排列"))
     for li, lv in enumerate(r.grading.levels, 1):
         if lv.min > r.grading.scale and r.grading.model not in ("points", "per_dimension"):
-            out.append(f"grading.levels[{li}].min: 门槛 {lv.min:g} 超过满分 {r.grading.scale:g}")
+            out.append(RubricProblem(RubricCode.INCONSISTENT, f"grading.levels[{li}].min: 门槛 {lv.min:g} 超过满分 {r.grading.scale:g}"))
         for ci, c in enumerate(lv.requires, 1):
             check_condition(f"grading.levels[{li}].requires[{ci}]", c, f"等级「{lv.label}」的附加条件：")
         if lv.min_total is not None and r.grading.model != "per_dimension":
-            out.append(f"grading.levels[{li}].min_total: 只用于按维度评星（per_dimension），其他模式请用 min")
+            out.append(RubricProblem(RubricCode.SCHEMA, f"grading.levels[{li}].min_total: 只用于按维度评星（per_dimension），其他模式请用 min"))
     for key, what, items in (("vetoes", "否决项", r.vetoes), ("warnings", "预警", r.warnings)):
         seen_ids: dict[str, int] = {}
         for vi, v in enumerate(items, 1):
             vpath = f"{key}[{vi}]"
             owner = f"{what}「{v.name}」（{v.id}）："
             if v.id in seen_ids:
-                out.append(f"{vpath}.id: {what}「{v.name}」的标识「{v.id}」与 {key}[{seen_ids[v.id]}] 重复")
+                out.append(RubricProblem(RubricCode.DUPLICATE_ID, f"{vpath}.id: {what}「{v.name}」的标识「{v.id}」与 {key}[{seen_ids[v.id]}] 重复"))
             seen_ids.setdefault(v.id, vi)
             check_condition(f"{vpath}.when", v.when, owner)
             for lkey in ("cap_level", "award_level"):
                 lv = getattr(v, lkey, None)
                 if lv is not None and lv not in labels:
-                    out.append(f"{vpath}.{lkey}: {owner}{unknown_level(lv)}")
+                    out.append(RubricProblem(RubricCode.UNKNOWN_VALUE, f"{vpath}.{lkey}: {owner}{unknown_level(lv)}"))
             check_categories(f"{vpath}.categories", v.categories, owner)
     if r.bonus is not None:
         claims_measure = r.bonus.measure
@@ -1027,7 +1027,7 @@ def cross_check(r: Rubric, registry) -> list[str]:
             claims = sorted(m.id for m in registry.measures.values() if m.kind == "claims")
             if len(claims) != 1:
                 have = "、".join(claims) if claims else "无"
-                out.append(f"bonus.measure: 请写明加分使用的申报记录类测量项（可用：{have}）")
+                out.append(RubricProblem(RubricCode.SCHEMA, f"bonus.measure: 请写明加分使用的申报记录类测量项（可用：{have}）"))
             claims_measure = claims[0] if len(claims) == 1 else None
         else:
             check_measure("bonus", r.bonus.measure, {}, kind="claims")
@@ -1037,16 +1037,16 @@ def cross_check(r: Rubric, registry) -> list[str]:
                 choices = m.choices.get("level" if key == "points" else "kind")
                 for x in values if choices else []:
                     if x not in choices:
-                        out.append(f"bonus.{key}: {r.bonus.name}：申报记录没有{what}「{x}」{suggest(x, choices)}"
-                                   f"（可用：{listed(choices)}）；写错的{what}永远不会加分")
+                        out.append(RubricProblem(RubricCode.UNKNOWN_VALUE, f"bonus.{key}: {r.bonus.name}：申报记录没有{what}「{x}」{suggest(x, choices)}"
+                                   f"（可用：{listed(choices)}）；写错的{what}永远不会加分"))
     seen_q: dict[tuple[str, str], int] = {}
     for qi, q in enumerate(r.quotas, 1):
         if q.level not in labels:
-            out.append(f"quotas[{qi}].level: 名额：{unknown_level(q.level)}")
+            out.append(RubricProblem(RubricCode.UNKNOWN_VALUE, f"quotas[{qi}].level: 名额：{unknown_level(q.level)}"))
         elif r.level_index(q.level) == len(labels) - 1:
-            out.append(f"quotas[{qi}].level: 最低等级「{q.level}」不能设名额（超出名额的支部无处可降）")
+            out.append(RubricProblem(RubricCode.INCONSISTENT, f"quotas[{qi}].level: 最低等级「{q.level}」不能设名额（超出名额的支部无处可降）"))
         if (q.level, q.scope) in seen_q:
-            out.append(f"quotas[{qi}]: 等级「{q.level}」在同一范围（{q.scope}）内的名额重复设置（另见 quotas[{seen_q[(q.level, q.scope)]}]）")
+            out.append(RubricProblem(RubricCode.DUPLICATE_ID, f"quotas[{qi}]: 等级「{q.level}」在同一范围（{q.scope}）内的名额重复设置（另见 quotas[{seen_q[(q.level, q.scope)]}]）"))
         seen_q.setdefault((q.level, q.scope), qi)
     for ti, key in enumerate(r.ranking.tie_break, 1):
         if key in ("base_total", "bonus"):
@@ -1057,7 +1057,7 @@ def cross_check(r: Rubric, registry) -> list[str]:
             hint = suggest(key.split(":", 1)[1], sorted(dim_ids)).replace("「", "「dimension:")
         else:
             hint = suggest(key, ["base_total", "bonus"])
-        out.append(f"ranking.tie_break[{ti}]: 无法识别「{key}」{hint}（可用 base_total、bonus 或 dimension:<维度标识>）")
+        out.append(RubricProblem(RubricCode.UNKNOWN_REFERENCE, f"ranking.tie_break[{ti}]: 无法识别「{key}」{hint}（可用 base_total、bonus 或 dimension:<维度标识>）"))
     # a variant repeats the base dimensions: report a mistake in them once, at the base (the messages name
     # the indicator, so the same message at another position in a variant is the same mistake)
     base_lines = {x for x in out if not x.startswith("variants[")}

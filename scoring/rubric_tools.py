@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel
 
 from . import rules, wording
-from .errors import RubricError
+from .errors import RubricCode, RubricError, RubricProblem, located
 from .rubric import Rubric
 
 MODEL_ZH = {
@@ -390,12 +390,12 @@ def _measure_errors(data, path: str, registry) -> list[str]:
         if isinstance(m, str):
             measure = registry.get(m)
             if measure is None:
-                out.append(f"{path}.measure: 未知的测量项「{m}」（用 scoring plugins 查看可用的测量项）")
+                out.append(RubricProblem(RubricCode.UNKNOWN_MEASURE, f"{path}.measure: 未知的测量项「{m}」（用 scoring plugins 查看可用的测量项）"))
             elif isinstance(data.get("params"), dict):
                 for k in data["params"]:
                     if k not in measure.params:
                         known = "、".join(measure.params) or "无"
-                        out.append(f"{path}.params.{k}: 测量项「{m}」没有参数「{k}」（可用参数：{known}）")
+                        out.append(RubricProblem(RubricCode.UNKNOWN_PARAMETER, f"{path}.params.{k}: 测量项「{m}」没有参数「{k}」（可用参数：{known}）"))
         for k, v in data.items():
             if k != "params":
                 out += _measure_errors(v, f"{path}.{k}" if path else k, registry)
@@ -413,8 +413,8 @@ def check_fragment(data: dict, shown: str, registry) -> str:
     body = {k: v for k, v in data.items() if k not in ("plugins",)}
     errors = [(_key_path(loc + tuple(err.get("loc", ()))), _zh_message(err))
               for loc, err in _partial_errors(Rubric, body, ())]
-    problems = [f"{shown}: {p}: {m}" for p, m in _dedupe_variant_errors(errors)]
-    problems += [f"{shown}: {p}" for p in dict.fromkeys(_measure_errors(body, "", registry))
+    problems = [RubricProblem(RubricCode.SCHEMA, f"{shown}: {p}: {m}") for p, m in _dedupe_variant_errors(errors)]
+    problems += [located(shown, p) for p in dict.fromkeys(_measure_errors(body, "", registry))
                  if not p.startswith("variants[")]
     if problems:
         raise FragmentError(problems)

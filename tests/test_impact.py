@@ -16,7 +16,6 @@ import pytest
 
 from scoring.cli import main
 from scoring.engine import load, needed_tables, score
-from scoring.errors import UsageError
 from scoring.impact import compare, summary_lines
 from scoring.reader import read_dataset
 from scoring.sample import generate_county, write_dataset

@@ -17,7 +17,7 @@ from scoring.cli import main
 from scoring.engine import load
 from scoring.errors import Problem, UsageError
 from scoring import atomic
-from scoring.output import jsonout, xlsx
+from scoring.output import xlsx
 from scoring.output.jsonout import to_json_dict, write_json
 from scoring.output.xlsx import write_results
 from scoring.previous import attach, compare, gone, load_previous

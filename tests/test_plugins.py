@@ -6,16 +6,14 @@ import inspect
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from golden_data import golden_dataset, make_dataset
 from scoring import hookspecs
-from scoring.engine import compute_measure, compute_measures, load, score
+from scoring.engine import compute_measure, compute_measures
 from scoring.errors import PluginError
-from scoring.evaluator import measure_key
 from scoring.measure import MeasureContext
 from scoring.registry import make_registry
 from scoring.rubric import load_rubric

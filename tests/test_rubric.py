@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from scoring.engine import load
-from scoring.errors import RubricError
+from scoring.errors import RubricCode, RubricError
 from scoring.rubric import builtin_names
 
 CASES = sorted((Path(__file__).parent / "invalid_rubrics").glob("*.toml"))
@@ -45,6 +45,36 @@ def test_invalid_rubric_messages(case, monkeypatch):
     assert str(e.value).strip() == expected
     for line in e.value.messages:
         assert line.split(": ")[0].endswith(".toml") and case.name in line  # names the file (and key path)
+
+
+# the reason code of each golden case's errors, by the case's kind (the name says what it tries)
+CODE_OF = {
+    "dup_": RubricCode.DUPLICATE_ID, "duplicate_": RubricCode.DUPLICATE_ID, "extends_adds": RubricCode.DUPLICATE_ID,
+    "variant_adds": RubricCode.DUPLICATE_ID, "extends_": RubricCode.EXTENDS, "enum_": RubricCode.UNKNOWN_VALUE,
+    "steps_": RubricCode.RULE, "linear_never": RubricCode.RULE, "pass_fail_never": RubricCode.RULE,
+    "ratio_percent": RubricCode.RULE, "unknown_measure": RubricCode.UNKNOWN_MEASURE,
+    "measure_typo": RubricCode.UNKNOWN_MEASURE, "unknown_param": RubricCode.UNKNOWN_PARAMETER,
+    "toml_syntax": RubricCode.TOML_SYNTAX, "percent_share": RubricCode.TOML_SYNTAX, "typo_key": RubricCode.SCHEMA,
+    "wrong_type": RubricCode.SCHEMA, "veto_unknown_indicator": RubricCode.UNKNOWN_REFERENCE,
+    "unknown_tie_break": RubricCode.UNKNOWN_REFERENCE, "level_typo": RubricCode.UNKNOWN_VALUE,
+    "unknown_category": RubricCode.UNKNOWN_VALUE, "points_exceed": RubricCode.INCONSISTENT,
+}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+def test_invalid_rubric_errors_carry_reason_codes(case, monkeypatch):
+    monkeypatch.chdir(case.parent)
+    with pytest.raises(RubricError) as e:
+        load(case.name)
+    assert all(isinstance(c, RubricCode) for c in e.value.codes), e.value.messages  # every message has one
+    kind = next((code for prefix, code in CODE_OF.items() if case.stem.startswith(prefix)), None)
+    if kind is not None:
+        assert set(e.value.codes) == {kind}, (case.stem, e.value.codes)
+
+
+def test_reason_codes_cover_the_kinds_of_golden_cases():
+    prefixed = [c.stem for c in CASES if any(c.stem.startswith(p) for p in CODE_OF)]
+    assert len(prefixed) >= 30
 
 
 @pytest.mark.parametrize("case", CASES[:3], ids=[c.stem for c in CASES[:3]])

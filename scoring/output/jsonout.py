@@ -48,7 +48,6 @@ Files are written with :func:`scoring.atomic.atomic_output`.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -378,15 +377,6 @@ def to_json_dict(result: Result) -> dict:
     """The contract dictionary for ``result`` (branches in rank order)."""
     head, extra = _top(result)
     return {**head, "branches": [b for part in iter_branches(result) for b in part], **extra}
-
-
-def _warning_records(result: Result) -> dict:
-    """Fired warnings (预警) per branch: ``[{"id", "name", "explanation"}]``, from the result's ``warnings``."""
-    own = result.warnings
-    if own is not None and len(own):
-        return _grouped(own, {"id": ("warning", "text"), "name": ("name", "text"), "explanation": ("explanation", "text")},
-                        sort_by=["order"])
-    return {}
 
 
 def _previous_records(branches: pd.DataFrame, previous: pd.DataFrame | None) -> list[dict] | None:
