@@ -25,7 +25,6 @@ import logging
 import os
 import warnings
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -147,9 +146,8 @@ def score_on_dask(paths, rubric_spec, plugins, year: int, command: str, title: s
                   lenient: bool = False, scheduler: str | None = None, workers: int | None = None,
                   processes: bool = True):
     """The result of ``scoring run`` with the measures computed on Dask (see the module docstring)."""
-    from .engine import Timer, load
-    from .evaluator import Measured, measure_requests, evaluate
-    from .wording import explain
+    from .engine import Timer, as_measured, evaluate_measured, load
+    from .evaluator import measure_requests
 
     timer = timer or Timer(quiet=True)
     rubric, reg, _ = load(rubric_spec, list(plugins))
@@ -178,10 +176,6 @@ def score_on_dask(paths, rubric_spec, plugins, year: int, command: str, title: s
                 frame = frame.loc[~frame.index.duplicated()]
                 frame = frame.reindex(pd.Index(branches["branch_id"], name=frame.index.name)) \
                     if frame.index.isin(branches["branch_id"]).all() and len(frame) == len(branches) else frame
-            kwargs = {k: p.default for k, p in m.params.items()}
-            kwargs.update(params)
-            advice = partial(m.advice, kwargs) if m.advice is not None else None
-            measured[key] = Measured(frame=frame, unit=m.unit, rate=m.is_rate, kind=m.kind, digits=m.digits,
-                                     advice=advice)
-        result = explain(evaluate(rubric, branches, measured, meta=meta))
+            measured[key] = as_measured(m, frame, params)
+        result = evaluate_measured(rubric, reg, branches, measured, meta)
     return result

@@ -73,13 +73,18 @@ def compute_measures(r: Rubric, reg: Registry, data: Dataset, year: int, progres
         m = reg.measures[mid]
         if progress is not None:
             progress.step(f"计算测量项：{m.name}")
-        frame = compute_measure(m, data, year, params, shared)
-        kwargs = {k: p.default for k, p in m.params.items()}
-        kwargs.update(params)
-        advice = partial(m.advice, kwargs) if m.advice is not None else None
-        out[key] = Measured(frame=frame, unit=m.unit, rate=m.is_rate, kind=m.kind, digits=m.digits, advice=advice,
-                            counts=m.counts)
+        out[key] = as_measured(m, compute_measure(m, data, year, params, shared), params)
     return out
+
+
+def as_measured(m: Measure, frame: pd.DataFrame, params: dict | None = None) -> Measured:
+    """A measure's frame with what the evaluator and the wording need from the measure (unit, kind, digits,
+    counts, its advice bound to the parameters): the one place a local or a distributed run makes it."""
+    kwargs = {k: p.default for k, p in m.params.items()}
+    kwargs.update(params or {})
+    advice = partial(m.advice, kwargs) if m.advice is not None else None
+    return Measured(frame=frame, unit=m.unit, rate=m.is_rate, kind=m.kind, digits=m.digits, advice=advice,
+                    counts=m.counts)
 
 
 def _record_years(frame: pd.DataFrame, col: str, dtype: str) -> pd.Series:
@@ -149,13 +154,19 @@ def score(r: Rubric, reg: Registry, data: Dataset, year: int | None = None, meta
     year = year or r.year
     with timer("measure"):
         measured = compute_measures(r, reg, data, year, progress=timer)
+    with timer("evaluate"):
+        return evaluate_measured(r, reg, data.table("branches"), measured, meta)
+
+
+def evaluate_measured(r: Rubric, reg: Registry, branches: pd.DataFrame, measured: dict[str, Measured],
+                      meta: RunMeta | None = None) -> Result:
+    """The rubric's warnings on the measured values (into ``meta``), the evaluation and its words: what a
+    local run and a distributed one (after gathering the measures) both do."""
     if meta is not None:
         from .checks import data_warnings
 
-        meta.rubric_warnings = data_warnings(r, reg, data.table("branches"), measured)
-    with timer("evaluate"):
-        result = explain(evaluate(r, data.table("branches"), measured, meta=meta))
-    return result
+        meta.rubric_warnings = data_warnings(r, reg, branches, measured)
+    return explain(evaluate(r, branches, measured, meta=meta))
 
 
 def build_meta(r: Rubric, reg: Registry, data: Dataset, year: int, command: str, title: str | None = None) -> RunMeta:
