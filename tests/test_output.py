@@ -820,22 +820,30 @@ def county_runs(tmp_path_factory) -> dict:
     results = base / "results"
     results.mkdir()
     out = {}
-    for name, source in (("first", data), ("again", data), ("resaved", resaved), ("changed", changed)):
+    for name, source in (("first", data), ("changed", changed)):
         target = results / f"{name}.xlsx"
         assert main(["run", str(source), "-o", str(target), "--json", str(results / f"{name}.json"), "-q"]) == 0
         out[name] = target
     out["json"] = results / "first.json"
-    out["data"] = data
+    out["data"], out["resaved"], out["changed_data"] = data, resaved, changed
     return out
 
 
 def test_data_fingerprint_follows_the_data(county_runs):
-    first, again = audit_values(county_runs["first"]), audit_values(county_runs["again"])
-    resaved, changed = audit_values(county_runs["resaved"]), audit_values(county_runs["changed"])
+    from scoring.engine import load, needed_tables
+    from scoring.reader import read_dataset
+
+    first, changed = audit_values(county_runs["first"]), audit_values(county_runs["changed"])
+    rubric, registry, _ = load(None)
+
+    def fingerprint(path):  # what a run records, read again from the file
+        return read_dataset([path], registry.tables, needed_tables(rubric, registry), year=rubric.year).sha256()
+
     assert len(first["数据指纹(SHA-256)"]) == 64
-    assert again["数据指纹(SHA-256)"] == first["数据指纹(SHA-256)"]
-    assert resaved["数据指纹(SHA-256)"] == first["数据指纹(SHA-256)"]  # same cells in a re-saved file
+    assert fingerprint(county_runs["data"]) == first["数据指纹(SHA-256)"]  # the same file read again
+    assert fingerprint(county_runs["resaved"]) == first["数据指纹(SHA-256)"]  # same cells in a re-saved file
     assert changed["数据指纹(SHA-256)"] != first["数据指纹(SHA-256)"]  # one secretary's name changed
+    assert fingerprint(county_runs["changed_data"]) == changed["数据指纹(SHA-256)"]
     assert changed["评分标准指纹(SHA-256)"] == first["评分标准指纹(SHA-256)"]
     assert len(first["评分标准指纹(SHA-256)"]) == 64
     assert first["引擎版本"] and first["插件及版本"] and first["生成时间"]
