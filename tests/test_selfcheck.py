@@ -236,7 +236,7 @@ random_branch = st.builds(
 NO_SHRINK = [Phase.explicit, Phase.reuse, Phase.generate]
 
 
-@settings(max_examples=5, deadline=None, phases=NO_SHRINK, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=3, deadline=None, phases=NO_SHRINK, suppress_health_check=[HealthCheck.too_slow])
 @given(spec=random_branch, sections=st.booleans())
 def test_total_gain_is_the_total_difference_when_the_step_is_taken(engine, spec, sections):
     rubric = _sections(engine[0]) if sections else engine[0]
@@ -258,7 +258,7 @@ def test_total_gain_is_the_total_difference_when_the_step_is_taken(engine, spec,
         assert _branch(redone, "X")["total"] - before == pytest.approx(row["total_gain"], abs=1e-3)
 
 
-@settings(max_examples=4, deadline=None, phases=NO_SHRINK, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=3, deadline=None, phases=NO_SHRINK, suppress_health_check=[HealthCheck.too_slow])
 @given(spec=random_branch)
 def test_a_reachable_path_reaches_the_level(engine, spec):
     result, measured = _score(engine, county_specs() + [spec])
