@@ -66,7 +66,8 @@ __all__ = ["read_dataset", "EXCEL_SUFFIXES", "CSV_SUFFIXES", "PARQUET_SUFFIXES",
 
 
 def read_dataset(paths: Sequence[Path], specs: Mapping[str, Table], needed: Iterable[str], timer=None, *,
-                 lenient: bool = False, year: int | None = None) -> Dataset:
+                 lenient: bool = False, year: int | None = None,
+                 columns: Mapping[str, Iterable[str]] | None = None) -> Dataset:
     """Read every input, validate it against ``specs`` and return the typed tables.
 
     ``needed`` names the tables the rubric's measures read ("branches" is always needed); a needed table
@@ -83,6 +84,12 @@ def read_dataset(paths: Sequence[Path], specs: Mapping[str, Table], needed: Iter
     ``year`` is the assessment year: dates that cannot lie after its end (``Column.not_after_year``) are
     checked against it. Every value is checked against its column's bounds and its table's rules across
     columns (:mod:`scoring.reader.plausible`).
+
+    ``columns`` (table id -> column ids, the union of the measures' ``Measure.inputs``) limits what is read
+    of the tables it names to those columns plus the ones the checks need (:func:`columns_to_read`): the
+    other columns are not read from a Parquet file, not converted nor checked for any format, and are not
+    in the returned tables; their headers are still matched (a missing required column is still a problem).
+    支部信息 and tables it does not name are read whole. Without ``columns`` every column is read.
     """
     specs = dict(specs)
     if isinstance(paths, (str, Path)):
@@ -96,6 +103,8 @@ def read_dataset(paths: Sequence[Path], specs: Mapping[str, Table], needed: Iter
     timer = timer or _no_timer
     ix = Intake(specs)
     ix.wanted = wanted
+    if columns is not None:
+        ix.keep = columns_to_read(specs, columns)
     with timer("read"):
         for p in paths:
             add_path(ix, Path(p))
@@ -124,6 +133,28 @@ def read_dataset(paths: Sequence[Path], specs: Mapping[str, Table], needed: Iter
         excluded=excluded,
         excluded_problems=excluded_problems,
     )
+
+
+def columns_to_read(specs: Mapping[str, Table], columns: Mapping[str, Iterable[str]]) -> dict[str, frozenset[str]]:
+    """Per table named in ``columns`` (except 支部信息), the columns to read: those named, the table's key,
+    its references and the columns they point to in it, the columns of its rules across columns, and the
+    column placing its records in a year."""
+    referenced: dict[str, set[str]] = {}
+    for spec in specs.values():
+        for fk in spec.foreign_keys:
+            referenced.setdefault(fk.table, set()).add(fk.target)
+    out = {}
+    for tid, cols in columns.items():
+        spec = specs.get(tid)
+        if spec is None or tid == "branches":
+            continue
+        keep = set(cols) | set(spec.key) | {fk.column for fk in spec.foreign_keys} | referenced.get(tid, set())
+        for rule in spec.checks:
+            keep |= {*rule.left, *rule.right}
+        if spec.year_column:
+            keep.add(spec.year_column)
+        out[tid] = frozenset(keep & set(spec.column_ids))
+    return out
 
 
 class _NoPhase:

@@ -43,8 +43,10 @@ def build(ix: Intake, tid: str, parts: list[_Part]) -> tuple[pd.DataFrame, pd.Da
     ix.offsets[tid] = starts
     excel = np.array([p.fmt == "excel" for p in parts], dtype=bool)[owner]
 
+    keep = ix.keep.get(tid)
+    columns = [c for c in spec.columns if keep is None or c.id in keep]  # the others were not read
     out: dict[str, pd.Series] = {}
-    for col in spec.columns:
+    for col in columns:
         c = cells.get(col.id)
         if c is None:
             out[col.id] = _empty_column(DTYPES[col.dtype], n)
@@ -81,8 +83,8 @@ def build(ix: Intake, tid: str, parts: list[_Part]) -> tuple[pd.DataFrame, pd.Da
                 ix.emit_rows(DataProblem.EMPTY_REQUIRED, tid, empty, col.id, "必填项为空",
                                lambda p, i, cid=col.id: f"「{p.headers[cid]}」为必填项，不能为空")
         out[col.id] = pd.Series(conv.values, index=pd.RangeIndex(n), dtype=DTYPES[col.dtype])
-    frame = pd.DataFrame(out, index=pd.RangeIndex(n), columns=list(spec.column_ids))
-    for col in spec.columns:  # keep object columns object (pandas would infer its "str" dtype)
+    frame = pd.DataFrame(out, index=pd.RangeIndex(n), columns=[c.id for c in columns])
+    for col in columns:  # keep object columns object (pandas would infer its "str" dtype)
         if frame[col.id].dtype != DTYPES[col.dtype]:
             frame[col.id] = frame[col.id].astype(DTYPES[col.dtype])
 

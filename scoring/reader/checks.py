@@ -20,7 +20,8 @@ def check_keys(ix: Intake, tables: dict[str, pd.DataFrame]) -> None:
         if not len(frame):
             continue
         if not key:
-            note_identical_rows(ix, tid, frame)
+            if tid not in ix.pruned:  # identical in the columns read is not identical: only said when all were read
+                note_identical_rows(ix, tid, frame)
             continue
         sub = frame[key]
         complete = sub.notna().all(axis=1).to_numpy()

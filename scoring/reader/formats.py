@@ -45,16 +45,37 @@ def read_file(ix: Intake, given: str, path: Path, file: str, fmt: str, in_folder
             columns, encoding = _read_csv(path)
             header = None
         else:
-            frame = pd.read_parquet(path).reset_index(drop=True)
-            columns, encoding = [frame.iloc[:, j] for j in range(frame.shape[1])], None
-            header = list(frame.columns)
+            columns, header, nrows = _read_parquet(ix, tid, path)
+            encoding = None
     except Exception as e:  # unreadable or damaged file: the user's data, reported like any problem
         ix.problem(DataProblem.UNREADABLE_FILE, file, None, None, None, f"无法读取文件：{type(e).__name__}: {e}")
         ix.seen.add(tid)
         return
     if encoding == "gb18030":
         ix.note(DataNote.ENCODING, given, file, None, None, "文件不是 UTF-8 编码，已按 GB18030 读取", table=tid)
-    add_grid(ix, _Grid(given, file, None, table, columns, fmt, header=header))
+    add_grid(ix, _Grid(given, file, None, table, columns, fmt, header=header,
+                       nrows=nrows if fmt == "parquet" else None))
+
+
+def _read_parquet(ix: Intake, tid: str, path: Path) -> tuple[list, list, int]:
+    """The columns of a Parquet file the read needs (``Intake.keep``; None in the place of the others),
+    its column names and its number of records. Only the needed columns are read from the file."""
+    import pyarrow.parquet as pq
+
+    keep = ix.keep.get(tid)
+    if keep is not None:
+        pf = pq.ParquetFile(path)
+        index = {c for c in (pf.schema_arrow.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)}
+        names = [n for n in pf.schema_arrow.names if n not in index]  # as pandas names them, index left out
+        nrows = pf.metadata.num_rows
+        lookup = ix.lookups[tid]
+        wanted = [n for n in names if lookup.get(_key(n)) in keep]
+    if keep is None or len(set(names)) < len(names) or len(wanted) == len(names):
+        frame = pd.read_parquet(path).reset_index(drop=True)
+        return [frame.iloc[:, j] for j in range(frame.shape[1])], list(frame.columns), len(frame)
+    frame = pd.read_parquet(path, columns=wanted).reset_index(drop=True) if wanted else pd.DataFrame()
+    got = {n: frame.iloc[:, j] for j, n in enumerate(frame.columns)}
+    return [got.get(n) for n in names], names, nrows
 
 
 def read_workbook(ix: Intake, given: str, path: Path, file: str, in_folder: bool = False) -> None:

@@ -84,7 +84,7 @@ def add_grid(ix: Intake, g: _Grid) -> None:
             if k:
                 ix.note(DataNote.UNKNOWN_COLUMN, g.given, g.file, g.sheet, _header_text(cell),
                         "不是该表的列，已忽略", table=spec.id)
-            elif j < len(data) and _has_content(data[j]):
+            elif j < len(data) and data[j] is not None and _has_content(data[j]):
                 ix.note(DataNote.UNNAMED_COLUMN, g.given, g.file, g.sheet, None,
                         f"第{letter}列没有表头，其中的内容已忽略", table=spec.id)
             continue
@@ -100,7 +100,11 @@ def add_grid(ix: Intake, g: _Grid) -> None:
     for c in spec.columns:
         if c.id not in mapping and c.required:
             ix.problem(DataProblem.MISSING_COLUMN, *where, None, c.header, f"缺少必填列「{c.header}」")
-    nrows = len(data[0]) if data else 0
+    keep = ix.keep.get(spec.id)
+    if keep is not None and not keep.issuperset(mapping):  # columns nobody reads: left out once their header is known
+        mapping = {cid: j for cid, j in mapping.items() if cid in keep}
+        ix.pruned.add(spec.id)
+    nrows = g.nrows if g.nrows is not None else len(data[0]) if data else 0
     rows = np.arange(first_row, first_row + nrows, dtype="int64")
     add_part(ix, g, {cid: data[j] for cid, j in mapping.items()}, headers, rows)
 

@@ -33,6 +33,7 @@ class _Grid:
     columns: list  # np.ndarray (workbooks) or pd.Series (CSV, Parquet) per column
     fmt: str  # "excel", "csv" or "parquet"
     header: list | None = None  # Parquet: the column names (the grid holds data only)
+    nrows: int | None = None  # Parquet: the number of records (columns not read are None in ``columns``)
 
 
 @dataclass
@@ -98,6 +99,9 @@ class Intake:
             self.lookups[t.id] = lk
         self.seen: set[str] = set()  # tables some sheet or file was found for, readable or not
         self.wanted: set[str] = set()  # tables the rubric needs (for messages)
+        # table id -> the column ids to read (see read_dataset's ``columns``); a table not listed is read whole
+        self.keep: dict[str, frozenset[str]] = {}
+        self.pruned: set[str] = set()  # tables of which some sheet or file had a column left out
 
     # -- problems and notes ------------------------------------------------------------------------
 

@@ -42,7 +42,7 @@ def check_plausible(ix: Intake, tables: dict[str, pd.DataFrame], year: int | Non
         if not len(frame):
             continue
         spec = ix.specs[tid]
-        out = {col.id: _check_column(ix, tid, frame, col, year) for col in spec.columns}
+        out = {col.id: _check_column(ix, tid, frame, col, year) for col in spec.columns if col.id in frame}
         for rule in spec.checks:  # a value out of its bounds is reported once, not again by the rules it is in
             _check_rule(ix, tid, frame, spec, rule, np.logical_or.reduce([out[c] for c in (*rule.left, *rule.right)]))
 

@@ -1,0 +1,78 @@
+"""Reading only the columns the measures declare (``read_dataset(..., columns=...)``)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from scoring.errors import DataError, DataProblem
+from scoring.reader import read_dataset
+from scoring.reader.formats import pd as formats_pd
+from scoring.sample import generate_county, write_dataset
+from plugins.sample_county import builtin_table_map
+
+SPECS = builtin_table_map()
+NEEDED = ("members", "meetings", "dues")
+# what a rubric's measures might declare: members' 性别, 姓名, 学历 and 组织生活记录's 主题 are read by none
+DECLARED = {"branches": ("branch_id", "category"), "members": ("member_id", "branch_id", "status"),
+            "meetings": ("branch_id", "date", "kind"), "dues": ("member_id", "branch_id", "month", "due", "paid", "paid_date")}
+
+
+@pytest.fixture(scope="module")
+def county():
+    tables = generate_county(n_branches=6, seed=7)
+    return {t: tables[t] for t in ("branches", "members", "meetings", "dues")}
+
+
+def _write(county, folder, fmt, bad_gender: bool):
+    tables = dict(county)
+    if bad_gender:  # a value 性别 does not allow: an error wherever the column is read
+        tables["members"] = tables["members"].assign(gender="未知")
+    write_dataset(tables, folder, fmt)
+    return folder
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_a_column_no_measure_declares_is_not_read(county, tmp_path, fmt):
+    folder = _write(county, tmp_path / fmt, fmt, bad_gender=True)
+    with pytest.raises(DataError) as info:  # read whole, the bad 性别 is an error in every row
+        read_dataset([folder], SPECS, NEEDED)
+    assert {p.code for p in info.value.problems} == {DataProblem.BAD_ENUM}
+    assert {p.column for p in info.value.problems} == {"gender"}  # the sample writes the column ids as headers
+
+    ds = read_dataset([folder], SPECS, NEEDED, columns=DECLARED)
+    members = ds.tables["members"]
+    # declared + key + references; 出生日期/入党日期 stay for the rule 入党日期 >= 出生日期
+    assert list(members.columns) == ["member_id", "branch_id", "birth_date", "join_date", "status"]
+    assert list(ds.tables["meetings"].columns) == ["branch_id", "date", "kind", "expected", "attended"]
+    assert list(ds.tables["dues"].columns) == list(SPECS["dues"].column_ids)  # all declared
+    assert list(ds.tables["branches"].columns) == list(SPECS["branches"].column_ids)  # always whole
+    # the columns read are what a full read gives
+    full = read_dataset([_write(county, tmp_path / f"{fmt}-good", fmt, bad_gender=False)], SPECS, NEEDED)
+    for tid, frame in ds.tables.items():
+        pd.testing.assert_frame_equal(frame, full.tables[tid][list(frame.columns)])
+
+
+def test_parquet_reads_only_the_needed_columns_from_the_file(county, tmp_path, monkeypatch):
+    folder = _write(county, tmp_path / "pq", "parquet", bad_gender=False)
+    asked: dict[str, list | None] = {}
+    real = formats_pd.read_parquet
+
+    def spy(path, *args, columns=None, **kwargs):
+        asked[pd.io.common.stringify_path(path).rsplit("/", 1)[-1]] = columns
+        return real(path, *args, columns=columns, **kwargs)
+
+    monkeypatch.setattr(formats_pd, "read_parquet", spy)
+    read_dataset([folder], SPECS, NEEDED, columns=DECLARED)
+    assert asked["members.parquet"] == ["member_id", "branch_id", "birth_date", "join_date", "status"]
+    assert asked["meetings.parquet"] == ["branch_id", "date", "kind", "expected", "attended"]
+    assert asked["branches.parquet"] is None and asked["dues.parquet"] is None  # read whole
+
+
+def test_a_missing_required_column_is_still_a_problem_when_not_read(county, tmp_path):
+    folder = _write(county, tmp_path / "pq", "parquet", bad_gender=False)
+    members = pd.read_parquet(folder / "members.parquet").drop(columns=["name"])
+    members.to_parquet(folder / "members.parquet", index=False)
+    with pytest.raises(DataError) as info:
+        read_dataset([folder], SPECS, NEEDED, columns=DECLARED)
+    assert [(p.code, p.column) for p in info.value.problems] == [(DataProblem.MISSING_COLUMN, "姓名")]  # the spec's header
