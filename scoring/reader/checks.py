@@ -23,13 +23,14 @@ def check_keys(ix: Intake, tables: dict[str, pd.DataFrame]) -> None:
             if tid not in ix.pruned:  # identical in the columns read is not identical: only said when all were read
                 note_identical_rows(ix, tid, frame)
             continue
-        sub = frame[key]
-        complete = sub.notna().all(axis=1).to_numpy()
-        dup = sub.duplicated(keep=False).to_numpy() & complete
+        combined = _key_codes(frame, key)  # -1 where a key column is empty
+        complete = combined >= 0
+        counts = np.bincount(combined[complete], minlength=1)
+        dup = complete & (counts[np.maximum(combined, 0)] > 1)
         if not dup.any():
             continue
         pos = np.flatnonzero(dup)
-        group = sub.iloc[pos].groupby(key, sort=False, dropna=False).ngroup().to_numpy()
+        group = pd.factorize(combined[pos])[0]
         order = np.lexsort((pos, group))
         g_sorted, p_sorted = group[order], pos[order]
         starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
@@ -53,6 +54,22 @@ def check_keys(ix: Intake, tables: dict[str, pd.DataFrame]) -> None:
             return f"{shown}重复（另见{where}）"
 
         ix.emit_rows(DataProblem.DUPLICATE_KEY, tid, dup, key[0], "重复", message)
+
+
+def _key_codes(frame: pd.DataFrame, key: list[str]) -> np.ndarray:
+    """One int64 code per row for the values of the ``key`` columns (equal codes: equal values), -1 where
+    any of them is empty; factorized per column, so text keys are hashed once per row and column."""
+    combined = None
+    for k in key:
+        codes, uniques = pd.factorize(frame[k], use_na_sentinel=True)
+        codes = codes.astype("int64")
+        if combined is None:
+            combined = codes
+            continue
+        both = (combined >= 0) & (codes >= 0)
+        pair = np.where(both, combined * len(uniques) + codes, -1)
+        combined = np.where(both, pd.factorize(pair)[0], -1).astype("int64")  # compact again: no overflow
+    return combined
 
 
 def note_identical_rows(ix: Intake, tid: str, frame: pd.DataFrame) -> None:
@@ -82,10 +99,8 @@ def check_references(ix: Intake, tables: dict[str, pd.DataFrame]) -> None:
                             f"没有「{target.sheet}」，未核对{p.headers[fk.column]}", table=tid)
                 continue
             tframe = tables[fk.table]
-            ref = tframe[tframe[fk.target].notna()].drop_duplicates(subset=[fk.target])
-            index = pd.Index(ref[fk.target].to_numpy(dtype=object), dtype=object)
             values = frame[fk.column]
-            at = index.get_indexer(values.to_numpy(dtype=object))  # row of the referenced record, -1 if none
+            at = _referenced_rows(tframe[fk.target], values)  # row of the referenced record, -1 if none
             missing = values.notna().to_numpy() & (at < 0)
             if missing.any():
                 ix.emit_rows(
@@ -93,13 +108,28 @@ def check_references(ix: Intake, tables: dict[str, pd.DataFrame]) -> None:
                     tid, missing, fk.column, "不存在",
                     lambda p, i, v=values, t=target, c=fk.column:
                         f"{p.headers[c]}「{_brief(v.iat[i])}」在「{t.sheet}」中不存在")
-            check_consistency(ix, tid, frame, fk, ref, at)
+            check_consistency(ix, tid, frame, fk, tframe, at)
+
+
+def _referenced_rows(target: pd.Series, values: pd.Series) -> np.ndarray:
+    """For every value, the first row of ``target`` holding it, -1 where none (or the value is empty).
+    Both sides are factorized and only their distinct values looked up in each other."""
+    tcodes, tuniques = pd.factorize(target, use_na_sentinel=True)
+    first = np.full(len(tuniques) + 1, -1, dtype="int64")  # the last slot: values found nowhere
+    present = np.flatnonzero(tcodes >= 0)
+    tc = tcodes[present]
+    first[tc[::-1]] = present[::-1]  # assigned last to first: the first row of each value wins
+    vcodes, vuniques = pd.factorize(values, use_na_sentinel=True)
+    found = pd.Index(tuniques).get_indexer(pd.Index(vuniques)) if len(vuniques) and len(tuniques) else \
+        np.full(len(vuniques), -1, dtype="int64")
+    slot = np.append(np.where(found >= 0, found, len(tuniques)), len(tuniques))  # -1 (empty): found nowhere
+    return first[slot[vcodes]]
 
 
 def check_consistency(ix: Intake, tid: str, frame: pd.DataFrame, fk, ref: pd.DataFrame, at: np.ndarray) -> None:
     """A record pointing to a record of another table (a member) must agree with it on the references
-    both have (the member's branch). ``ref`` holds the referenced records, ``at`` the position in
-    ``ref`` of each record's reference (-1 when it does not exist)."""
+    both have (the member's branch). ``ref`` is the referenced table, ``at`` the row in ``ref`` of each
+    record's reference (-1 when it does not exist). Compared on factorized codes."""
     spec, target = ix.specs[tid], ix.specs[fk.table]
     found = at >= 0
     for other in spec.foreign_keys:
@@ -108,19 +138,25 @@ def check_consistency(ix: Intake, tid: str, frame: pd.DataFrame, fk, ref: pd.Dat
         for tfk in target.foreign_keys:
             if (tfk.table, tfk.target) != (other.table, other.target) or tfk.column == fk.target:
                 continue
-            shared = ref[tfk.column].to_numpy(dtype=object)
-            expected = np.full(len(frame), None, dtype=object)
-            expected[found] = shared[at[found]]
-            actual = frame[other.column].to_numpy(dtype=object)
-            differs = found & pd.notna(expected) & pd.notna(actual) & (expected != actual)
+            scodes, suniques = pd.factorize(ref[tfk.column], use_na_sentinel=True)
+            expected = np.full(len(frame), -1, dtype="int64")  # code among suniques, -1: none or empty
+            expected[found] = scodes[at[found]]
+            acodes, auniques = pd.factorize(frame[other.column], use_na_sentinel=True)
+            same = pd.Index(suniques).get_indexer(pd.Index(auniques)) if len(auniques) and len(suniques) else \
+                np.full(len(auniques), -1, dtype="int64")
+            actual = np.where(acodes >= 0, same[np.maximum(acodes, 0)] if len(same) else -1, -2)  # -2: empty
+            differs = (expected >= 0) & (actual != -2) & (actual != expected)
             if not differs.any():
                 continue
             theader = target.column(tfk.column).header
+            shared = np.asarray(suniques, dtype=object)
+            values = frame[other.column]
 
-            def message(p: _Piece, i: int, expected=expected, actual=actual, theader=theader, other=other) -> str:
+            def message(p: _Piece, i: int, expected=expected, values=values, shared=shared, theader=theader,
+                        other=other) -> str:
                 return (f"{p.headers[fk.column]}「{_brief(frame[fk.column].iat[i])}」在「{target.sheet}」中的"
-                        f"{theader}是「{_brief(expected[i])}」，与本行{p.headers[other.column]}"
-                        f"「{_brief(actual[i])}」不一致")
+                        f"{theader}是「{_brief(shared[expected[i]])}」，与本行{p.headers[other.column]}"
+                        f"「{_brief(values.iat[i])}」不一致")
 
             ix.emit_rows(DataProblem.INCONSISTENT_REFERENCE, tid, differs, other.column, "与名册不一致", message)
 

@@ -156,13 +156,17 @@ def _convert_text(c: _Cells, col: Column) -> _Converted:
         if inner.any():
             text = text.where(~inner, text.str.replace(r"\s+", "", regex=True))
             changed |= inner
-    has_text = text.notna().to_numpy()
-    # unchanged text keeps the original Python str objects (no round trip through Arrow)
-    same = has_text & ~changed
-    raw = c.raw.to_numpy(dtype=object) if c.raw.dtype == object else text.to_numpy(dtype=object)
-    out[same] = raw[same]
-    if changed.any():
-        out[changed] = text[changed].to_numpy(dtype=object)
+    if c.raw.dtype == object:  # workbooks: unchanged text keeps the original Python str objects
+        has_text = text.notna().to_numpy()
+        same = has_text & ~changed
+        raw = c.raw.to_numpy(dtype=object)
+        out[same] = raw[same]
+        if changed.any():
+            out[changed] = text[changed].to_numpy(dtype=object)
+    else:  # Arrow text (CSV, Parquet): one Python str per distinct value, shared by its rows
+        codes, uniques = pd.factorize(text, use_na_sentinel=True)
+        if len(uniques):
+            out = np.append(np.asarray(uniques, dtype=object), None)[codes]
     has_num = ~np.isnan(c.num)
     if has_num.any():
         v = c.num[has_num]
