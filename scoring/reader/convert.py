@@ -152,9 +152,14 @@ def _convert_text(c: _Cells, col: Column) -> _Converted:
     text = c.text
     changed = c.spaced.copy()
     if col.dtype == "enum":  # enumeration values never contain spaces: "国有 企业" is 国有企业
-        inner = text.str.contains(r"\s", regex=True).fillna(False).to_numpy(dtype=bool)
-        if inner.any():
-            text = text.where(~inner, text.str.replace(r"\s+", "", regex=True))
+        # (Python's \s, which Arrow's regex engine does not have: matched once per distinct value)
+        codes, uniques = pd.factorize(text, use_na_sentinel=True)
+        distinct = pd.Series(np.asarray(uniques, dtype=object), dtype="str")
+        spaced = distinct.str.contains(r"\s", regex=True).fillna(False).to_numpy(dtype=bool)
+        if spaced.any():
+            inner = np.append(spaced, False)[codes]
+            compact = np.append(distinct.str.replace(r"\s+", "", regex=True).to_numpy(dtype=object), None)[codes]
+            text = text.where(~inner, pd.Series(compact, index=text.index, dtype="str"))
             changed |= inner
     if c.raw.dtype == object:  # workbooks: unchanged text keeps the original Python str objects
         has_text = text.notna().to_numpy()
