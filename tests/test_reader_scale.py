@@ -76,3 +76,18 @@ def test_a_missing_required_column_is_still_a_problem_when_not_read(county, tmp_
     with pytest.raises(DataError) as info:
         read_dataset([folder], SPECS, NEEDED, columns=DECLARED)
     assert [(p.code, p.column) for p in info.value.problems] == [(DataProblem.MISSING_COLUMN, "姓名")]  # the spec's header
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_spaces_inside_enum_values_are_removed_per_distinct_value(county, tmp_path, fmt):
+    tables = dict(county)
+    members = tables["members"].copy()
+    status = members["status"].astype(object).to_numpy(copy=True)
+    status[0], status[1], status[2] = "正 式", "预\u3000备", "正\t式"
+    tables["members"] = members.assign(status=status)
+    write_dataset(tables, tmp_path / fmt, fmt)
+    ds = read_dataset([tmp_path / fmt], SPECS, NEEDED)
+    got = ds.tables["members"]["status"].tolist()
+    expected = county["members"]["status"].astype(object).tolist()
+    expected[0], expected[1], expected[2] = "正式", "预备", "正式"
+    assert got == expected
