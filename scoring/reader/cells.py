@@ -152,7 +152,9 @@ def _split(s: pd.Series) -> _Cells:
     stripped = text.str.strip(_WS)
     has_text = stripped.notna() & stripped.ne("")
     spaced = (has_text & stripped.ne(text)).fillna(False).to_numpy(dtype=bool)
-    text = stripped.where(has_text)
+    if spaced.any() or int(has_text.sum()) != int(text.notna().sum()):
+        text = stripped.where(has_text)
+    # else: nothing to strip and no blank text: the column's own values (shared with raw, not a copy)
     error = np.broadcast_to(np.False_, (n,))
     if has_text.any():
         error = text.isin(EXCEL_ERRORS).to_numpy(dtype=bool)
