@@ -23,7 +23,7 @@ def check_keys(ix: Intake, tables: dict[str, pd.DataFrame]) -> None:
             if tid not in ix.pruned:  # identical in the columns read is not identical: only said when all were read
                 note_identical_rows(ix, tid, frame)
             continue
-        combined = _key_codes(frame, key)  # -1 where a key column is empty
+        combined = _key_codes(ix, tid, frame, key)  # -1 where a key column is empty
         complete = combined >= 0
         counts = np.bincount(combined[complete], minlength=1)
         dup = complete & (counts[np.maximum(combined, 0)] > 1)
@@ -56,12 +56,12 @@ def check_keys(ix: Intake, tables: dict[str, pd.DataFrame]) -> None:
         ix.emit_rows(DataProblem.DUPLICATE_KEY, tid, dup, key[0], "重复", message)
 
 
-def _key_codes(frame: pd.DataFrame, key: list[str]) -> np.ndarray:
+def _key_codes(ix: Intake, tid: str, frame: pd.DataFrame, key: list[str]) -> np.ndarray:
     """One int64 code per row for the values of the ``key`` columns (equal codes: equal values), -1 where
     any of them is empty; factorized per column, so text keys are hashed once per row and column."""
     combined = None
     for k in key:
-        codes, uniques = pd.factorize(frame[k], use_na_sentinel=True)
+        codes, uniques = ix.factorize(tid, frame, k)
         codes = codes.astype("int64")
         if combined is None:
             combined = codes
@@ -100,7 +100,8 @@ def check_references(ix: Intake, tables: dict[str, pd.DataFrame]) -> None:
                 continue
             tframe = tables[fk.table]
             values = frame[fk.column]
-            at = _referenced_rows(tframe[fk.target], values)  # row of the referenced record, -1 if none
+            at = _referenced_rows(ix.factorize(fk.table, tframe, fk.target),
+                                  ix.factorize(tid, frame, fk.column))  # row of the referenced record, -1 if none
             missing = values.notna().to_numpy() & (at < 0)
             if missing.any():
                 ix.emit_rows(
@@ -111,15 +112,15 @@ def check_references(ix: Intake, tables: dict[str, pd.DataFrame]) -> None:
             check_consistency(ix, tid, frame, fk, tframe, at)
 
 
-def _referenced_rows(target: pd.Series, values: pd.Series) -> np.ndarray:
-    """For every value, the first row of ``target`` holding it, -1 where none (or the value is empty).
-    Both sides are factorized and only their distinct values looked up in each other."""
-    tcodes, tuniques = pd.factorize(target, use_na_sentinel=True)
+def _referenced_rows(target, values) -> np.ndarray:
+    """For every value, the first row of the target column holding it, -1 where none (or the value is
+    empty). Both are given factorized (codes, uniques): only distinct values are looked up."""
+    tcodes, tuniques = target
     first = np.full(len(tuniques) + 1, -1, dtype="int64")  # the last slot: values found nowhere
     present = np.flatnonzero(tcodes >= 0)
     tc = tcodes[present]
     first[tc[::-1]] = present[::-1]  # assigned last to first: the first row of each value wins
-    vcodes, vuniques = pd.factorize(values, use_na_sentinel=True)
+    vcodes, vuniques = values
     found = pd.Index(tuniques).get_indexer(pd.Index(vuniques)) if len(vuniques) and len(tuniques) else \
         np.full(len(vuniques), -1, dtype="int64")
     slot = np.append(np.where(found >= 0, found, len(tuniques)), len(tuniques))  # -1 (empty): found nowhere
@@ -138,10 +139,10 @@ def check_consistency(ix: Intake, tid: str, frame: pd.DataFrame, fk, ref: pd.Dat
         for tfk in target.foreign_keys:
             if (tfk.table, tfk.target) != (other.table, other.target) or tfk.column == fk.target:
                 continue
-            scodes, suniques = pd.factorize(ref[tfk.column], use_na_sentinel=True)
+            scodes, suniques = ix.factorize(fk.table, ref, tfk.column)
             expected = np.full(len(frame), -1, dtype="int64")  # code among suniques, -1: none or empty
             expected[found] = scodes[at[found]]
-            acodes, auniques = pd.factorize(frame[other.column], use_na_sentinel=True)
+            acodes, auniques = ix.factorize(tid, frame, other.column)
             same = pd.Index(suniques).get_indexer(pd.Index(auniques)) if len(auniques) and len(suniques) else \
                 np.full(len(auniques), -1, dtype="int64")
             actual = np.where(acodes >= 0, same[np.maximum(acodes, 0)] if len(same) else -1, -2)  # -2: empty

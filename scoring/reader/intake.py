@@ -102,6 +102,21 @@ class Intake:
         # table id -> the column ids to read (see read_dataset's ``columns``); a table not listed is read whole
         self.keep: dict[str, frozenset[str]] = {}
         self.pruned: set[str] = set()  # tables of which some sheet or file had a column left out
+        self.codes: dict[tuple[str, str], tuple[np.ndarray, pd.Index]] = {}  # see factorize()
+
+    def factorize(self, tid: str, frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index]:
+        """``(codes, uniques)`` of a column of an assembled table (code -1: empty), found once for every
+        check that needs it (keys, references, their consistency); :meth:`drop_codes` frees them."""
+        got = self.codes.get((tid, column))
+        if got is None:
+            codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
+            if len(uniques) < 2**31 - 1:
+                codes = codes.astype("int32", copy=False)
+            got = self.codes[(tid, column)] = (codes, pd.Index(uniques))
+        return got
+
+    def drop_codes(self) -> None:
+        self.codes = {}
 
     # -- problems and notes ------------------------------------------------------------------------
 
