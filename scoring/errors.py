@@ -181,6 +181,9 @@ class RubricProblem(str):
         obj.code = code
         return obj
 
+    def __reduce__(self):  # pickled with its code (a Dask worker sends its errors back to the driver)
+        return (RubricProblem, (self.code, str(self)))
+
     def located(self, prefix: str) -> "RubricProblem":
         """The same problem with the file (or key path) in front: ``rubrics/x.toml: ...``."""
         return RubricProblem(self.code, f"{prefix}: {self}")

@@ -72,6 +72,16 @@ def test_invalid_rubric_errors_carry_reason_codes(case, monkeypatch):
         assert set(e.value.codes) == {kind}, (case.stem, e.value.codes)
 
 
+def test_a_coded_rubric_error_survives_pickling():
+    """A Dask worker sends its errors to the driver pickled: the codes go with the messages."""
+    import pickle
+
+    with pytest.raises(RubricError) as e:
+        load(str(next(c for c in CASES if c.stem == "unknown_measure")))
+    again = pickle.loads(pickle.dumps(e.value))
+    assert again.messages == e.value.messages and again.codes == [RubricCode.UNKNOWN_MEASURE]
+
+
 def test_reason_codes_cover_the_kinds_of_golden_cases():
     prefixed = [c.stem for c in CASES if any(c.stem.startswith(p) for p in CODE_OF)]
     assert len(prefixed) >= 30
