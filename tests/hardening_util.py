@@ -26,7 +26,10 @@ def cli(*args, cwd: Path | None = None) -> tuple[int, str, str]:
         if cwd is not None:
             os.chdir(cwd)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            rc = main([str(a) for a in args])
+            try:
+                rc = main([str(a) for a in args])
+            except SystemExit as e:  # argparse's usage errors
+                rc = e.code if isinstance(e.code, int) else 2
     finally:
         os.chdir(old)
     return rc, out.getvalue(), err.getvalue()

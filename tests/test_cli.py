@@ -7,16 +7,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-
-import io
-from contextlib import redirect_stderr, redirect_stdout
 from types import SimpleNamespace
 
 import openpyxl
 import pytest
 
 from golden_data import golden_tables
-from scoring.cli import main
+from hardening_util import cli
 from scoring.sample import write_dataset
 
 RUBRIC = Path(__file__).parent / "golden" / "small_rubric.toml"
@@ -32,13 +29,8 @@ def scoring_process(*args, cwd=None):
 def scoring(*args):
     """The same command line in this process (``scoring.cli.main``: the parser, the commands, the exit codes
     and the messages a user sees), without an interpreter's start-up per call."""
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        try:
-            code = main([str(a) for a in args])
-        except SystemExit as e:  # argparse's usage errors
-            code = e.code if isinstance(e.code, int) else 2
-    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
+    code, out, err = cli(*args)
+    return SimpleNamespace(returncode=code, stdout=out, stderr=err)
 
 
 @pytest.fixture()
