@@ -184,10 +184,6 @@ class RubricProblem(str):
     def __reduce__(self):  # pickled with its code (a Dask worker sends its errors back to the driver)
         return (RubricProblem, (self.code, str(self)))
 
-    def located(self, prefix: str) -> "RubricProblem":
-        """The same problem with the file (or key path) in front: ``rubrics/x.toml: ...``."""
-        return RubricProblem(self.code, f"{prefix}: {self}")
-
 
 def located(prefix: str, problem: str) -> RubricProblem:
     """``prefix: problem`` keeping the problem's code (a plain string has none)."""
