@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from hardening_util import cli
 
 from scoring.engine import load
 from scoring.errors import RubricCode, RubricError
@@ -90,13 +89,10 @@ def test_reason_codes_cover_the_kinds_of_golden_cases():
 @pytest.mark.parametrize("case", CASES[:3], ids=[c.stem for c in CASES[:3]])
 def test_cli_exits_2_without_traceback(case, tmp_path):
     out = tmp_path / "r.xlsx"
-    p = subprocess.run(
-        [sys.executable, "-m", "scoring", "run", str(tmp_path), "-r", str(case), "-o", str(out)],
-        capture_output=True, text=True, env={**os.environ, "PYTHONIOENCODING": "utf-8"},
-    )
-    assert p.returncode == 2
-    assert "Traceback" not in p.stderr
-    assert str(case) in p.stderr
+    rc, _, err = cli("run", tmp_path, "-r", case, "-o", out)
+    assert rc == 2
+    assert "Traceback" not in err
+    assert str(case) in err
     assert not out.exists()
 
 
@@ -132,7 +128,8 @@ def test_json_schema_validates_every_shipped_rubric():
 
 def test_rubric_commands_from_the_cli(tmp_path):
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "scoring", "rubric", *args], capture_output=True, text=True)
+        rc, out, err = cli("rubric", *args)
+        return SimpleNamespace(returncode=rc, stdout=out, stderr=err)
 
     p = run("check", "five_star")
     assert p.returncode == 0 and "评分标准有效：rubrics/five_star.toml" in p.stdout and "五星≥90" in p.stdout

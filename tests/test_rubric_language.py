@@ -344,13 +344,12 @@ def test_inheritance_merge_rules(tmp_path):
 
 
 def test_show_output_loads_back_to_the_same_rubric(tmp_path):
-    import subprocess
-    import sys
+    from hardening_util import cli
 
-    p = subprocess.run([sys.executable, "-m", "scoring", "rubric", "show", "five_star"], capture_output=True, text=True)
-    assert p.returncode == 0
+    rc, out, _ = cli("rubric", "show", "five_star")
+    assert rc == 0
     f = tmp_path / "shown.toml"
-    f.write_text(p.stdout, encoding="utf-8")
+    f.write_text(out, encoding="utf-8")
     a, _, _ = load("five_star")
     b, _, _ = load(f)
     assert a.sha256() == b.sha256()

@@ -4,15 +4,13 @@ reading it back, and the round trip county -> one template per branch -> the sam
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
+from hardening_util import cli
 from openpyxl.utils import range_boundaries
 
 from scoring.commands.template import main_template
@@ -36,7 +34,6 @@ from scoring.sample import generate_county, write_dataset
 
 BUILTIN_TABLES = tuple(make_registry().tables.values())  # the plugins' tables in registration order
 
-ENV = {**os.environ, "PYTHONIOENCODING": "utf-8"}
 
 
 @pytest.fixture(scope="module")
@@ -234,10 +231,9 @@ def test_unfilled_template_reads_as_zero_records(five_star, template):
 
 
 def test_scoring_an_unfilled_template_is_a_data_error_not_a_crash(template, tmp_path):
-    p = subprocess.run([sys.executable, "-m", "scoring", "run", str(template), "-o", str(tmp_path / "r.xlsx")],
-                       capture_output=True, text=True, env=ENV)
-    assert "Traceback" not in p.stderr
-    assert p.returncode == 1 and "支部信息" in p.stdout + p.stderr
+    rc, out, err = cli("run", template, "-o", tmp_path / "r.xlsx")
+    assert "Traceback" not in err
+    assert rc == 1 and "支部信息" in out + err
 
 
 # --------------------------------------------------------------------------------------------------
@@ -286,9 +282,8 @@ def test_fill_refuses_a_table_the_template_has_no_sheet_for(tmp_path):
 
 def _run_json(data: Path, out: Path) -> dict:
     js = out.with_suffix(".json")
-    p = subprocess.run([sys.executable, "-m", "scoring", "run", str(data), "-o", str(out), "--json", str(js), "-q"],
-                       capture_output=True, text=True, env=ENV)
-    assert p.returncode == 0, p.stdout + p.stderr
+    rc, stdout, stderr = cli("run", data, "-o", out, "--json", js, "-q")
+    assert rc == 0, stdout + stderr
     return json.loads(js.read_text(encoding="utf-8"))
 
 
