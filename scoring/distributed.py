@@ -87,13 +87,11 @@ def score_partition(paths: list[str], rubric_spec, plugins: list[str], year: int
     """On a worker: read and validate the inputs, measure the branches of partition ``part`` of
     ``parts``. Returns the measure frames by measure key and the number of branches; the first partition
     also the run's metadata and the whole 支部信息."""
-    from .engine import build_meta, compute_measures, load, needed_tables, require_branches
-    from .reader import read_dataset
+    from .engine import build_meta, compute_measures, load, read_for, require_branches
 
     try:
         rubric, reg, _ = load(rubric_spec, [Path(p) for p in plugins])
-        data = read_dataset([Path(p) for p in paths], reg.tables, needed_tables(rubric, reg), lenient=lenient,
-                            year=year)
+        data = read_for([Path(p) for p in paths], (rubric, reg), lenient=lenient, year=year)
         require_branches(data, paths)
         out: dict = {}
         if part == 0:

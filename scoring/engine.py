@@ -37,6 +37,33 @@ def needed_tables(r: Rubric, reg: Registry) -> set[str]:
     return out
 
 
+def needed_columns(*pairs: tuple[Rubric, Registry]) -> dict[str, set[str]]:
+    """Table id -> the columns the measures of the rubrics declare in ``Measure.inputs`` (their union),
+    for ``read_dataset(columns=...)``: the reader adds the key, reference, rule and year columns and
+    leaves the rest unread (not converted, not checked, not in the fingerprint)."""
+    out: dict[str, set[str]] = {}
+    for r, reg in pairs:
+        for measure, _ in measure_requests(r).values():
+            for tid, cols in reg.measures[measure].inputs.items():
+                out.setdefault(tid, set()).update(cols)
+    return out
+
+
+def read_for(paths, *pairs: tuple[Rubric, Registry], **kwargs) -> Dataset:
+    """The records at ``paths`` as the rubrics of ``pairs`` (rubric, registry) read them: their tables'
+    specs, the tables and only the columns their measures declare (``needed_columns``); ``kwargs`` go to
+    :func:`scoring.reader.read_dataset` (timer, lenient, year). Every command reads through here, so that
+    the fingerprint and the checks cover the same columns whichever command read the data."""
+    from .reader import read_dataset
+
+    specs: dict = {}
+    needed: set[str] = set()
+    for r, reg in pairs:
+        specs.update(reg.tables)
+        needed |= needed_tables(r, reg)
+    return read_dataset(paths, specs, needed, columns=needed_columns(*pairs), **kwargs)
+
+
 def compute_measure(m: Measure, data: Dataset, year: int, params: dict | None = None,
                     shared: Grouping | None = None) -> pd.DataFrame:
     """One measure's frame for ``params`` (defaults filled in), computed in a context that shows it only

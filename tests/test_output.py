@@ -830,14 +830,13 @@ def county_runs(tmp_path_factory) -> dict:
 
 
 def test_data_fingerprint_follows_the_data(county_runs):
-    from scoring.engine import load, needed_tables
-    from scoring.reader import read_dataset
+    from scoring.engine import load, read_for
 
     first, changed = audit_values(county_runs["first"]), audit_values(county_runs["changed"])
     rubric, registry, _ = load(None)
 
     def fingerprint(path):  # what a run records, read again from the file
-        return read_dataset([path], registry.tables, needed_tables(rubric, registry), year=rubric.year).sha256()
+        return read_for([path], (rubric, registry), year=rubric.year).sha256()
 
     assert len(first["数据指纹(SHA-256)"]) == 64
     assert fingerprint(county_runs["data"]) == first["数据指纹(SHA-256)"]  # the same file read again
@@ -896,11 +895,10 @@ def test_load_previous_round_trip(county_runs):
 
 def test_comparing_a_run_with_itself(county_runs, tmp_path):
     """Last year's result = this year's: every branch 持平 with rank change 0, nobody new or gone."""
-    from scoring.engine import build_meta, load, needed_tables, score
-    from scoring.reader import read_dataset
+    from scoring.engine import build_meta, load, read_for, score
 
     rubric, registry, _ = load(None)
-    data = read_dataset([county_runs["data"]], registry.tables, needed_tables(rubric, registry))
+    data = read_for([county_runs["data"]], (rubric, registry))
     result = score(rubric, registry, data, rubric.year, build_meta(rubric, registry, data, rubric.year, "test"))
     for source in (county_runs["json"], county_runs["first"]):
         attach(result, load_previous(source))

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from scoring.cli import main
-from scoring.engine import build_meta, load, needed_tables, score
+from scoring.engine import build_meta, load, read_for, score
 from scoring.output import parquet as parquet_out
 from scoring.output import xlsx
 from scoring.output.jsonout import write_json
@@ -32,7 +32,7 @@ def county(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def scored(county):
     rubric, reg, _ = load(None)
-    data = read_dataset([county], reg.tables, needed_tables(rubric, reg))
+    data = read_for([county], (rubric, reg))
     meta = build_meta(rubric, reg, data, rubric.year, "scoring run data")
     return score(rubric, reg, data, rubric.year, meta)
 
@@ -201,7 +201,7 @@ def test_fingerprint_ignores_row_order_and_sees_one_cell(county):
     from scoring.dataset import Dataset
 
     rubric, reg, _ = load(None)
-    data = read_dataset([county], reg.tables, needed_tables(rubric, reg))
+    data = read_dataset([county], reg.tables, reg.tables)  # every column, the topic text included
     base = data.sha256()
     shuffled = {t: f.sample(frac=1.0, random_state=3).reset_index(drop=True) for t, f in data.tables.items()}
     assert Dataset(tables=shuffled, specs=data.specs).sha256() == base
@@ -221,6 +221,6 @@ def test_fingerprint_equal_for_workbook_and_parquet(county, tmp_path):
     rubric, reg, _ = load(None)
     tables = generate_county(n_branches=N_BRANCHES, seed=7)
     (workbook,) = write_dataset(tables, tmp_path / "county.xlsx", fmt="xlsx")
-    a = read_dataset([county], reg.tables, needed_tables(rubric, reg)).sha256()
-    b = read_dataset([workbook], reg.tables, needed_tables(rubric, reg)).sha256()
+    a = read_for([county], (rubric, reg)).sha256()
+    b = read_for([workbook], (rubric, reg)).sha256()
     assert a == b

@@ -41,12 +41,11 @@ from selenium.webdriver.support.ui import WebDriverWait
 from selfcheck_data import RUBRIC, BranchSpec, committee_empty, county_specs, dataset, tables
 from scoring.cli import _parser
 from scoring.cli import main as cli_main
-from scoring.engine import build_meta, load, needed_tables, score
+from scoring.engine import build_meta, load, needed_tables, read_for, score
 from scoring.errors import DataError, UsageError
 from scoring.output.jsonout import write_json
 from scoring.output.selfcheck_xlsx import SHEET_NAMES
 from scoring.output.template import fill_template, write_template
-from scoring.reader import read_dataset
 from scoring.web import _bind
 from scoring.web.app import Settings, create_app, load_runs, safe_name
 
@@ -383,7 +382,7 @@ def test_a_broken_workbook_is_named_with_the_readers_reason(browser, server, fil
 def test_data_errors_are_the_readers_located_list(browser, server, files, five_small):
     rubric, reg, _ = five_small
     with pytest.raises(DataError) as e:
-        read_dataset([files["located"]], reg.tables, needed_tables(rubric, reg))
+        read_for([files["located"]], (rubric, reg), year=rubric.year)
     expected = [str(p).replace(str(files["dir"]) + os.sep, "") for p in e.value.problems]
     assert len(expected) >= 3
     _upload(browser, server, files["located"])

@@ -32,12 +32,11 @@ def cmd(a) -> int:
             print(f"  {note}")
         if getattr(a, "data", None):
             from ..checks import data_warnings
-            from ..engine import compute_measures, needed_tables, require_branches
+            from ..engine import compute_measures, read_for, require_branches
             from ..paths import check_paths
-            from ..reader import read_dataset
 
             check_paths(a.data, [])
-            data = read_dataset(a.data, reg.tables, needed_tables(r, reg))
+            data = read_for(a.data, (r, reg), year=a.year or r.year)
             require_branches(data, a.data)
             measured = compute_measures(r, reg, data, a.year or r.year)
             warnings = data_warnings(r, reg, data.table("branches"), measured)
@@ -116,10 +115,9 @@ def diff_with_data(a) -> int:
     from pathlib import Path
 
     from .. import rubric_tools
-    from ..engine import Timer, build_meta, load, needed_tables, require_branches, score
+    from ..engine import Timer, build_meta, load, read_for, require_branches, score
     from ..impact import compare, summary_lines
     from ..paths import check_paths
-    from ..reader import read_dataset
     from ..rubric import resolve_rubric_path
 
     rubric_files = [p for p in (resolve_rubric_path(a.a), resolve_rubric_path(a.b)) if p is not None]
@@ -140,10 +138,8 @@ def diff_with_data(a) -> int:
         raise UsageError(f"两个评分标准的考核年度不同（{sa}：{ra.year}，{sb}：{rb.year}），"
                          "请用 --year 指定这份数据所属的考核年度")
     year = a.year or rb.year
-    specs = {**reg_a.tables, **reg_b.tables}
     try:
-        data = read_dataset(a.data, specs, needed_tables(ra, reg_a) | needed_tables(rb, reg_b), timer=timer,
-                            lenient=a.lenient, year=year)
+        data = read_for(a.data, (ra, reg_a), (rb, reg_b), timer=timer, lenient=a.lenient, year=year)
         require_branches(data, a.data)
         command = "scoring " + " ".join(shlex.quote(x) for x in sys.argv[1:])
         old = score(ra, reg_a, data, year, build_meta(ra, reg_a, data, year, command), timer)

@@ -62,9 +62,8 @@ def _recorded(argv: list[str]) -> list[str]:
 
 
 def cmd(a) -> int:
-    from ..engine import Timer, build_meta, load, needed_tables, require_branches, score
+    from ..engine import Timer, build_meta, load, read_for, require_branches, score
     from ..output.jsonout import write_json
-    from ..reader import read_dataset
 
     if a.no_xlsx and not (a.json or a.parquet):
         raise UsageError("使用 --no-xlsx 时请用 --json 或 --parquet 指定结果的输出位置")
@@ -95,7 +94,7 @@ def cmd(a) -> int:
         result = score_on_dask(a.data, a.rubric, a.plugin, year, command, a.title, timer, lenient=a.lenient,
                                scheduler=a.scheduler, workers=a.workers)
     else:
-        data = read_dataset(a.data, reg.tables, needed_tables(rubric, reg), timer=timer, lenient=a.lenient, year=year)
+        data = read_for(a.data, (rubric, reg), timer=timer, lenient=a.lenient, year=year)
         require_branches(data, a.data)
         with timer("fingerprint"):
             meta = build_meta(rubric, reg, data, year, command, a.title)

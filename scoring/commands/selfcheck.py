@@ -29,13 +29,12 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..engine import build_meta, compute_measures, load, needed_tables
+from ..engine import build_meta, compute_measures, load, read_for
 from ..errors import UsageError
 from ..evaluator import evaluate
 from ..output.jsonout import FLAG_SEPARATOR
 from ..output.selfcheck_xlsx import selfcheck_title, write_selfcheck
 from ..paths import check_paths, code_and_rubric
-from ..reader import read_dataset
 from ..result import Result
 from ..wording import explain
 from ..rubric import Rubric
@@ -281,7 +280,7 @@ def prepare_selfcheck(data: list[Path], branch_id: str, rubric_spec=None, plugin
     branch_id = str(branch_id).strip()
     rubric, reg, shown = loaded if loaded is not None else load(rubric_spec, list(plugins))
     year = year or rubric.year
-    dataset = read_dataset(data, reg.tables, needed_tables(rubric, reg), year=year)
+    dataset = read_for(data, (rubric, reg), year=year)
     branches = dataset.table("branches")
     if branch_id not in set(branches["branch_id"].astype(str)):
         raise _unknown_branch(branch_id, branches)

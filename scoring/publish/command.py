@@ -142,10 +142,9 @@ def results_from_args(a) -> tuple[dict, str | None]:
         if a.data[0].is_dir():
             raise UsageError(f"结果文件 {a.data[0]} 是一个文件夹")
         return read_results(a.data[0]), None
-    from scoring.engine import build_meta, load, needed_tables, require_branches, score
+    from scoring.engine import build_meta, load, read_for, require_branches, score
     from scoring.output.jsonout import to_json_dict
     from scoring.progress import Phases
-    from scoring.reader import read_dataset
 
     for p in a.data:
         if not p.exists():
@@ -154,7 +153,7 @@ def results_from_args(a) -> tuple[dict, str | None]:
     with timer("rubric"):
         rubric, reg, shown = load(a.rubric, a.plugin)
     year = a.year or rubric.year
-    data = read_dataset(a.data, reg.tables, needed_tables(rubric, reg), timer=timer, lenient=a.lenient)
+    data = read_for(a.data, (rubric, reg), timer=timer, lenient=a.lenient, year=year)
     require_branches(data, a.data)
     meta = build_meta(rubric, reg, data, year, "scoring publish", None)
     result = score(rubric, reg, data, year, meta, timer)

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from scoring.engine import build_meta, load, needed_tables, require_branches, score
+from scoring.engine import build_meta, load, read_for, require_branches, score
 from scoring.errors import DataError, Problem, UsageError
 from scoring.output.jsonout import FLAG_SEPARATOR, to_json_dict
 from scoring.output.selfcheck_xlsx import detail_frame, write_selfcheck
 from scoring.output.template import write_template
-from scoring.reader import CSV_SUFFIXES, EXCEL_SUFFIXES, PARQUET_SUFFIXES, read_dataset
+from scoring.reader import CSV_SUFFIXES, EXCEL_SUFFIXES, PARQUET_SUFFIXES
 from scoring.selfcheck import KIND_COMMITTEE, KIND_FINAL, KIND_FIX, KIND_PENDING, num_text
 from scoring.commands.selfcheck import prepare_selfcheck
 
@@ -97,8 +97,7 @@ class Engine:
     def read_branches(self, paths: list[Path], shown: Shown = _plain) -> list[dict]:
         """Read and validate the uploaded records; the branches they hold, in file order. Raises
         :class:`DataError` (every located problem) or :class:`UsageError` like ``scoring self-check``."""
-        data = read_dataset(paths, self.registry.tables, needed_tables(self.rubric, self.registry),
-                            year=self.assessment_year)
+        data = read_for(paths, (self.rubric, self.registry), year=self.assessment_year)
         require_branches(data, [shown(str(p)) for p in paths])
         b = data.table("branches")
         return [{"branch_id": str(i), "name": str(n), "parent": str(p), "category": str(c)}
@@ -116,8 +115,7 @@ class Engine:
 
     def committee_run(self, paths: list[Path]) -> dict:
         """Score the committee's records as ``scoring run`` does; the results as the JSON contract."""
-        data = read_dataset(paths, self.registry.tables, needed_tables(self.rubric, self.registry),
-                            year=self.assessment_year)
+        data = read_for(paths, (self.rubric, self.registry), year=self.assessment_year)
         require_branches(data, [str(p) for p in paths])
         year = self.assessment_year
         meta = build_meta(self.rubric, self.registry, data, year, "scoring serve --data "
