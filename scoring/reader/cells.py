@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .text import _WS
 
@@ -109,7 +110,7 @@ def _split(s: pd.Series) -> _Cells:
         s = s.astype(object)
     # the parts a column does not have are read-only broadcasts of one missing value (no memory per row:
     # a column of 10 million member ids would otherwise carry 160 MB of empty numbers and dates)
-    text = pd.Series(pd.NA, index=s.index, dtype="str")
+    text = _no_text(n)  # all missing: an Arrow null array costs no time per row
     num = np.broadcast_to(np.float64(np.nan), (n,))
     when = np.broadcast_to(np.datetime64("NaT", "ns"), (n,))
     flag = pd.Series(pd.arrays.BooleanArray(np.zeros(n, dtype=bool), np.ones(n, dtype=bool)))
@@ -149,19 +150,27 @@ def _split(s: pd.Series) -> _Cells:
             if (kinds == _BOOL).any():
                 flag = s.where(kinds == _BOOL).astype("boolean")
             other = kinds == _OTHER
+    spaced = error = np.broadcast_to(np.False_, (n,))
+    if not text.notna().any():  # no text cell (numbers, dates): nothing to strip or look up
+        return _Cells(raw=s, text=text, spaced=spaced, num=num, when=when, flag=flag, other=other, oob=oob,
+                      error=error)
     stripped = text.str.strip(_WS)
     has_text = stripped.notna() & stripped.ne("")
     spaced = (has_text & stripped.ne(text)).fillna(False).to_numpy(dtype=bool)
     if spaced.any() or int(has_text.sum()) != int(text.notna().sum()):
         text = stripped.where(has_text)
     # else: nothing to strip and no blank text: the column's own values (shared with raw, not a copy)
-    error = np.broadcast_to(np.False_, (n,))
     if has_text.any():
         error = text.isin(EXCEL_ERRORS).to_numpy(dtype=bool)
         if error.any():
             text = text.where(~error)
             spaced = spaced & ~error
     return _Cells(raw=s, text=text, spaced=spaced, num=num, when=when, flag=flag, other=other, oob=oob, error=error)
+
+
+def _no_text(n: int) -> pd.Series:
+    """A text part with no text: ``n`` missing values of the "str" dtype."""
+    return pd.Series(pd.array(pa.nulls(n, pa.large_string()), dtype="str"))
 
 
 def _as_series(values, n: int) -> pd.Series:
