@@ -82,6 +82,8 @@ def build(ix: Intake, tid: str, parts: list[_Part]) -> tuple[pd.DataFrame, pd.Da
             if empty.any():
                 ix.emit_rows(DataProblem.EMPTY_REQUIRED, tid, empty, col.id, "必填项为空",
                                lambda p, i, cid=col.id: f"「{p.headers[cid]}」为必填项，不能为空")
+        if conv.codes is not None and col.id in ix.checked[tid]:
+            ix.codes[(tid, col.id)] = conv.codes
         out[col.id] = pd.Series(conv.values, index=pd.RangeIndex(n), dtype=DTYPES[col.dtype])
     frame = pd.DataFrame(out, index=pd.RangeIndex(n), columns=[c.id for c in columns])
     for col in columns:  # keep object columns object (pandas would infer its "str" dtype)

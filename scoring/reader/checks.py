@@ -58,7 +58,8 @@ def check_keys(ix: Intake, tables: dict[str, pd.DataFrame]) -> None:
 
 def _key_codes(ix: Intake, tid: str, frame: pd.DataFrame, key: list[str]) -> np.ndarray:
     """One int64 code per row for the values of the ``key`` columns (equal codes: equal values), -1 where
-    any of them is empty; factorized per column, so text keys are hashed once per row and column."""
+    any of them is empty, below ``max(4 * rows, 2**24)`` (``check_keys`` counts them with bincount);
+    factorized per column, so text keys are hashed once per row and column."""
     combined = None
     for k in key:
         codes, uniques = ix.factorize(tid, frame, k)
@@ -67,8 +68,11 @@ def _key_codes(ix: Intake, tid: str, frame: pd.DataFrame, key: list[str]) -> np.
             combined = codes
             continue
         both = (combined >= 0) & (codes >= 0)
+        span = (int(combined.max()) + 1) * max(len(uniques), 1)
         pair = np.where(both, combined * len(uniques) + codes, -1)
-        combined = np.where(both, pd.factorize(pair)[0], -1).astype("int64")  # compact again: no overflow
+        if span > max(4 * len(pair), 1 << 24):  # compact again (no overflow, bincount stays small)
+            pair = np.where(both, pd.factorize(pair)[0], -1)
+        combined = pair.astype("int64", copy=False)
     return combined
 
 

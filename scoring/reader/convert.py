@@ -126,6 +126,9 @@ class _Converted:
     values: object  # array-like of the column's final dtype
     issues: list[_Issue] = field(default_factory=list)
     fixes: list[_Fix] = field(default_factory=list)
+    # (codes, uniques) of ``values`` as pd.factorize gives them (-1: empty), where the conversion found
+    # them anyway: the key and reference checks reuse them (Intake.factorize)
+    codes: tuple[np.ndarray, pd.Index] | None = None
 
 
 def _convert(c: _Cells, col: Column, excel: np.ndarray) -> _Converted:
@@ -170,8 +173,9 @@ def _convert_text(c: _Cells, col: Column) -> _Converted:
             out[changed] = text[changed].to_numpy(dtype=object)
     else:  # Arrow text (CSV, Parquet): one Python str per distinct value, shared by its rows
         codes, uniques = pd.factorize(text, use_na_sentinel=True)
+        uniques = np.asarray(uniques, dtype=object)
         if len(uniques):
-            out = np.append(np.asarray(uniques, dtype=object), None)[codes]
+            out = np.append(uniques, None)[codes]
     has_num = ~np.isnan(c.num)
     if has_num.any():
         v = c.num[has_num]
@@ -189,6 +193,9 @@ def _convert_text(c: _Cells, col: Column) -> _Converted:
     if odd.any():  # rare cells (a time of day in a text column): shown as the user sees them
         out[odd] = np.array([_display(v) for v in c.raw[odd]], dtype=object)
     res = _Converted(out)
+    if col.dtype == "str" and c.raw.dtype != object and not (has_num.any() or has_date.any() or has_flag.any()
+                                                             or odd.any()):
+        res.codes = (codes.astype("int32", copy=False) if len(uniques) < 2**31 - 1 else codes, pd.Index(uniques))
     if c.spaced.any():
         res.fixes.append(_Fix(DataNote.SPACES, c.spaced, "{n}处单元格首尾的空格已去除", _shown_text(c)))
     if col.dtype == "enum":

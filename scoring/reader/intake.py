@@ -103,6 +103,13 @@ class Intake:
         self.keep: dict[str, frozenset[str]] = {}
         self.pruned: set[str] = set()  # tables of which some sheet or file had a column left out
         self.codes: dict[tuple[str, str], tuple[np.ndarray, pd.Index]] = {}  # see factorize()
+        # table id -> its columns the key and reference checks factorize (its key, its references, the
+        # columns other tables' references point to)
+        self.checked: dict[str, set[str]] = {t: set(spec.key) | {fk.column for fk in spec.foreign_keys}
+                                             for t, spec in self.specs.items()}
+        for spec in self.specs.values():
+            for fk in spec.foreign_keys:
+                self.checked.setdefault(fk.table, set()).add(fk.target)
 
     def factorize(self, tid: str, frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index]:
         """``(codes, uniques)`` of a column of an assembled table (code -1: empty), found once for every
