@@ -147,7 +147,8 @@ def key_positions(values, target) -> np.ndarray:
             value_set = pa.array(target.astype(object).to_numpy(), type=arrow.type, from_pandas=True)
             found = pc.index_in(arrow, value_set=value_set)
             return found.fill_null(-1).to_numpy().astype(np.int64)
-    return target.get_indexer(pd.Index(np.asarray(values, dtype=object))).astype(np.int64)
+    # dtype=object: without it pandas would first convert the values to its Arrow "str" dtype
+    return target.get_indexer(pd.Index(np.asarray(values, dtype=object), dtype=object)).astype(np.int64)
 
 
 def _floats(values, n: int) -> np.ndarray:

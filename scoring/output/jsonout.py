@@ -86,12 +86,16 @@ def _ints(series: pd.Series) -> list:
 
 
 def _texts(series: pd.Series) -> list:
-    """Strings as they are ("" stays ""); NaN/None become ``None``."""
-    return [None if pd.isna(v) else (v if isinstance(v, str) else str(v)) for v in series.astype(object).tolist()]
+    """Strings as they are ("" stays ""); NaN/None become ``None`` (missing found for the whole column)."""
+    values = series.astype(object)
+    missing = values.isna().to_numpy().tolist()
+    return [None if m else (v if v.__class__ is str else str(v)) for v, m in zip(values.tolist(), missing)]
 
 
 def _bools(series: pd.Series) -> list:
-    return [None if pd.isna(v) else bool(v) for v in series.astype(object).tolist()]
+    values = series.astype(object)
+    missing = values.isna().to_numpy().tolist()
+    return [None if m else bool(v) for v, m in zip(values.tolist(), missing)]
 
 
 def _raw(series: pd.Series) -> list:

@@ -195,7 +195,8 @@ def _convert_text(c: _Cells, col: Column) -> _Converted:
     res = _Converted(out)
     if col.dtype == "str" and c.raw.dtype != object and not (has_num.any() or has_date.any() or has_flag.any()
                                                              or odd.any()):
-        res.codes = (codes.astype("int32", copy=False) if len(uniques) < 2**31 - 1 else codes, pd.Index(uniques))
+        small = len(uniques) < 2**31 - 1
+        res.codes = (codes.astype("int32", copy=False) if small else codes, pd.Index(uniques, dtype=object))
     if c.spaced.any():
         res.fixes.append(_Fix(DataNote.SPACES, c.spaced, "{n}处单元格首尾的空格已去除", _shown_text(c)))
     if col.dtype == "enum":

@@ -119,7 +119,7 @@ class Intake:
             codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
             if len(uniques) < 2**31 - 1:
                 codes = codes.astype("int32", copy=False)
-            got = self.codes[(tid, column)] = (codes, pd.Index(uniques))
+            got = self.codes[(tid, column)] = (codes, pd.Index(uniques, dtype=object))
         return got
 
     def drop_codes(self) -> None:
