@@ -43,6 +43,9 @@ class Dataset:
     # the same branches' problems as data: branch_id -> its located problems, each with its code
     # (``Problem.code``), in the order of ``reasons``
     excluded_problems: dict[str, tuple[Problem, ...]] = field(default_factory=dict)
+    # columns validation factorized, (table id, column id) -> (the table frame they were found on, codes
+    # with -1 for empty, uniques): reused by :meth:`factorized` while the table is that same frame
+    codes: dict[tuple[str, str], tuple[pd.DataFrame, np.ndarray, pd.Index]] = field(default_factory=dict, repr=False)
 
     def has(self, table_id: str) -> bool:
         return table_id in self.tables
@@ -58,6 +61,14 @@ class Dataset:
     def branches(self) -> pd.DataFrame:
         return self.tables["branches"]
 
+    def factorized(self, table_id: str, column: str) -> tuple[np.ndarray, pd.Index] | None:
+        """``(codes, uniques)`` of a column as validation found them (pd.factorize's, -1 for empty), or None
+        when validation did not factorize it or the table has been replaced since."""
+        got = self.codes.get((table_id, column))
+        if got is None or got[0] is not self.tables.get(table_id):
+            return None
+        return got[1], got[2]
+
     def sha256(self) -> str:
         """Fingerprint of the content (not of file bytes): equal for equal records in any row order."""
         h = hashlib.sha256()
@@ -67,7 +78,12 @@ class Dataset:
             h.update(tid.encode())
             h.update("\x1f".join(cols).encode())
             if len(df):  # each column hashed in its own dtype (text by its distinct values), rows sorted
-                rows = np.sort(pd.util.hash_pandas_object(df[cols], index=False, categorize=True).to_numpy())
+                frame = df[cols]  # a new frame: the columns replaced below are not replaced in the table
+                for c in cols:  # text validation factorized: hashed from its codes (the same hash values
+                    got = self.factorized(tid, c)  # as hashing the text, which factorizes it first)
+                    if got is not None and frame[c].dtype == object and len(got[1]):
+                        frame[c] = pd.Categorical.from_codes(got[0], categories=got[1], validate=False)
+                rows = np.sort(pd.util.hash_pandas_object(frame, index=False, categorize=True).to_numpy())
                 h.update(rows.tobytes())
         return h.hexdigest()
 

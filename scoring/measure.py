@@ -283,9 +283,23 @@ class Grouping:
             where = self.branch_index
         else:
             where = pd.Index(self.data.table(target)[target_column])
-        pos = key_positions(frame[column], where) if len(frame) else np.zeros(0, dtype=np.int64)
+        known = self._validated(table_id, column)
+        if not len(frame):
+            pos = np.zeros(0, dtype=np.int64)
+        elif known is not None:  # validation's codes: each distinct value looked up once
+            codes, uniques = known
+            look = key_positions(uniques, where)
+            pos = np.where(codes >= 0, look[np.maximum(codes, 0)], -1).astype(np.int64) if len(look) else \
+                np.full(len(codes), -1, dtype=np.int64)
+        else:
+            pos = key_positions(frame[column], where)
         self._positions[key] = (frame, pos)
         return pos
+
+    def _validated(self, table_id: str, column: str) -> tuple[np.ndarray, pd.Index] | None:
+        """The column's codes as validation found them (``Dataset.factorized``), if the data has them."""
+        found = getattr(self.data, "factorized", None)
+        return found(table_id, column) if found is not None else None
 
     def factorize(self, table_id: str, column: str) -> tuple[np.ndarray, pd.Index]:
         frame = self.data.table(table_id)
@@ -294,7 +308,10 @@ class Grouping:
         if hit is not None and hit[0] is frame:
             return hit[1]
         col = frame[column]
-        if isinstance(col.dtype, pd.CategoricalDtype):
+        known = self._validated(table_id, column)
+        if known is not None:
+            codes, uniques = np.asarray(known[0], dtype=np.int64), known[1]
+        elif isinstance(col.dtype, pd.CategoricalDtype):
             codes, uniques = col.cat.codes.to_numpy().astype(np.int64), pd.Index(col.cat.categories)
         else:
             codes, uniques = pd.factorize(col, use_na_sentinel=True)

@@ -224,3 +224,27 @@ def test_fingerprint_equal_for_workbook_and_parquet(county, tmp_path):
     a = read_for([county], (rubric, reg)).sha256()
     b = read_for([workbook], (rubric, reg)).sha256()
     assert a == b
+
+
+def test_validation_codes_are_reused_and_change_nothing(county):
+    """Validation's factorized key and reference columns (Arrow text) serve the fingerprint and the
+    measures; without them both give exactly the same."""
+    from dataclasses import replace
+
+    from scoring.engine import compute_measures
+
+    rubric, reg, _ = load(None)
+    data = read_for([county], (rubric, reg))
+    assert {("dues", "member_id"), ("members", "member_id"), ("members", "branch_id")} <= set(data.codes)
+    codes, uniques = data.factorized("dues", "member_id")
+    assert list(uniques[codes[:5]]) == list(data.tables["dues"]["member_id"].iloc[:5])
+    bare = replace(data, codes={})
+    assert bare.factorized("dues", "member_id") is None
+    assert data.sha256() == bare.sha256()
+    with_codes = compute_measures(rubric, reg, data, rubric.year)
+    without = compute_measures(rubric, reg, bare, rubric.year)
+    assert list(with_codes) == list(without)
+    for key in with_codes:
+        pd.testing.assert_frame_equal(with_codes[key].frame, without[key].frame, obj=key)
+    replaced = replace(data, tables={**data.tables, "dues": data.tables["dues"].copy()})
+    assert replaced.factorized("dues", "member_id") is None  # codes of another frame are not used

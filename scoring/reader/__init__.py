@@ -115,6 +115,7 @@ def read_dataset(paths: Sequence[Path], specs: Mapping[str, Table], needed: Iter
         check_keys(ix, tables)
         check_references(ix, tables)
         check_conflicts(ix, tables, origins)
+        codes = {k: (tables[k[0]], *v) for k, v in ix.codes.items()}
         ix.drop_codes()
         check_branches_have_records(ix, tables)
         check_needed(ix, wanted, tables, [Path(p) for p in paths])
@@ -133,6 +134,7 @@ def read_dataset(paths: Sequence[Path], specs: Mapping[str, Table], needed: Iter
         origins=origins,
         excluded=excluded,
         excluded_problems=excluded_problems,
+        codes={} if resolved else codes,
     )
 
 
