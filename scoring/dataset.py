@@ -46,6 +46,9 @@ class Dataset:
     # columns validation factorized, (table id, column id) -> (the table frame they were found on, codes
     # with -1 for empty, uniques): reused by :meth:`factorized` while the table is that same frame
     codes: dict[tuple[str, str], tuple[pd.DataFrame, np.ndarray, pd.Index]] = field(default_factory=dict, repr=False)
+    # the last ``scoring.engine.year_check``: (year, the tables it looked at, its notes), so that a run
+    # checking the year for its notes and again before measuring passes over the records once
+    year_checked: tuple | None = field(default=None, repr=False, compare=False)
 
     def has(self, table_id: str) -> bool:
         return table_id in self.tables

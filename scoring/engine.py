@@ -132,6 +132,16 @@ def year_check(data: Dataset, year: int) -> list[Problem]:
     ``year_column``: meetings, dues, training) that has records but none in ``year`` is a data error naming
     the table, the years it has and --year; returns the notes for 数据质量: branches with no such record
     in the year."""
+    done = data.year_checked
+    if done is not None and done[0] == year and done[1].keys() == data.tables.keys() \
+            and all(data.tables[t] is f for t, f in done[1].items()):
+        return list(done[2])  # the same tables (frames, not copies) already passed for this year
+    notes = _year_check(data, year)
+    data.year_checked = (year, dict(data.tables), notes)
+    return list(notes)
+
+
+def _year_check(data: Dataset, year: int) -> list[Problem]:
     problems = []
     branches = data.table("branches")["branch_id"].astype(str)
     seen = np.zeros(len(branches), dtype=bool)

@@ -47,3 +47,21 @@ def test_the_cli_says_it_in_chinese_with_exit_1(tmp_path, small_county):
     write_dataset(small_county.tables, tmp_path / "c", "csv")
     code = main(["run", str(tmp_path / "c"), "--year", "2026", "-o", str(tmp_path / "r.xlsx"), "-q"])
     assert code == 1 and not (tmp_path / "r.xlsx").exists() and not path.exists()
+
+
+def test_the_year_is_checked_once_per_run_and_again_when_a_table_changes(make_county, monkeypatch):
+    from scoring import engine
+
+    data = make_county(4)
+    calls = []
+    real = engine._record_years
+    monkeypatch.setattr(engine, "_record_years", lambda frame, col, dtype: calls.append(col) or real(frame, col, dtype))
+    r, reg, _ = load("five_star")
+    meta = build_meta(r, reg, data, 2025, "test")
+    score(r, reg, data, 2025, meta)  # measuring checks the year again: the same tables, not read again
+    assert calls == ["date", "date", "month"]  # 组织生活记录, 学习培训, 党费交纳: once each
+    data.tables["dues"] = data.tables["dues"].copy()
+    year_check(data, 2025)
+    assert len(calls) == 6  # another frame: checked again
+    with pytest.raises(DataError):
+        year_check(data, 2026)  # another year
