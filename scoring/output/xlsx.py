@@ -1220,7 +1220,7 @@ def _flag_notes(result: Result, flags: pd.DataFrame, veto_rows: pd.DataFrame) ->
         return np.array([], dtype=object)
     pairs = flags[["branch_id", "事项"]].reset_index(drop=True)
     said = veto_rows[["branch_id", "说明"]].merge(pairs, on="branch_id", how="inner")
-    said = said[[flag in text for flag, text in zip(said["事项"], said["说明"])]]
+    said = said[np.array([flag in text for flag, text in zip(said["事项"], said["说明"])], dtype=bool)]  # [] selects rows
     by_veto = said.groupby(["branch_id", "事项"], sort=False)["说明"].agg(FLAG_SEPARATOR.join)
     keys = pd.MultiIndex.from_frame(pairs)
     notes = pd.Series(by_veto.reindex(keys).to_numpy(), dtype=object)
