@@ -97,6 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--parquet", type=Path, default=None, metavar="DIR",
                      help="同时把结果表（支部、维度、指标、加分、否决、预警）写成 Parquet 文件到此文件夹，供下游系统使用")
     run.add_argument("--no-xlsx", action="store_true", help="不写结果工作簿（只要 JSON 或 Parquet 结果时）")
+    run.add_argument("--split", choices=("parent",), default=None,
+                     help="parent：结果工作簿按上级党组织拆分，每个上级党组织一个工作簿（只含其所属支部，排名和名额仍按全部支部），"
+                          "另加汇总.xlsx，写入与 -o 同名的「…-按上级党组织」文件夹（如 results-按上级党组织/）")
     run.add_argument("--executor", choices=("local", "dask"), default="local",
                      help="计算方式：local 本机（默认）；dask 按支部分区并行计算（需安装 pip install \".[dask]\"）")
     run.add_argument("--scheduler", default=None, metavar="ADDRESS",

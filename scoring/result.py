@@ -78,6 +78,8 @@ class RunMeta:
     # what the data says about the rubric (scoring.checks.data_warnings): a quota giving a scope 0 places,
     # full marks the data cannot reach; printed by the run and listed in 评分标准与审计 (警告)
     rubric_warnings: list[str] = field(default_factory=list)
+    # one part of a run split by 上级党组织 (scoring.output.split): (its name, the run's number of branches)
+    part: tuple[str, int] | None = None
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:

@@ -22,12 +22,40 @@ def _outputs(a) -> list:
     """Every file the run writes (checked against the inputs and each other before any work)."""
     from ..output.parquet import output_files
 
-    out = [] if a.no_xlsx else [a.output]
+    out = [] if a.no_xlsx or a.split else [a.output]
     if a.json:
         out.append(a.json)
     if a.parquet is not None and a.parquet.is_dir():
         out += output_files(a.parquet)  # files it would replace
+    if a.split:
+        from ..output.split import SUMMARY_FILE, split_folder
+
+        folder = split_folder(a.output)
+        if folder.is_dir():  # the workbooks it would replace (the folder itself is checked by _check_folder)
+            out += sorted({folder / SUMMARY_FILE, *folder.glob("*.xlsx")})
     return out
+
+
+def _part_previews(result, a):
+    """The 公示预览 of each part of a split run: the notice of its 上级党组织 (with the --publish options when
+    given, else today's date and placeholders), so each township's workbook previews its own notice."""
+    from ..output.xlsx import NO_PARENT
+    from ..publish.preview import default_options, notice_blocks, results_heads
+
+    if a.publish is not None:
+        from ..publish.command import options_from_args
+
+        options, template = options_from_args(a)[0], a.template
+    else:
+        options, template = default_options(), None
+    heads = results_heads(result)
+
+    def blocks(parent, part):
+        if parent == NO_PARENT:  # branches without a 上级党组织: the notice of just those branches
+            return notice_blocks(results_heads(part), options, template)[1]
+        return notice_blocks(heads, options, template, parent=parent)[1]
+
+    return blocks
 
 
 def _check_folder(folder: Path, what: str, inputs: list[Path]) -> None:
@@ -67,11 +95,17 @@ def cmd(a) -> int:
 
     if a.no_xlsx and not (a.json or a.parquet):
         raise UsageError("使用 --no-xlsx 时请用 --json 或 --parquet 指定结果的输出位置")
+    if a.split and a.no_xlsx:
+        raise UsageError("--split 拆分的是结果工作簿，不能与 --no-xlsx 同时使用")
     if a.workers is not None and a.workers < 1:
         raise UsageError("--workers 必须是正整数")
     executor = "dask" if a.scheduler else a.executor
     if a.parquet is not None:  # before check_paths: a folder's files are checked there
         _check_folder(a.parquet, "Parquet 输出文件夹", a.data)
+    if a.split:
+        from ..output.split import split_folder
+
+        _check_folder(split_folder(a.output), "拆分结果的文件夹", a.data)
     check_paths(a.data + ([a.previous] if a.previous else []) + code_and_rubric(a.rubric, a.plugin), _outputs(a))
     if a.publish is not None:
         from ..publish.command import check_publish_args
@@ -112,7 +146,14 @@ def cmd(a) -> int:
         preview = preview_for_run(result, a)  # the workbook's 公示预览 says what the document says
     limits: list[str] = []
     written = []
-    if not a.no_xlsx:
+    if a.split:
+        from ..output.split import split_folder, write_split
+
+        with timer("write.xlsx"):
+            split = write_split(result, split_folder(a.output), previews=_part_previews(result, a))
+        limits = split.limits
+        written.append(f"{split.folder}（汇总.xlsx 及 {len(split.parts)} 个上级党组织的工作簿）")
+    elif not a.no_xlsx:
         with timer("write.xlsx"):
             from ..output.xlsx import write_results
 

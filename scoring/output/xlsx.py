@@ -84,6 +84,8 @@ SHEET_AUDIT = "评分标准与审计"
 SHEET_PREVIEW = "公示预览"
 SHEET_PREVIOUS = "与上年比较"
 SHEET_RUBRIC_TOML = "评分标准原文"
+SHEET_PARTS = "分册"  # the summary workbook of a split run: one row per 上级党组织 and its workbook
+SPLIT_FILE_HEADER = "工作簿"
 # Always written, in this order; 与上年比较 follows 公示预览 when last year's results were given.
 SHEET_NAMES = (SHEET_RANKING, SHEET_DETAIL, SHEET_LOST, SHEET_BONUS, SHEET_VETO, SHEET_SUMMARY, SHEET_PREVIEW,
                SHEET_QUALITY, SHEET_AUDIT, SHEET_RUBRIC_TOML)
@@ -1488,7 +1490,11 @@ def _ranking_sheet(sw: SheetWriter, result: Result) -> None:
     parts = []
     if rubric:
         parts.append(f"评分标准：{rubric}" + (f"（版本 {version}）" if version else ""))
-    parts.append(f"参加考核支部 {len(frame)} 个")
+    part = getattr(meta, "part", None)
+    if part:  # one 上级党组织's workbook of a split run
+        parts.append(f"本工作簿为{part[0]}所属支部 {len(frame)} 个（共 {part[1]} 个支部参加考核，排名、名额和等级按全部支部计算）")
+    else:
+        parts.append(f"参加考核支部 {len(frame)} 个")
     if meta.generated:
         parts.append(f"生成时间：{meta.generated}")
     parts.append("总分相同时按评分标准规定的次序排名")
@@ -1936,7 +1942,26 @@ def write_results(result: Result, path: Path, preview=None) -> list[str]:
 
     Returns the Excel limits the workbook reached, as sentences for the terminal (a table continued on
     further sheets, page breaks left out); 数据质量 lists them too."""
-    meta = result.meta
+    def sheets(sw: SheetWriter) -> None:
+        _ranking_sheet(sw, result)
+        _detail_sheet(sw, result)
+        _lost_sheet(sw, result)
+        _bonus_sheet(sw, result)
+        _veto_sheet(sw, result)
+        _summary_sheet(sw, result)
+        _preview_sheet(sw, result, preview)
+        if _meta_get(result.meta, "previous") is not None:
+            _previous_sheet(sw, result)
+        _quality_sheet(sw, result)
+        _audit_sheet(sw, result)
+        _toml_sheet(sw)
+
+    return _write_workbook(path, result.meta, sheets)
+
+
+def _write_workbook(path: Path, meta: RunMeta, sheets) -> list[str]:
+    """A workbook of the results' look at ``path``, atomically: ``sheets(sheet_writer)`` adds the sheets.
+    Returns the Excel limits reached, as sentences."""
     with atomic_output(path, ".xlsx") as tmp:
         workbook = xlsxwriter.Workbook(
             str(tmp),
@@ -1952,21 +1977,46 @@ def write_results(result: Result, path: Path, preview=None) -> list[str]:
             looks = Looks(workbook)
             sw = SheetWriter(workbook, looks, meta, break_headers=True)
             _properties(workbook, meta)
-            _ranking_sheet(sw, result)
-            _detail_sheet(sw, result)
-            _lost_sheet(sw, result)
-            _bonus_sheet(sw, result)
-            _veto_sheet(sw, result)
-            _summary_sheet(sw, result)
-            _preview_sheet(sw, result, preview)
-            if _meta_get(meta, "previous") is not None:
-                _previous_sheet(sw, result)
-            _quality_sheet(sw, result)
-            _audit_sheet(sw, result)
-            _toml_sheet(sw)
+            sheets(sw)
         except BaseException:
             # Release xlsxwriter's temporary state without producing output; atomic_output removes tmp.
             workbook.fileclosed = True
             raise
         workbook.close()
     return [f"结果工作簿「{sheet}」{what}" for sheet, what in sw.limits]
+
+
+def write_parts_summary(result: Result, path: Path, parts: pd.DataFrame) -> list[str]:
+    """The summary workbook of a run split by 上级党组织 (``scoring run --split parent``): the sheet 分册
+    (per 上级党组织 its branches per level and the file of its workbook, ``parts``: columns parent and
+    file), then 总排名 of every branch, 分类汇总, 数据质量 and 评分标准与审计 as in the results workbook."""
+
+    def sheets(sw: SheetWriter) -> None:
+        _ranking_sheet(sw, result)
+        _parts_sheet(sw, result, parts)
+        _summary_sheet(sw, result)
+        _quality_sheet(sw, result)
+        _audit_sheet(sw, result)
+        _toml_sheet(sw)
+
+    return _write_workbook(path, result.meta, sheets)
+
+
+def _parts_sheet(sw: SheetWriter, result: Result, parts: pd.DataFrame) -> None:
+    counts = _count_table(result, "parent", "上级党组织")
+    files = dict(zip(parts["parent"], parts["file"]))
+    counts[SPLIT_FILE_HEADER] = counts["上级党组织"].map(files).fillna("")
+    cols = [Col("上级党组织", cap=30)] + [Col(str(c), "int", center=True) for c in counts.columns[1:-1]] + \
+        [Col(SPLIT_FILE_HEADER, cap=40)]
+    note = (f"结果按上级党组织分为 {len(parts)} 个工作簿（与本工作簿在同一文件夹），每个工作簿只含该上级党组织的支部；"
+            "排名、名额和等级按全部支部统一计算，与「总排名」一致。")
+    ws = sw.workbook.add_worksheet(SHEET_PARTS)
+    ws.freeze_panes(HEADER_ROW + 1, 0)
+    sw.page_setup(ws, SHEET_PARTS, HEADER_ROW)
+    widths = [w for w, _ in _widths(counts, cols, sw.break_headers)]
+    widths[0] = max(widths[0], SUMMARY_LABEL_WIDTH)
+    widths[1:-1] = [max(w, SUMMARY_COUNT_WIDTH) for w in widths[1:-1]]
+    for index, width in enumerate(widths):
+        ws.set_column(index, index, width)
+    sw.heading(ws, SHEET_PARTS, note, len(cols), sum(widths))
+    sw.write_table(ws, HEADER_ROW, counts, cols, SHEET_PARTS, widths=widths, totals=True)

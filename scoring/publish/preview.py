@@ -97,9 +97,11 @@ def default_blocks(result, today: date | None = None) -> list[Block]:
     return notice_blocks(results_heads(result), default_options(today))[1]
 
 
-def notice_blocks(results: dict, options: Options, template: Path | None = None) -> tuple[Document, list[Block]]:
-    """The county notice for ``results`` rendered with ``template`` (default: the shipped one), as blocks."""
-    doc = notice(results, options)
+def notice_blocks(results: dict, options: Options, template: Path | None = None,
+                  parent: str | None = None) -> tuple[Document, list[Block]]:
+    """The county notice for ``results`` (or the notice of the township ``parent``) rendered with
+    ``template`` (default: the shipped one), as blocks."""
+    doc = notice(results, options, None, parent)
     with tempfile.TemporaryDirectory(prefix="scoring-preview-") as tmp:
         target = Path(tmp) / "preview.docx"
         render(template or default_template("notice"), doc.context, target)

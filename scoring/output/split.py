@@ -1,0 +1,131 @@
+"""``scoring run ... --split parent``: the results as one workbook per 上级党组织 plus a summary workbook.
+
+A province or a large county does not want one workbook of every branch's detail (past Excel's row limit
+the detail would continue on numbered sheets): each township or county gets the results workbook of its
+own branches, and 汇总.xlsx gives the ranking of all branches, the count per level of each part and the
+file of its workbook. Nothing is scored again: ranks, quotas, levels and totals are the run's, computed
+over every branch, and each part is the run's tables restricted to its branches (one grouping per table,
+no pass per branch). The folder is written atomically: every workbook into a temporary folder beside it,
+moved into place together when all are complete; workbooks of an earlier split that this run does not
+write again are removed, other files in the folder are left alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..atomic import atomic_folder
+from ..publish.content import safe_name
+from ..result import Result
+from .xlsx import NO_PARENT, write_parts_summary, write_results
+
+SPLIT_SUFFIX = "-按上级党组织"
+SUMMARY_FILE = "汇总.xlsx"
+_FRAMES = ("branches", "dimensions", "indicators", "bonus", "vetoes", "warnings", "extras")
+
+
+def split_folder(output: Path) -> Path:
+    """Where ``-o results.xlsx --split parent`` writes: ``results-按上级党组织/`` beside it."""
+    return output.with_name(output.stem + SPLIT_SUFFIX)
+
+
+def parent_of(branches: pd.DataFrame) -> pd.Series:
+    """Each branch's 上级党组织 as the results workbook counts it (empty: 未填上级党组织)."""
+    parent = branches["parent"] if "parent" in branches.columns else pd.Series("", index=branches.index)
+    return parent.astype(object).where(parent.notna(), "").astype(str).str.strip().replace("", NO_PARENT)
+
+
+def file_names(parents: list[str]) -> list[str]:
+    """One workbook file per 上级党组织, in the given order: distinct even when two names look alike
+    once made safe (and never the summary's own name): 城关镇.xlsx, 城关镇(2).xlsx."""
+    taken = {SUMMARY_FILE.casefold()}
+    out = []
+    for p in parents:
+        stem = safe_name(p)[:80]  # as the 公示 of the township is named
+        name, k = f"{stem}.xlsx", 2
+        while name.casefold() in taken:
+            name, k = f"{stem}({k}).xlsx", k + 1
+        taken.add(name.casefold())
+        out.append(name)
+    return out
+
+
+@dataclass
+class Split:
+    folder: Path
+    parts: pd.DataFrame  # parent, file, branches (count), in the order of the summary
+    limits: list[str]  # Excel limits reached, a sentence each with the file it is in
+
+
+def _rows_by_part(frame: pd.DataFrame | None, part_of: pd.Series) -> dict[int, np.ndarray]:
+    """Row positions of ``frame`` per part (the part of each row's branch); rows of no branch of the run
+    belong to no part."""
+    if frame is None or not len(frame) or "branch_id" not in frame.columns:
+        return {}
+    codes = frame["branch_id"].astype(object).map(part_of).to_numpy()
+    known = ~pd.isna(codes)
+    if not known.any():
+        return {}
+    return pd.Series(np.flatnonzero(known)).groupby(codes[known].astype(np.int64)).apply(np.asarray).to_dict()
+
+
+def parts_of(result: Result) -> tuple[pd.DataFrame, list[Result]]:
+    """The 上级党组织 of the run in the order of 分类汇总 (by their first branch id), with a file name and
+    their number of branches, and each one's result: the run's tables restricted to its branches."""
+    b = result.branches
+    parents = parent_of(b)
+    first_id = pd.Series(b["branch_id"].astype(str).to_numpy(), index=parents.to_numpy()).groupby(level=0).min()
+    order = first_id.sort_values(kind="stable").index.tolist()
+    code = {p: i for i, p in enumerate(order)}
+    part_of = pd.Series(parents.map(code).to_numpy(), index=b["branch_id"].astype(object).to_numpy())
+    rows = {name: _rows_by_part(getattr(result, name), part_of) for name in _FRAMES}
+    meta = result.meta
+    previous_rows = _rows_by_part(meta.previous, part_of)
+    excluded = meta.excluded
+    excluded_parent = parent_of(excluded) if excluded is not None and len(excluded) else None
+    empty = np.zeros(0, dtype=np.int64)
+    results = []
+    for i, parent in enumerate(order):
+        def take(frame, by, i=i):
+            if frame is None:
+                return None
+            return frame.iloc[by.get(i, empty)].reset_index(drop=True)
+
+        sub_meta = replace(
+            meta,
+            title=f"{meta.title}（{parent}）" if meta.title else parent,
+            part=(parent, len(b)),
+            previous=take(meta.previous, previous_rows),
+            gone=None,  # last year's branches missing this year: listed in the summary workbook only
+            excluded=None if excluded_parent is None else excluded[(excluded_parent == parent).to_numpy()]
+            .reset_index(drop=True),
+        )
+        results.append(replace(result, meta=sub_meta,
+                               **{name: take(getattr(result, name), rows[name]) for name in _FRAMES}))
+    parts = pd.DataFrame({"parent": order, "file": file_names(order),
+                          "branches": [len(r.branches) for r in results]})
+    return parts, results
+
+
+def write_split(result: Result, folder: Path, previews=None) -> Split:
+    """Write ``folder``: 汇总.xlsx and one results workbook per 上级党组织. ``previews(parent, part_result)``
+    gives the 公示预览 blocks of a part (default: the workbook's own default)."""
+    folder = Path(folder)
+    parts, results = parts_of(result)
+    limits: list[str] = []
+    with atomic_folder(folder) as tmp:
+        for (parent, file), part in zip(parts[["parent", "file"]].itertuples(index=False), results):
+            preview = previews(parent, part) if previews is not None else None
+            limits += [f"{file}：{x}" for x in write_results(part, tmp / file, preview=preview)]
+        limits = [f"{SUMMARY_FILE}：{x}" for x in write_parts_summary(result, tmp / SUMMARY_FILE, parts)] + limits
+        written = {p.name for p in tmp.iterdir()}
+    stale = [p for p in folder.glob("*.xlsx") if p.name not in written and not p.name.startswith((".", "~$"))]
+    for p in stale:  # workbooks of an earlier split (a township since renamed or gone)
+        with contextlib.suppress(OSError):
+            p.unlink()
+    return Split(folder=folder, parts=parts, limits=limits)
