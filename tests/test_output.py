@@ -940,3 +940,21 @@ def test_load_previous_errors(county_runs, tmp_path):
         with pytest.raises(UsageError) as info:
             load_previous(path)
         assert message in str(info.value) and str(path) in str(info.value), path
+
+
+def test_flags_without_any_veto_sentence(small_county):
+    """A part of a split run (or a county) whose only flag comes from the bottom-share rule, with no
+    veto fired: 否决与预警 lists the flag with the rank behind it."""
+    from dataclasses import replace
+
+    from scoring.engine import build_meta, load, score
+    from scoring.output.xlsx import veto_frame
+
+    rubric, registry, _ = load(None)
+    result = score(rubric, registry, small_county, 2025, build_meta(rubric, registry, small_county, 2025, "test"))
+    b = result.branches
+    last = b["rank"].astype(int).idxmax()
+    flagged = b.assign(flags=["整顿候选" if i == last else "" for i in b.index])
+    frame, _ = veto_frame(replace(result, branches=flagged, vetoes=result.vetoes.iloc[0:0]))
+    rows = frame[frame["事项"] == "整顿候选"]
+    assert rows["支部编码"].tolist() == [b.loc[last, "branch_id"]]
