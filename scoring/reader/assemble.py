@@ -18,8 +18,10 @@ from .text import _brief, _display
 def assemble(ix: Intake) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
     tables: dict[str, pd.DataFrame] = {}
     origins: dict[str, pd.DataFrame] = {}
-    for tid, parts in ix.parts.items():
-        tables[tid], origins[tid] = build(ix, tid, parts)
+    for tid in list(ix.parts):
+        # the raw columns are let go table by table (and within a table column by column, see build):
+        # a province's raw Parquet columns and their converted copies are not all held at once
+        tables[tid], origins[tid] = build(ix, tid, ix.parts.pop(tid))
     return tables, origins
 
 
@@ -30,6 +32,8 @@ def build(ix: Intake, tid: str, parts: list[_Part]) -> tuple[pd.DataFrame, pd.Da
     rows = np.concatenate([p.rows for p in parts]).astype("int64")
     cells = {c.id: _split(_raw_column(parts, c.id)) for c in spec.columns
              if any(c.id in p.present for p in parts)}
+    for p in parts:  # the cells hold what is needed of the raw values now
+        p.data = {}
     blank = np.logical_and.reduce([c.empty for c in cells.values()]) if cells else np.ones(len(rows), bool)
     if blank.any():  # fully empty rows (often trailing ones Excel keeps formatted) are dropped
         keep = ~blank
@@ -85,6 +89,8 @@ def build(ix: Intake, tid: str, parts: list[_Part]) -> tuple[pd.DataFrame, pd.Da
         if conv.codes is not None and col.id in ix.checked[tid]:
             ix.codes[(tid, col.id)] = conv.codes
         out[col.id] = pd.Series(conv.values, index=pd.RangeIndex(n), dtype=DTYPES[col.dtype])
+        del c, conv
+        cells.pop(col.id)  # its raw values stay only where a problem's message refers to them
     frame = pd.DataFrame(out, index=pd.RangeIndex(n), columns=[c.id for c in columns])
     for col in columns:  # keep object columns object (pandas would infer its "str" dtype)
         if frame[col.id].dtype != DTYPES[col.dtype]:
