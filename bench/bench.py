@@ -4,6 +4,7 @@ growth, and the Dask executor. Run from the repository root; nothing here is a t
     python bench/bench.py county                      # P1: the bundled county vs the floor script
     python bench/bench.py scale --sizes 3000 30000 100000   # P2/P3: Parquet -> JSON + Parquet results, growth
     python bench/bench.py scale --sizes 100000 --excel      # P2: ... and the results workbook
+    python bench/bench.py scale --sizes 100000 --split      # P2: ... and a results folder (--split parent)
     python bench/bench.py dask --branches 3000        # P4: --executor dask against local, sha256 of both JSON
     python bench/bench.py all                         # all of the above at their default sizes
 
@@ -167,14 +168,15 @@ def bench_scale(a) -> list[dict]:
         with tempfile.TemporaryDirectory(prefix=f"bench-{n}-", dir=a.out_dir) as tmp:
             tmp = Path(tmp)
             args = ["run", str(data), "--json", str(tmp / "r.json"), "--parquet", str(tmp / "parquet"), "-q"]
-            if a.excel:
-                args += ["-o", str(tmp / "r.xlsx")]
+            if a.excel or a.split:
+                args += ["-o", str(tmp / "r.xlsx")] + (["--split", "parent"] if a.split else [])
             else:
                 args += ["--no-xlsx"]
             if a.executor != "local":
                 args += ["--executor", a.executor]
             res = probed(args, tmp / "phases.json")
-            what = "Parquet -> JSON + Parquet results" + (" + results workbook" if a.excel else "")
+            what = "Parquet -> JSON + Parquet results" + (
+                " + results folder (--split parent)" if a.split else " + results workbook" if a.excel else "")
             print_phases(f"{n:,} branches ({what}, --executor {a.executor})", res)
             rows.append({"n": n, "wall": res["wall"], "cpu": res["cpu"], "peak": res["peak"],
                          "json_mib": (tmp / "r.json").stat().st_size / 2**20})
@@ -222,6 +224,8 @@ def main() -> int:
     ap.add_argument("--data", default=str(ROOT / "sample_data" / "county_2025.xlsx"), help="county workbook for P1")
     ap.add_argument("--sizes", type=int, nargs="+", default=[3000, 30000, 100000])
     ap.add_argument("--excel", action="store_true", help="scale: also write the results workbook")
+    ap.add_argument("--split", action="store_true",
+                    help="scale: also write the results folder, one workbook per 上级党组织 (run --split parent)")
     ap.add_argument("--executor", default="local", choices=("local", "dask"))
     ap.add_argument("--branches", type=int, default=3000, help="dask: branches of the county compared")
     ap.add_argument("--workdir", default="/tmp/scoring-bench", help="generated data, reused between runs")

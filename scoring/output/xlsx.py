@@ -272,8 +272,10 @@ def _units(text: str) -> int:
     return len(text) + len(_WIDE_RE.findall(text))
 
 
-def _longest(shown: pd.Series) -> int:
-    """Widest display width in a text column.
+def _longest(shown: pd.Series, enough: float | None = None) -> int:
+    """Widest display width in a text column, or (when ``enough`` is given and the longest string has at
+    least that many characters) the longest string's length: a width at least ``enough`` is all the
+    caller needs to know.
 
     Only strings at least half as long as the longest can be the widest (a character is 1 or 2 units),
     so the regex count runs on those few distinct candidates, not on every row.
@@ -281,6 +283,8 @@ def _longest(shown: pd.Series) -> int:
     if len(shown) == 0:
         return 0
     lengths = shown.str.len()
+    if enough is not None and lengths.max() >= enough:
+        return int(lengths.max())
     candidates = shown[(lengths * 2 >= lengths.max()).to_numpy()].drop_duplicates()
     return int(_display_units(candidates).max())
 
@@ -334,8 +338,10 @@ def _widths(frame: pd.DataFrame, cols: list[Col], break_headers: bool = False) -
     out = []
     for col, name in zip(cols, frame.columns):
         series = frame[name]
-        shown = _text(series) if col.kind == "text" else _formatted(series, col.kind)
-        longest = _longest(shown)
+        # numbers: the widest of the distinct values (a county's points take a few dozen values)
+        shown = _text(series) if col.kind == "text" else _formatted(series.drop_duplicates(), col.kind)
+        cap = min(col.cap, MAX_WIDTH)
+        longest = _longest(shown, enough=cap - 1 - col.extra)  # then the values alone pass the cap
         values = longest + 2 + col.extra
         one, two, _ = _header_layout(col.header)
         header = two if break_headers and two < one and values + 2 < one else one  # break only when that saves width
