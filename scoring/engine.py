@@ -114,10 +114,11 @@ def as_measured(m: Measure, frame: pd.DataFrame, params: dict | None = None) -> 
                     counts=m.counts)
 
 
-def _record_years(frame: pd.DataFrame, col: str, dtype: str) -> pd.Series:
+def _record_years(frame: pd.DataFrame, col: str, dtype: str, known=None) -> pd.Series:
     """The year of each record (NaN where the column is empty), worked out once per distinct value (a
-    province's dues have 36M rows but a few hundred distinct months)."""
-    codes, uniques = pd.factorize(frame[col], use_na_sentinel=True)
+    province's dues have 36M rows but a few hundred distinct months). ``known``: the column's (codes,
+    uniques) when validation found them (``Dataset.factorized``)."""
+    codes, uniques = known if known is not None else pd.factorize(frame[col], use_na_sentinel=True)
     distinct = pd.Series(np.asarray(uniques, dtype=object))
     if dtype == "month":
         years = pd.to_numeric(distinct.astype(str).str.slice(0, 4), errors="coerce")
@@ -150,7 +151,8 @@ def _year_check(data: Dataset, year: int) -> list[Problem]:
         if spec.year_column is None or tid not in data.tables or not len(data.tables[tid]):
             continue
         frame = data.tables[tid]
-        years = _record_years(frame, spec.year_column, spec.column(spec.year_column).dtype)
+        years = _record_years(frame, spec.year_column, spec.column(spec.year_column).dtype,
+                              data.factorized(tid, spec.year_column))
         inside = (years == year).fillna(False).to_numpy(dtype=bool)
         checked.append(spec.sheet)
         if not inside.any():

@@ -235,7 +235,8 @@ def test_validation_codes_are_reused_and_change_nothing(county):
 
     rubric, reg, _ = load(None)
     data = read_for([county], (rubric, reg))
-    assert {("dues", "member_id"), ("members", "member_id"), ("members", "branch_id")} <= set(data.codes)
+    found = {("dues", "member_id"), ("dues", "month"), ("members", "member_id"), ("members", "branch_id")}
+    assert found <= set(data.codes)
     codes, uniques = data.factorized("dues", "member_id")
     assert list(uniques[codes[:5]]) == list(data.tables["dues"]["member_id"].iloc[:5])
     bare = replace(data, codes={})

@@ -55,7 +55,7 @@ def test_the_year_is_checked_once_per_run_and_again_when_a_table_changes(make_co
     data = make_county(4)
     calls = []
     real = engine._record_years
-    monkeypatch.setattr(engine, "_record_years", lambda frame, col, dtype: calls.append(col) or real(frame, col, dtype))
+    monkeypatch.setattr(engine, "_record_years", lambda frame, col, *rest: calls.append(col) or real(frame, col, *rest))
     r, reg, _ = load("five_star")
     meta = build_meta(r, reg, data, 2025, "test")
     score(r, reg, data, 2025, meta)  # measuring checks the year again: the same tables, not read again

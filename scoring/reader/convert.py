@@ -93,10 +93,17 @@ def _yyyymmdd_to_datetime(v: np.ndarray) -> np.ndarray:
 
 def _month_strings(dates: np.ndarray) -> np.ndarray:
     """datetime64 -> object array of "YYYY-MM" (None for NaT), formatted once per distinct month."""
+    return _month_codes(dates)[0]
+
+
+def _month_codes(dates: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, pd.Index]]:
+    """:func:`_month_strings` and its (codes, uniques) as pd.factorize of it gives them (-1: empty; the
+    distinct months are distinct "YYYY-MM" labels, in order of first appearance)."""
     months = dates.astype("datetime64[M]")
     codes, uniques = pd.factorize(months, use_na_sentinel=True)
     labels = np.array([str(u)[:7] for u in np.asarray(uniques, dtype="datetime64[M]")] + [None], dtype=object)
-    return labels[np.where(codes < 0, len(uniques), codes)]
+    codes = codes.astype("int32", copy=False)
+    return labels[np.where(codes < 0, len(uniques), codes)], (codes, pd.Index(labels[:-1], dtype=object))
 
 
 
@@ -352,7 +359,8 @@ def _convert_month(c: _Cells) -> _Converted:
         issues.append(_Issue(DataProblem.BAD_MONTH, bad, "无法识别的月份",
                              lambda h, s: f"无法识别的月份「{s}」（应写成 YYYY-MM，如 2025-01）"))
         when[bad] = np.datetime64("NaT")
-    return _Converted(_month_strings(when), issues, fixes)
+    values, codes = _month_codes(when)
+    return _Converted(values, issues, fixes, codes=codes)
 
 
 def _parse_bool_text(u: pd.Series) -> pd.DataFrame:
