@@ -13,6 +13,7 @@ write again are removed, other files in the folder are left alone.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -74,9 +75,10 @@ def _rows_by_part(frame: pd.DataFrame | None, part_of: pd.Series) -> dict[int, n
     return pd.Series(np.flatnonzero(known)).groupby(codes[known].astype(np.int64)).apply(np.asarray).to_dict()
 
 
-def parts_of(result: Result) -> tuple[pd.DataFrame, list[Result]]:
+def parts_of(result: Result) -> tuple[pd.DataFrame, Iterator[Result]]:
     """The 上级党组织 of the run in the order of 分类汇总 (by their first branch id), with a file name and
-    their number of branches, and each one's result: the run's tables restricted to its branches."""
+    their number of branches, and each one's result in that order: the run's tables restricted to its
+    branches (made one at a time, so a province holds one part's copy of the tables besides the run's)."""
     b = result.branches
     parents = parent_of(b)
     first_id = pd.Series(b["branch_id"].astype(str).to_numpy(), index=parents.to_numpy()).groupby(level=0).min()
@@ -89,27 +91,27 @@ def parts_of(result: Result) -> tuple[pd.DataFrame, list[Result]]:
     excluded = meta.excluded
     excluded_parent = parent_of(excluded) if excluded is not None and len(excluded) else None
     empty = np.zeros(0, dtype=np.int64)
-    results = []
-    for i, parent in enumerate(order):
-        def take(frame, by, i=i):
-            if frame is None:
-                return None
-            return frame.iloc[by.get(i, empty)].reset_index(drop=True)
 
-        sub_meta = replace(
-            meta,
-            title=f"{meta.title}（{parent}）" if meta.title else parent,
-            part=(parent, len(b)),
-            previous=take(meta.previous, previous_rows),
-            gone=None,  # last year's branches missing this year: listed in the summary workbook only
-            excluded=None if excluded_parent is None else excluded[(excluded_parent == parent).to_numpy()]
-            .reset_index(drop=True),
-        )
-        results.append(replace(result, meta=sub_meta,
-                               **{name: take(getattr(result, name), rows[name]) for name in _FRAMES}))
+    def take(frame, by, i):
+        return None if frame is None else frame.iloc[by.get(i, empty)].reset_index(drop=True)
+
+    def each() -> Iterator[Result]:
+        for i, parent in enumerate(order):
+            sub_meta = replace(
+                meta,
+                title=f"{meta.title}（{parent}）" if meta.title else parent,
+                part=(parent, len(b)),
+                previous=take(meta.previous, previous_rows, i),
+                gone=None,  # last year's branches missing this year: listed in the summary workbook only
+                excluded=None if excluded_parent is None else excluded[(excluded_parent == parent).to_numpy()]
+                .reset_index(drop=True),
+            )
+            frames = {name: take(getattr(result, name), rows[name], i) for name in _FRAMES}
+            yield replace(result, meta=sub_meta, **frames)
+
     parts = pd.DataFrame({"parent": order, "file": file_names(order),
-                          "branches": [len(r.branches) for r in results]})
-    return parts, results
+                          "branches": [len(rows["branches"].get(i, empty)) for i in range(len(order))]})
+    return parts, each()
 
 
 def write_split(result: Result, folder: Path, previews=None) -> Split:
