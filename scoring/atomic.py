@@ -13,7 +13,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 
@@ -51,21 +51,54 @@ def atomic_output(path: Path | str, suffix: str | None = None) -> Iterator[Path]
 
 
 @contextlib.contextmanager
-def atomic_folder(folder: Path | str) -> Iterator[Path]:
+def atomic_folder(folder: Path | str, remove: Callable[[set[str]], Iterable[str]] | None = None) -> Iterator[Path]:
     """Yield a temporary folder beside ``folder``; when the block succeeds, move every file written there
-    into ``folder`` (created when missing; a file of the same name is replaced, others are kept). On any
-    exception the temporary folder is removed and ``folder`` is left exactly as it was. Each file is
-    complete when it appears (a rename), and the files appear one right after the other at the end."""
+    into ``folder`` (created when missing; a file of the same name is replaced, others are kept).
+    ``remove(names written)`` names further files of ``folder`` to delete in the same step (the files of
+    an earlier write that this one does not write again).
+
+    All or nothing: the files replaced or removed are first moved aside into a second temporary folder;
+    when any move fails (a workbook held open by Excel on Windows, a full disk) the ones already moved
+    are put back and ``folder`` is left exactly as it was, as it is on any exception in the block. Each
+    file is complete when it appears (a rename), and the files appear one right after the other."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+    aside: Path | None = None
     try:
         yield tmp
+        created = not folder.exists()
         folder.mkdir(exist_ok=True)
+        aside = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.old."))
+        written = sorted(f.name for f in tmp.iterdir())
+        gone = sorted(set(remove(set(written)) if remove is not None else ()) - set(written))
         mode = _default_mode()
-        for f in sorted(tmp.iterdir()):
-            target = folder / f.name
-            os.chmod(f, target.stat().st_mode & 0o777 if target.exists() else mode)
-            os.replace(f, target)
+        done: list[tuple[str, bool]] = []  # (name, had an earlier file now in aside), in the order moved
+        try:
+            for name in gone:
+                if (folder / name).exists():
+                    os.replace(folder / name, aside / name)
+                    done.append((name, True))
+            for name in written:
+                target = folder / name
+                had = target.exists()
+                os.chmod(tmp / name, target.stat().st_mode & 0o777 if had else mode)
+                if had:
+                    os.replace(target, aside / name)
+                done.append((name, had))
+                os.replace(tmp / name, target)
+        except BaseException:
+            for name, had in reversed(done):  # put everything back as it was
+                with contextlib.suppress(OSError):
+                    if had:
+                        os.replace(aside / name, folder / name)
+                    elif (folder / name).exists() and not (tmp / name).exists():
+                        os.replace(folder / name, tmp / name)
+            if created:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+            raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if aside is not None:
+            shutil.rmtree(aside, ignore_errors=True)

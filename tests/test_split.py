@@ -7,11 +7,13 @@ and 汇总's 分册 counts each part's levels."""
 from __future__ import annotations
 
 import json
+import os
 
 import pandas as pd
 import pytest
 from hardening_util import cli
 
+from scoring import atomic
 from scoring.output import xlsx
 from scoring.sample import generate_county, write_dataset
 
@@ -84,6 +86,37 @@ def test_the_summary_counts_levels_per_part_and_names_the_files(run):
         "甲镇党委": "甲镇党委.xlsx", "乙乡党委": "乙乡党委.xlsx", "丙/丁街道党工委": "丙_丁街道党工委.xlsx"}
     ranking = _sheet(summary, "总排名")
     assert ranking["支部编码"].tolist() == branches.sort_values("rank")["branch_id"].tolist()
+
+
+def test_a_failed_move_puts_back_every_file(tmp_path, monkeypatch):
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for name in ("a.xlsx", "b.xlsx", "gone.xlsx", "keep.txt"):
+        (folder / name).write_text(f"old {name}")
+    real, moved = os.replace, []
+
+    def replace(src, dst):  # the third move fails (a workbook held open by Excel)
+        moved.append(dst)
+        if len(moved) == 3:
+            raise PermissionError(13, "in use", str(dst))
+        real(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    with pytest.raises(PermissionError), atomic.atomic_folder(folder, remove=lambda written: ["gone.xlsx"]) as tmp:
+        for name in ("a.xlsx", "b.xlsx", "c.xlsx"):
+            (tmp / name).write_text(f"new {name}")
+    assert len(moved) > 3  # the moves before the failure were undone
+    assert {p.name: p.read_text() for p in folder.iterdir()} == {
+        name: f"old {name}" for name in ("a.xlsx", "b.xlsx", "gone.xlsx", "keep.txt")}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["parts"]
+
+    monkeypatch.setattr(atomic.os, "replace", real)
+    with atomic.atomic_folder(folder, remove=lambda written: ["gone.xlsx"]) as tmp:
+        for name in ("a.xlsx", "b.xlsx", "c.xlsx"):
+            (tmp / name).write_text(f"new {name}")
+    assert {p.name: p.read_text() for p in folder.iterdir()} == {
+        "a.xlsx": "new a.xlsx", "b.xlsx": "new b.xlsx", "c.xlsx": "new c.xlsx", "keep.txt": "old keep.txt"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["parts"]
 
 
 def test_refusals(run, tmp_path):
