@@ -8,16 +8,26 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 
+import openpyxl
 import pandas as pd
 import pytest
 from hardening_util import cli
 
 from scoring import atomic
-from scoring.output import xlsx
+from scoring.output import split, xlsx
 from scoring.sample import generate_county, write_dataset
 
 PARENTS = ["甲镇党委", "乙乡党委", "丙/丁街道党工委"]  # the slash cannot be in a file name
+
+
+def _own_workbook(path, author=xlsx.AUTHOR, subject=xlsx.RESULTS_SUBJECT):
+    """A workbook with the document properties of one this program wrote (or, given others, not)."""
+    book = openpyxl.Workbook()
+    book.active["A1"] = "旧的结果"
+    book.properties.creator, book.properties.subject = author, subject
+    book.save(path)
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +39,7 @@ def run(tmp_path_factory):
     (book,) = write_dataset(tables, d / "county.xlsx", fmt="xlsx")
     out = d / "out"
     (out / "results-按上级党组织").mkdir(parents=True)  # as an earlier split left it
-    (out / "results-按上级党组织" / "已撤销镇党委.xlsx").write_bytes(b"old")
+    _own_workbook(out / "results-按上级党组织" / "已撤销镇党委.xlsx")  # a part since renamed or gone
     (out / "results-按上级党组织" / "说明.txt").write_text("委员会的说明", encoding="utf-8")
     rc, stdout, stderr = cli("run", book, "-o", out / "results.xlsx", "--split", "parent", "--json", out / "r.json")
     assert rc == 0, stderr
@@ -45,7 +55,7 @@ def _sheet(path, name) -> pd.DataFrame:
 
 def test_one_workbook_per_parent_and_the_summary(run):
     folder = run["out"] / "results-按上级党组织"
-    # a workbook of a part that is gone is removed, a file that is not a workbook is left alone
+    # a results workbook of a part that is gone is removed, a file that is not a workbook is left alone
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         ["汇总.xlsx", "甲镇党委.xlsx", "乙乡党委.xlsx", "丙_丁街道党工委.xlsx", "说明.txt"])
     assert (folder / "说明.txt").read_text(encoding="utf-8") == "委员会的说明"
@@ -88,6 +98,58 @@ def test_the_summary_counts_levels_per_part_and_names_the_files(run):
     assert ranking["支部编码"].tolist() == branches.sort_values("rank")["branch_id"].tolist()
 
 
+def _copy_split(run, folder):
+    """``folder``: the fixture run's split folder (workbooks this program wrote)."""
+    shutil.copytree(run["out"] / "results-按上级党组织", folder)
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_a_workbook_not_written_by_the_program_stops_the_run(run, tmp_path):
+    folder = tmp_path / "r-按上级党组织"
+    before = _copy_split(run, folder)
+    own = openpyxl.Workbook()  # the committee's own workbook, in the folder the run would replace
+    own.active["A1"] = "委员会的意见"
+    own.save(folder / "委员会意见.xlsx")
+    (folder / "乙乡党委.xlsx").write_bytes(b"not a workbook")  # same name as a part: would be replaced
+    before["乙乡党委.xlsx"] = b"not a workbook"
+    before["委员会意见.xlsx"] = (folder / "委员会意见.xlsx").read_bytes()
+    rc, out, stderr = cli("run", run["book"], "-o", tmp_path / "r.xlsx", "--split", "parent")
+    assert rc == 2 and "Traceback" not in stderr
+    assert f"拆分结果的文件夹 {folder} 中的 乙乡党委.xlsx、委员会意见.xlsx 不是本系统写入的结果工作簿" in stderr
+    assert out == ""  # refused before any work
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_an_interrupted_run_leaves_the_earlier_folder_as_it_was(run, tmp_path, monkeypatch):
+    folder = tmp_path / "r-按上级党组织"
+    before = _copy_split(run, folder)
+    calls = []
+    real = split.write_results
+
+    def second_fails(result, path, preview=None):
+        calls.append(path.name)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(result, path, preview=preview)
+
+    monkeypatch.setattr(split, "write_results", second_fails)
+    rc, _, stderr = cli("run", run["book"], "-o", tmp_path / "r.xlsx", "--split", "parent", "-q")
+    assert rc == 130 and "已中断，未写入结果。" in stderr
+    assert len(calls) == 2
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r-按上级党组织"]  # no temporary folder left
+    # and a first run interrupted leaves no folder at all
+    calls.clear()
+    rc, _, _ = cli("run", run["book"], "-o", tmp_path / "new.xlsx", "--split", "parent", "-q")
+    assert rc == 130 and sorted(p.name for p in tmp_path.iterdir()) == ["r-按上级党组织"]
+
+
+def test_file_names_are_safe_and_distinct():
+    assert split.file_names(["城关镇", "城/关镇", "城关镇", "汇总", "汇总(2)"]) == [
+        "城关镇.xlsx", "城_关镇.xlsx", "城关镇(2).xlsx", "汇总(2).xlsx", "汇总(2)(2).xlsx"]
+
+
 def test_a_failed_move_puts_back_every_file(tmp_path, monkeypatch):
     folder = tmp_path / "parts"
     folder.mkdir()
@@ -125,5 +187,10 @@ def test_refusals(run, tmp_path):
     (inside / "county.xlsx").write_bytes(run["book"].read_bytes())
     rc, _, stderr = cli("run", inside, "-o", tmp_path / "r.xlsx", "--split", "parent")
     assert rc == 2 and "是输入数据所在的文件夹" in stderr and "Traceback" not in stderr
+    data = inside / "county.xlsx"  # an input file among the workbooks the run would replace
+    rc, _, stderr = cli("run", data, "-o", tmp_path / "r.xlsx", "--split", "parent")
+    assert rc == 2 and f"输出文件 {data} 是输入数据之一" in stderr and "Traceback" not in stderr
+    assert data.read_bytes() == run["book"].read_bytes()
     rc, _, stderr = cli("run", run["book"], "--split", "parent", "--no-xlsx", "--json", tmp_path / "r.json")
     assert rc == 2 and "--split" in stderr and "--no-xlsx" in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r-按上级党组织"]

@@ -107,6 +107,10 @@ def cmd(a) -> int:
 
         _check_folder(split_folder(a.output), "拆分结果的文件夹", a.data)
     check_paths(a.data + ([a.previous] if a.previous else []) + code_and_rubric(a.rubric, a.plugin), _outputs(a))
+    if a.split:
+        from ..output.split import check_folder_is_ours, split_folder
+
+        check_folder_is_ours(split_folder(a.output))
     if a.publish is not None:
         from ..publish.command import check_publish_args
 

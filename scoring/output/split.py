@@ -6,13 +6,15 @@ own branches, and 汇总.xlsx gives the ranking of all branches, the count per l
 file of its workbook. Nothing is scored again: ranks, quotas, levels and totals are the run's, computed
 over every branch, and each part is the run's tables restricted to its branches (one grouping per table,
 no pass per branch). The folder is written atomically: every workbook into a temporary folder beside it,
-moved into place together when all are complete; workbooks of an earlier split that this run does not
-write again are removed, other files in the folder are left alone.
+moved into place together when all are complete (or none, see :func:`scoring.atomic.atomic_folder`);
+results workbooks of an earlier split that this run does not write again are removed, other files in the
+folder are left alone, and a workbook there that this program did not write stops the run before any
+work (it would be replaced or removed).
 """
 
 from __future__ import annotations
 
-import contextlib
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,9 +23,10 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import atomic_folder
+from ..errors import UsageError
 from ..publish.content import safe_name
 from ..result import Result
-from .xlsx import NO_PARENT, write_parts_summary, write_results
+from .xlsx import AUTHOR, NO_PARENT, RESULTS_SUBJECT, write_parts_summary, write_results
 
 SPLIT_SUFFIX = "-按上级党组织"
 SUMMARY_FILE = "汇总.xlsx"
@@ -54,6 +57,41 @@ def file_names(parents: list[str]) -> list[str]:
         taken.add(name.casefold())
         out.append(name)
     return out
+
+
+_CORE = {"cp": "http://schemas.openxmlformats.org/package/2006/metadata/core-properties",
+         "dc": "http://purl.org/dc/elements/1.1/"}
+
+
+def is_ours(path: Path) -> bool:
+    """A results workbook this program wrote (by its document properties, which Excel and WPS keep when
+    the workbook is edited and saved): one a split run may replace or remove."""
+    from xml.etree import ElementTree
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            core = ElementTree.fromstring(z.read("docProps/core.xml"))
+    except (OSError, KeyError, zipfile.BadZipFile, ElementTree.ParseError):
+        return False
+    return (core.findtext("dc:creator", "", _CORE).strip() == AUTHOR
+            and core.findtext("dc:subject", "", _CORE).strip() == RESULTS_SUBJECT)
+
+
+def _workbooks(folder: Path) -> list[Path]:
+    """The workbooks in ``folder`` a split run could replace (not Excel's ``~$`` lock files, not hidden)."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("*.xlsx") if p.is_file() and not p.name.startswith((".", "~$")))
+
+
+def check_folder_is_ours(folder: Path) -> None:
+    """Refuse, before any work, a folder holding a workbook this program did not write: the split run
+    would replace it (same name) or remove it (a part that is gone)."""
+    foreign = [p.name for p in _workbooks(folder) if not is_ours(p)]
+    if foreign:
+        shown = "、".join(foreign[:5]) + (f" 等 {len(foreign)} 个文件" if len(foreign) > 5 else "")
+        raise UsageError(f"拆分结果的文件夹 {folder} 中的 {shown} 不是本系统写入的结果工作簿，"
+                         "拆分结果会替换或删除其中的工作簿；请移走这些文件，或用 -o 指定其他位置")
 
 
 @dataclass
@@ -120,14 +158,13 @@ def write_split(result: Result, folder: Path, previews=None) -> Split:
     folder = Path(folder)
     parts, results = parts_of(result)
     limits: list[str] = []
-    with atomic_folder(folder) as tmp:
+
+    def stale(written: set[str]) -> list[str]:  # workbooks of an earlier split (a township renamed or gone)
+        return [p.name for p in _workbooks(folder) if p.name not in written and is_ours(p)]
+
+    with atomic_folder(folder, remove=stale) as tmp:
         for (parent, file), part in zip(parts[["parent", "file"]].itertuples(index=False), results):
             preview = previews(parent, part) if previews is not None else None
             limits += [f"{file}：{x}" for x in write_results(part, tmp / file, preview=preview)]
         limits = [f"{SUMMARY_FILE}：{x}" for x in write_parts_summary(result, tmp / SUMMARY_FILE, parts)] + limits
-        written = {p.name for p in tmp.iterdir()}
-    stale = [p for p in folder.glob("*.xlsx") if p.name not in written and not p.name.startswith((".", "~$"))]
-    for p in stale:  # workbooks of an earlier split (a township since renamed or gone)
-        with contextlib.suppress(OSError):
-            p.unlink()
     return Split(folder=folder, parts=parts, limits=limits)

@@ -86,6 +86,10 @@ SHEET_PREVIOUS = "与上年比较"
 SHEET_RUBRIC_TOML = "评分标准原文"
 SHEET_PARTS = "分册"  # the summary workbook of a split run: one row per 上级党组织 and its workbook
 SPLIT_FILE_HEADER = "工作簿"
+# the document properties of a results workbook (and of the workbooks of a split run): how a later split
+# run knows the workbooks in its folder are its own to replace
+AUTHOR = "党支部考核评分系统"
+RESULTS_SUBJECT = "党支部年度考核结果"
 # Always written, in this order; 与上年比较 follows 公示预览 when last year's results were given.
 SHEET_NAMES = (SHEET_RANKING, SHEET_DETAIL, SHEET_LOST, SHEET_BONUS, SHEET_VETO, SHEET_SUMMARY, SHEET_PREVIEW,
                SHEET_QUALITY, SHEET_AUDIT, SHEET_RUBRIC_TOML)
@@ -1930,8 +1934,8 @@ def _properties(workbook: Workbook, meta: RunMeta) -> None:
     workbook.set_properties(
         {
             "title": title,
-            "subject": "党支部年度考核结果",
-            "author": "党支部考核评分系统",
+            "subject": RESULTS_SUBJECT,
+            "author": AUTHOR,
             "company": "",
             "comments": f"评分标准 {_meta_text(meta, 'rubric_id')} {_meta_text(meta, 'rubric_version')}；"
             f"引擎版本 {_meta_text(meta, 'engine_version')}",
