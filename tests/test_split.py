@@ -16,6 +16,7 @@ import pytest
 from hardening_util import cli
 
 from scoring import atomic
+from scoring.engine import load
 from scoring.output import split, xlsx
 from scoring.sample import generate_county, write_dataset
 
@@ -43,7 +44,13 @@ def run(tmp_path_factory):
     (out / "results-按上级党组织" / "说明.txt").write_text("委员会的说明", encoding="utf-8")
     rc, stdout, stderr = cli("run", book, "-o", out / "results.xlsx", "--split", "parent", "--json", out / "r.json")
     assert rc == 0, stderr
-    return {"dir": d, "book": book, "out": out, "stdout": stdout,
+    single = d / "single"
+    single.mkdir()
+    rc, _, stderr = cli("run", book, "-o", single / "results.xlsx", "-q")  # the same run, one workbook
+    assert rc == 0, stderr
+    parent = dict(zip(tables["branches"]["branch_id"], tables["branches"]["parent"]))
+    return {"dir": d, "book": book, "out": out, "stdout": stdout, "parent": parent,
+            "single": single / "results.xlsx",
             "json": json.loads((out / "r.json").read_text(encoding="utf-8"))}
 
 
@@ -179,6 +186,43 @@ def test_a_failed_move_puts_back_every_file(tmp_path, monkeypatch):
     assert {p.name: p.read_text() for p in folder.iterdir()} == {
         "a.xlsx": "new a.xlsx", "b.xlsx": "new b.xlsx", "c.xlsx": "new c.xlsx", "keep.txt": "old keep.txt"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["parts"]
+
+
+def test_parts_agree_with_the_single_workbook_of_the_same_run(run):
+    folder = run["out"] / "results-按上级党组织"
+    single = _sheet(run["single"], "总排名")
+    keys = ["支部编码", "支部名称", "排名", "总分", "评定等级", "否决与标记"]
+    single_parent = single["支部编码"].map(run["parent"])  # the parent each branch was given in the data
+    seen = []
+    for parent, file in zip(PARENTS, ["甲镇党委.xlsx", "乙乡党委.xlsx", "丙_丁街道党工委.xlsx"]):
+        part = _sheet(folder / file, "总排名")
+        expected = single[(single_parent == parent).to_numpy()]
+        assert part[keys].astype(str).values.tolist() == expected[keys].astype(str).values.tolist()
+        assert part["上级党组织"].tolist() == [parent] * len(expected)
+        seen += part["支部编码"].tolist()
+    assert sorted(seen) == sorted(single["支部编码"]) and len(seen) == len(single)
+    summary = _sheet(folder / "汇总.xlsx", "总排名")
+    assert summary[keys].astype(str).values.tolist() == single[keys].astype(str).values.tolist()
+
+
+def test_the_summary_counts_agree_with_the_single_workbook(run):
+    rubric = load(None)[0]
+    levels = [lv.label for lv in rubric.grading.levels] + [rubric.grading.unrated_label]
+    single = _sheet(run["single"], "总排名")
+    parts = _sheet(run["out"] / "results-按上级党组织" / "汇总.xlsx", "分册")
+    present = [lv for lv in levels if lv in set(single["评定等级"])]
+    assert list(parts.columns) == ["上级党组织", *levels, "合计", "有否决或标记", "工作簿"]  # rubric order
+    assert len(present) >= 3  # the county is varied enough for the counts to say something
+    by_parent = single.assign(parent=single["支部编码"].map(run["parent"]))
+    rows = parts[parts["上级党组织"] != "合计"].set_index("上级党组织")
+    assert sorted(rows.index) == sorted(PARENTS)
+    for parent, group in by_parent.groupby("parent"):
+        row = rows.loc[parent]
+        assert [int(row[lv]) for lv in levels] == [int((group["评定等级"] == lv).sum()) for lv in levels]
+        assert int(row["合计"]) == len(group)
+        assert int(row["有否决或标记"]) == int(group["否决与标记"].notna().sum())
+    total = parts[parts["上级党组织"] == "合计"].iloc[0]
+    assert [int(total[lv]) for lv in levels] == [int((single["评定等级"] == lv).sum()) for lv in levels]
 
 
 def test_refusals(run, tmp_path):

@@ -86,6 +86,7 @@ SHEET_PREVIOUS = "与上年比较"
 SHEET_RUBRIC_TOML = "评分标准原文"
 SHEET_PARTS = "分册"  # the summary workbook of a split run: one row per 上级党组织 and its workbook
 SPLIT_FILE_HEADER = "工作簿"
+SPLIT_FLAGGED_HEADER = "有否决或标记"  # 分册: branches of the part with a veto or a flag (总排名's 否决与标记)
 # the document properties of a results workbook (and of the workbooks of a split run): how a later split
 # run knows the workbooks in its folder are its own to replace
 AUTHOR = "党支部考核评分系统"
@@ -2015,11 +2016,17 @@ def write_parts_summary(result: Result, path: Path, parts: pd.DataFrame) -> list
 def _parts_sheet(sw: SheetWriter, result: Result, parts: pd.DataFrame) -> None:
     counts = _count_table(result, "parent", "上级党组织")
     files = dict(zip(parts["parent"], parts["file"]))
+    b = result.branches
+    keys = _text(_column(b, "parent")).str.strip().replace("", NO_PARENT)
+    flagged = (_flags_and_vetoes(result).to_numpy() != "").astype(np.int64)  # as 总排名 shows them
+    flagged = pd.Series(flagged, index=keys.to_numpy()).groupby(level=0).sum()
+    counts[SPLIT_FLAGGED_HEADER] = counts["上级党组织"].map(flagged).fillna(0).astype(np.int64)
     counts[SPLIT_FILE_HEADER] = counts["上级党组织"].map(files).fillna("")
     cols = [Col("上级党组织", cap=30)] + [Col(str(c), "int", center=True) for c in counts.columns[1:-1]] + \
         [Col(SPLIT_FILE_HEADER, cap=40)]
     note = (f"结果按上级党组织分为 {len(parts)} 个工作簿（与本工作簿在同一文件夹），每个工作簿只含该上级党组织的支部；"
-            "排名、名额和等级按全部支部统一计算，与「总排名」一致。")
+            f"排名、名额和等级按全部支部统一计算，与「总排名」一致；「{SPLIT_FLAGGED_HEADER}」为总排名中"
+            "「否决与标记」不为空的支部数。")
     ws = sw.workbook.add_worksheet(SHEET_PARTS)
     ws.freeze_panes(HEADER_ROW + 1, 0)
     sw.page_setup(ws, SHEET_PARTS, HEADER_ROW)
