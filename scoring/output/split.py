@@ -26,7 +26,7 @@ from ..atomic import atomic_folder
 from ..errors import UsageError
 from ..publish.content import safe_name
 from ..result import Result
-from .xlsx import AUTHOR, NO_PARENT, RESULTS_SUBJECT, write_parts_summary, write_results
+from .xlsx import AUTHOR, RESULTS_SUBJECT, group_keys, parent_order, write_parts_summary, write_results
 
 SPLIT_SUFFIX = "-按上级党组织"
 SUMMARY_FILE = "汇总.xlsx"
@@ -36,12 +36,6 @@ _FRAMES = ("branches", "dimensions", "indicators", "bonus", "vetoes", "warnings"
 def split_folder(output: Path) -> Path:
     """Where ``-o results.xlsx --split parent`` writes: ``results-按上级党组织/`` beside it."""
     return output.with_name(output.stem + SPLIT_SUFFIX)
-
-
-def parent_of(branches: pd.DataFrame) -> pd.Series:
-    """Each branch's 上级党组织 as the results workbook counts it (empty: 未填上级党组织)."""
-    parent = branches["parent"] if "parent" in branches.columns else pd.Series("", index=branches.index)
-    return parent.astype(object).where(parent.notna(), "").astype(str).str.strip().replace("", NO_PARENT)
 
 
 def file_names(parents: list[str]) -> list[str]:
@@ -118,16 +112,15 @@ def parts_of(result: Result) -> tuple[pd.DataFrame, Iterator[Result]]:
     their number of branches, and each one's result in that order: the run's tables restricted to its
     branches (made one at a time, so a province holds one part's copy of the tables besides the run's)."""
     b = result.branches
-    parents = parent_of(b)
-    first_id = pd.Series(b["branch_id"].astype(str).to_numpy(), index=parents.to_numpy()).groupby(level=0).min()
-    order = first_id.sort_values(kind="stable").index.tolist()
+    parents = group_keys(b)  # as 分类汇总 and 分册 count them, in their order
+    order = parent_order(b, parents)
     code = {p: i for i, p in enumerate(order)}
     part_of = pd.Series(parents.map(code).to_numpy(), index=b["branch_id"].astype(object).to_numpy())
     rows = {name: _rows_by_part(getattr(result, name), part_of) for name in _FRAMES}
     meta = result.meta
     previous_rows = _rows_by_part(meta.previous, part_of)
     excluded = meta.excluded
-    excluded_parent = parent_of(excluded) if excluded is not None and len(excluded) else None
+    excluded_parent = group_keys(excluded) if excluded is not None and len(excluded) else None
     empty = np.zeros(0, dtype=np.int64)
 
     def take(frame, by, i):

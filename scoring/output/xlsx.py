@@ -1317,10 +1317,22 @@ def _level_order(result: Result) -> list[str]:
     return order + [label for label in present if label not in order]
 
 
+def group_keys(frame: pd.DataFrame, by: str = "parent") -> pd.Series:
+    """Each row's group as the workbooks count it: its ``by`` value (上级党组织 or 类别), empty as NO_PARENT."""
+    return _text(_column(frame, by)).str.strip().replace("", NO_PARENT)
+
+
+def parent_order(branches: pd.DataFrame, keys: pd.Series) -> list[str]:
+    """The groups ``keys`` (per branch) in the order of their codes: by each one's first branch id
+    (branch ids are usually coded by township)."""
+    first_id = pd.Series(_text(_column(branches, "branch_id")).to_numpy(), index=keys.to_numpy()).groupby(level=0).min()
+    return first_id.sort_values(kind="stable").index.tolist()
+
+
 def _count_table(result: Result, by: str, header: str) -> pd.DataFrame:
     """Branches per level (columns, rubric order, then 合计) for each value of ``by`` (rows)."""
     branches = result.branches
-    keys = _text(_column(branches, by)).str.strip().replace("", NO_PARENT)
+    keys = group_keys(branches, by)
     levels = _text(_column(branches, "level"))
     order = _level_order(result)
     counts = pd.crosstab(keys, levels).reindex(columns=order, fill_value=0)
@@ -1328,9 +1340,7 @@ def _count_table(result: Result, by: str, header: str) -> pd.DataFrame:
         known = [c for c in CATEGORIES if c in counts.index]
         rows = known + sorted(set(counts.index) - set(known))
     else:
-        # Townships in the order of their codes (branch ids are usually coded by township).
-        first_id = pd.Series(_text(_column(branches, "branch_id")).to_numpy(), index=keys.to_numpy()).groupby(level=0).min()
-        rows = first_id.sort_values(kind="stable").index.tolist()
+        rows = parent_order(branches, keys)
     counts = counts.reindex(rows, fill_value=0)
     counts[TOTAL_LABEL] = counts.sum(axis=1)
     counts.index.name = header
@@ -1501,7 +1511,7 @@ def _ranking_sheet(sw: SheetWriter, result: Result) -> None:
     parts = []
     if rubric:
         parts.append(f"评分标准：{rubric}" + (f"（版本 {version}）" if version else ""))
-    part = getattr(meta, "part", None)
+    part = _meta_get(meta, "part")
     if part:  # one 上级党组织's workbook of a split run
         parts.append(f"本工作簿为{part[0]}所属支部 {len(frame)} 个（共 {part[1]} 个支部参加考核，排名、名额和等级按全部支部计算）")
     else:
@@ -2016,8 +2026,7 @@ def write_parts_summary(result: Result, path: Path, parts: pd.DataFrame) -> list
 def _parts_sheet(sw: SheetWriter, result: Result, parts: pd.DataFrame) -> None:
     counts = _count_table(result, "parent", "上级党组织")
     files = dict(zip(parts["parent"], parts["file"]))
-    b = result.branches
-    keys = _text(_column(b, "parent")).str.strip().replace("", NO_PARENT)
+    keys = group_keys(result.branches)
     flagged = (_flags_and_vetoes(result).to_numpy() != "").astype(np.int64)  # as 总排名 shows them
     flagged = pd.Series(flagged, index=keys.to_numpy()).groupby(level=0).sum()
     counts[SPLIT_FLAGGED_HEADER] = counts["上级党组织"].map(flagged).fillna(0).astype(np.int64)
