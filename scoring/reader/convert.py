@@ -16,6 +16,7 @@ import pandas as pd
 from ..errors import DataNote, DataProblem, PluginError
 from ..tables import Column
 from .cells import _Cells, _years_ok
+from .intake import factored
 from .text import _allowed, _display
 
 _TRUE = ("是", "√", "✓", "✔", "☑", "y", "yes", "t", "true", "1", "有", "对")
@@ -91,19 +92,14 @@ def _yyyymmdd_to_datetime(v: np.ndarray) -> np.ndarray:
     return out
 
 
-def _month_strings(dates: np.ndarray) -> np.ndarray:
-    """datetime64 -> object array of "YYYY-MM" (None for NaT), formatted once per distinct month."""
-    return _month_codes(dates)[0]
-
-
 def _month_codes(dates: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, pd.Index]]:
-    """:func:`_month_strings` and its (codes, uniques) as pd.factorize of it gives them (-1: empty; the
-    distinct months are distinct "YYYY-MM" labels, in order of first appearance)."""
+    """datetime64 -> object array of "YYYY-MM" (None for NaT), formatted once per distinct month, and its
+    (codes, uniques) as pd.factorize of it gives them (-1: empty; the distinct months are distinct
+    "YYYY-MM" labels, in order of first appearance)."""
     months = dates.astype("datetime64[M]")
     codes, uniques = pd.factorize(months, use_na_sentinel=True)
     labels = np.array([str(u)[:7] for u in np.asarray(uniques, dtype="datetime64[M]")] + [None], dtype=object)
-    codes = codes.astype("int32", copy=False)
-    return labels[np.where(codes < 0, len(uniques), codes)], (codes, pd.Index(labels[:-1], dtype=object))
+    return labels[np.where(codes < 0, len(uniques), codes)], factored(codes, labels[:-1])
 
 
 
@@ -202,8 +198,7 @@ def _convert_text(c: _Cells, col: Column) -> _Converted:
     res = _Converted(out)
     if col.dtype == "str" and c.raw.dtype != object and not (has_num.any() or has_date.any() or has_flag.any()
                                                              or odd.any()):
-        small = len(uniques) < 2**31 - 1
-        res.codes = (codes.astype("int32", copy=False) if small else codes, pd.Index(uniques, dtype=object))
+        res.codes = factored(codes, uniques)
     if c.spaced.any():
         res.fixes.append(_Fix(DataNote.SPACES, c.spaced, "{n}处单元格首尾的空格已去除", _shown_text(c)))
     if col.dtype == "enum":

@@ -36,6 +36,14 @@ class _Grid:
     nrows: int | None = None  # Parquet: the number of records (columns not read are None in ``columns``)
 
 
+def factored(codes: np.ndarray, uniques) -> tuple[np.ndarray, pd.Index]:
+    """pd.factorize's (codes, uniques) as validation keeps them: int32 codes where they fit (a province's
+    36M dues rows), the distinct values as an object index."""
+    if len(uniques) < 2**31 - 1:
+        codes = codes.astype("int32", copy=False)
+    return codes, pd.Index(uniques, dtype=object)
+
+
 @dataclass
 class _Part:
     """What one sheet or file contributes to a table, before conversion."""
@@ -116,10 +124,7 @@ class Intake:
         check that needs it (keys, references, their consistency); :meth:`drop_codes` frees them."""
         got = self.codes.get((tid, column))
         if got is None:
-            codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
-            if len(uniques) < 2**31 - 1:
-                codes = codes.astype("int32", copy=False)
-            got = self.codes[(tid, column)] = (codes, pd.Index(uniques, dtype=object))
+            got = self.codes[(tid, column)] = factored(*pd.factorize(frame[column], use_na_sentinel=True))
         return got
 
     def drop_codes(self) -> None:
