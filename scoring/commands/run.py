@@ -28,11 +28,9 @@ def _outputs(a) -> list:
     if a.parquet is not None and a.parquet.is_dir():
         out += output_files(a.parquet)  # files it would replace
     if a.split:
-        from ..output.split import SUMMARY_FILE, split_folder
+        from ..output.split import split_folder, workbooks
 
-        folder = split_folder(a.output)
-        if folder.is_dir():  # the workbooks it would replace (the folder itself is checked by _check_folder)
-            out += sorted({folder / SUMMARY_FILE, *folder.glob("*.xlsx")})
+        out += workbooks(split_folder(a.output))  # those it would replace (the folder: see _check_folder)
     return out
 
 
@@ -103,14 +101,13 @@ def cmd(a) -> int:
     if a.parquet is not None:  # before check_paths: a folder's files are checked there
         _check_folder(a.parquet, "Parquet 输出文件夹", a.data)
     if a.split:
-        from ..output.split import split_folder
+        from ..output.split import check_folder_is_ours, split_folder, write_split
 
-        _check_folder(split_folder(a.output), "拆分结果的文件夹", a.data)
+        split_to = split_folder(a.output)
+        _check_folder(split_to, "拆分结果的文件夹", a.data)
     check_paths(a.data + ([a.previous] if a.previous else []) + code_and_rubric(a.rubric, a.plugin), _outputs(a))
     if a.split:
-        from ..output.split import check_folder_is_ours, split_folder
-
-        check_folder_is_ours(split_folder(a.output))
+        check_folder_is_ours(split_to)
     if a.publish is not None:
         from ..publish.command import check_publish_args
 
@@ -151,10 +148,8 @@ def cmd(a) -> int:
     limits: list[str] = []
     written = []
     if a.split:
-        from ..output.split import split_folder, write_split
-
         with timer("write.xlsx"):
-            split = write_split(result, split_folder(a.output), previews=_part_previews(result, a))
+            split = write_split(result, split_to, previews=_part_previews(result, a))
         limits = split.limits
         written.append(f"{split.folder}（汇总.xlsx 及 {len(split.parts)} 个上级党组织的工作簿）")
     elif not a.no_xlsx:

@@ -71,7 +71,7 @@ def is_ours(path: Path) -> bool:
             and core.findtext("dc:subject", "", _CORE).strip() == RESULTS_SUBJECT)
 
 
-def _workbooks(folder: Path) -> list[Path]:
+def workbooks(folder: Path) -> list[Path]:
     """The workbooks in ``folder`` a split run could replace (not Excel's ``~$`` lock files, not hidden)."""
     if not folder.is_dir():
         return []
@@ -81,7 +81,7 @@ def _workbooks(folder: Path) -> list[Path]:
 def check_folder_is_ours(folder: Path) -> None:
     """Refuse, before any work, a folder holding a workbook this program did not write: the split run
     would replace it (same name) or remove it (a part that is gone)."""
-    foreign = [p.name for p in _workbooks(folder) if not is_ours(p)]
+    foreign = [p.name for p in workbooks(folder) if not is_ours(p)]
     if foreign:
         shown = "、".join(foreign[:5]) + (f" 等 {len(foreign)} 个文件" if len(foreign) > 5 else "")
         raise UsageError(f"拆分结果的文件夹 {folder} 中的 {shown} 不是本系统写入的结果工作簿，"
@@ -153,7 +153,7 @@ def write_split(result: Result, folder: Path, previews=None) -> Split:
     limits: list[str] = []
 
     def stale(written: set[str]) -> list[str]:  # workbooks of an earlier split (a township renamed or gone)
-        return [p.name for p in _workbooks(folder) if p.name not in written and is_ours(p)]
+        return [p.name for p in workbooks(folder) if p.name not in written and is_ours(p)]
 
     with atomic_folder(folder, remove=stale) as tmp:
         for (parent, file), part in zip(parts[["parent", "file"]].itertuples(index=False), results):
