@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pyarrow.parquet as pq
@@ -249,3 +250,23 @@ def test_validation_codes_are_reused_and_change_nothing(county):
         pd.testing.assert_frame_equal(with_codes[key].frame, without[key].frame, obj=key)
     replaced = replace(data, tables={**data.tables, "dues": data.tables["dues"].copy()})
     assert replaced.factorized("dues", "member_id") is None  # codes of another frame are not used
+
+
+def test_fingerprint_is_the_documented_formula(county):
+    """The fingerprint (combined column by column from validation's codes) is the documented one: per
+    table its id, its sorted column names and the sorted row hashes of pandas' hash_pandas_object."""
+    import hashlib
+
+    rubric, reg, _ = load(None)
+    data = read_for([county], (rubric, reg))
+    assert data.codes  # the codes path is taken
+    h = hashlib.sha256()
+    for tid in sorted(data.tables):
+        frame = data.tables[tid]
+        cols = sorted(frame.columns)
+        h.update(tid.encode())
+        h.update("\x1f".join(cols).encode())
+        if len(frame):
+            rows = pd.util.hash_pandas_object(frame[cols], index=False, categorize=True).to_numpy()
+            h.update(np.sort(rows).tobytes())
+    assert data.sha256() == h.hexdigest()
