@@ -114,18 +114,29 @@ def as_measured(m: Measure, frame: pd.DataFrame, params: dict | None = None) -> 
                     counts=m.counts)
 
 
-def _record_years(frame: pd.DataFrame, col: str, dtype: str, known=None) -> pd.Series:
-    """The year of each record (NaN where the column is empty), worked out once per distinct value (a
-    province's dues have 36M rows but a few hundred distinct months). ``known``: the column's (codes,
-    uniques) when validation found them (``Dataset.factorized``)."""
+def _record_years(frame: pd.DataFrame, col: str, dtype: str, known=None) -> tuple[np.ndarray, np.ndarray]:
+    """The year of each record as ``(codes, years)``: ``years[codes]`` is each record's year (NaN where the
+    column is empty, code -1 takes the last entry). Worked out once per distinct value (a province's dues
+    have 36M rows but a few hundred distinct months). ``known``: the column's (codes, uniques) when
+    validation found them (``Dataset.factorized``)."""
     codes, uniques = known if known is not None else pd.factorize(frame[col], use_na_sentinel=True)
     distinct = pd.Series(np.asarray(uniques, dtype=object))
     if dtype == "month":
         years = pd.to_numeric(distinct.astype(str).str.slice(0, 4), errors="coerce")
     else:
         years = pd.to_datetime(distinct, errors="coerce").dt.year
-    lookup = np.append(years.to_numpy(dtype=float), np.nan)  # code -1 (empty) -> the last entry, NaN
-    return pd.Series(lookup[codes], index=frame.index)
+    return codes, np.append(years.to_numpy(dtype=float), np.nan)
+
+
+def _branches_of(data: Dataset, tid: str, rows: np.ndarray) -> np.ndarray:
+    """The distinct branch ids of the table's ``rows`` (a mask), from validation's codes where it has them."""
+    frame = data.tables[tid]
+    known = data.factorized(tid, "branch_id")
+    if known is None:
+        return pd.unique(frame["branch_id"].to_numpy()[rows])
+    codes, uniques = known
+    used = np.bincount(codes[rows & (codes >= 0)], minlength=len(uniques)) > 0
+    return np.asarray(uniques, dtype=object)[used]
 
 
 def year_check(data: Dataset, year: int) -> list[Problem]:
@@ -151,12 +162,13 @@ def _year_check(data: Dataset, year: int) -> list[Problem]:
         if spec.year_column is None or tid not in data.tables or not len(data.tables[tid]):
             continue
         frame = data.tables[tid]
-        years = _record_years(frame, spec.year_column, spec.column(spec.year_column).dtype,
-                              data.factorized(tid, spec.year_column))
-        inside = (years == year).fillna(False).to_numpy(dtype=bool)
+        codes, years = _record_years(frame, spec.year_column, spec.column(spec.year_column).dtype,
+                                     data.factorized(tid, spec.year_column))
+        inside = (years == year)[codes]
         checked.append(spec.sheet)
         if not inside.any():
-            found = sorted(int(y) for y in years.dropna().unique())
+            present = np.unique(codes[codes >= 0])
+            found = sorted({int(y) for y in years[present] if not np.isnan(y)})
             shown = "、".join(f"{y}年" for y in found[:5]) + ("等" if len(found) > 5 else "")
             files = data.origins.get(tid)
             where = "、".join(sorted(files["file"].astype(str).unique())) if files is not None and "file" in files else "、".join(data.sources)
@@ -165,7 +177,7 @@ def _year_check(data: Dataset, year: int) -> list[Problem]:
                                     "（评分标准的 year，或命令行的 --year），请核对数据的年份或用 --year 指定考核年度",
                                     code=DataProblem.WRONG_YEAR))
             continue
-        seen |= branches.isin(pd.unique(frame["branch_id"].to_numpy()[inside]).astype(str)).to_numpy()
+        seen |= branches.isin(pd.Index(_branches_of(data, tid, inside)).astype(str)).to_numpy()
     if problems:
         raise DataError(problems)
     if not checked:
