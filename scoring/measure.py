@@ -52,6 +52,7 @@ import pandas as pd
 from . import wording
 from .dataset import Dataset
 from .errors import PluginError
+from .lookup import key_positions  # noqa: F401  (part of the measure helpers plugins use)
 
 
 class UndeclaredInput(PluginError):
@@ -125,30 +126,6 @@ def _as_array(x, n: int, what: str) -> np.ndarray | None:
     if len(arr) != n:
         raise ValueError(f"{what}: {len(arr)} rows, the table has {n}")
     return arr
-
-
-def key_positions(values, target) -> np.ndarray:
-    """The position of each of ``values`` in the unique ``target`` values (an Index or array), -1 where a
-    value is missing or not among them. Categorical and Arrow-backed columns are looked up by their
-    distinct values (no hashing per row); other columns by a hash lookup per row."""
-    target = target if isinstance(target, pd.Index) else pd.Index(target)
-    if isinstance(values, pd.Series):
-        values = values.array
-    if isinstance(values, pd.Categorical):
-        where = target.get_indexer(values.categories.astype(object) if len(values.categories) else values.categories)
-        codes = values.codes
-        return np.where(codes >= 0, where[np.maximum(codes, 0)] if len(where) else -1, -1).astype(np.int64)
-    arrow = getattr(values, "_pa_array", None)
-    if arrow is not None:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        if pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type):
-            value_set = pa.array(target.astype(object).to_numpy(), type=arrow.type, from_pandas=True)
-            found = pc.index_in(arrow, value_set=value_set)
-            return found.fill_null(-1).to_numpy().astype(np.int64)
-    # dtype=object: without it pandas would first convert the values to its Arrow "str" dtype
-    return target.get_indexer(pd.Index(np.asarray(values, dtype=object), dtype=object)).astype(np.int64)
 
 
 def _floats(values, n: int) -> np.ndarray:

@@ -270,3 +270,21 @@ def test_fingerprint_is_the_documented_formula(county):
             rows = pd.util.hash_pandas_object(frame[cols], index=False, categorize=True).to_numpy()
             h.update(np.sort(rows).tobytes())
     assert data.sha256() == h.hexdigest()
+
+
+@pytest.mark.parametrize("kind", ["object", "str", "category", "mixed"])
+def test_key_positions_is_a_dictionary_lookup(kind):
+    """Each value's position among the target's unique values, -1 when missing or absent, whatever the
+    storage (Python str objects go through Arrow, Arrow text, categoricals, and objects that are not all text)."""
+    from scoring.lookup import key_positions
+
+    target = ["M003", "M001", "M010", "张三", "M002"]
+    values = ["M001", None, "M002", "M999", "张三", "M001", "M010", "", "M003"]
+    if kind == "mixed":
+        target, values = target + [7], values + [7, "7"]
+    where = {v: i for i, v in enumerate(target)}
+    expected = [where.get(v, -1) if v is not None else -1 for v in values]
+    series = pd.Series(values, dtype={"object": object, "str": "str", "category": "category", "mixed": object}[kind])
+    got = key_positions(series, pd.Index(target, dtype=object))
+    assert got.tolist() == expected
+    assert key_positions(pd.Index(values, dtype=object), target).tolist() == expected

@@ -115,9 +115,9 @@ def read_dataset(paths: Sequence[Path], specs: Mapping[str, Table], needed: Iter
         check_keys(ix, tables)
         check_references(ix, tables)
         check_conflicts(ix, tables, origins)
+        check_branches_have_records(ix, tables)
         codes = {k: (tables[k[0]], *v) for k, v in ix.codes.items()}
         ix.drop_codes()
-        check_branches_have_records(ix, tables)
         check_needed(ix, wanted, tables, [Path(p) for p in paths])
         owners = row_branches(ix, tables) if lenient and ix.pending else None
         ix.flush(owners)

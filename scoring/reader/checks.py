@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataNote, DataProblem
+from ..lookup import key_positions
 from .intake import Intake, _Piece
 from .text import _brief, _file_names
 
@@ -125,7 +126,7 @@ def _referenced_rows(target, values) -> np.ndarray:
     tc = tcodes[present]
     first[tc[::-1]] = present[::-1]  # assigned last to first: the first row of each value wins
     vcodes, vuniques = values
-    found = pd.Index(tuniques).get_indexer(pd.Index(vuniques)) if len(vuniques) and len(tuniques) else \
+    found = key_positions(vuniques, tuniques) if len(vuniques) and len(tuniques) else \
         np.full(len(vuniques), -1, dtype="int64")
     slot = np.append(np.where(found >= 0, found, len(tuniques)), len(tuniques))  # -1 (empty): found nowhere
     return first[slot[vcodes]]
@@ -147,7 +148,7 @@ def check_consistency(ix: Intake, tid: str, frame: pd.DataFrame, fk, ref: pd.Dat
             expected = np.full(len(frame), -1, dtype="int64")  # code among suniques, -1: none or empty
             expected[found] = scodes[at[found]]
             acodes, auniques = ix.factorize(tid, frame, other.column)
-            same = pd.Index(suniques).get_indexer(pd.Index(auniques)) if len(auniques) and len(suniques) else \
+            same = key_positions(auniques, suniques) if len(auniques) and len(suniques) else \
                 np.full(len(auniques), -1, dtype="int64")
             actual = np.where(acodes >= 0, same[np.maximum(acodes, 0)] if len(same) else -1, -2)  # -2: empty
             differs = (expected >= 0) & (actual != -2) & (actual != expected)

@@ -68,7 +68,7 @@ def check_branches_have_records(ix: Intake, tables: dict[str, pd.DataFrame]) -> 
     known = pd.Index(ids.dropna().unique(), dtype=object)
     seen = np.zeros(len(known), dtype=bool)
     for tid, column in others:  # the roster (党员名册) usually names every branch: stop once all are seen
-        at = known.get_indexer(tables[tid][column].unique())
+        at = known.get_indexer(ix.factorize(tid, tables[tid], column)[1])  # distinct values, as validation found them
         seen[at[at >= 0]] = True
         if seen.all():
             return
