@@ -60,13 +60,12 @@ def build(ix: Intake, tid: str, parts: list[_Part]) -> tuple[pd.DataFrame, pd.Da
         if c.error.any():
             ix.emit_rows(DataProblem.ERROR_CELL, tid, c.error, col.id, "错误值",
                          lambda p, i, c=c: _error_message(_display(c.raw.iloc[i])))
-        if c.text.notna().any():
-            long = (c.text.str.len() > MAX_TEXT).fillna(False).to_numpy(dtype=bool)
-            if long.any():
-                bad |= long
-                ix.emit_rows(DataProblem.TEXT_TOO_LONG, tid, long, col.id, "内容过长",
-                             lambda p, i, c=c: f"单元格内容有{len(c.text.iloc[i]):,}个字符，超过一个单元格的上限"
-                                               f"{MAX_TEXT:,}个字符（是否误粘贴了整段文字？）")
+        long = _too_long(c)
+        if long is not None and long.any():
+            bad |= long
+            ix.emit_rows(DataProblem.TEXT_TOO_LONG, tid, long, col.id, "内容过长",
+                         lambda p, i, c=c: f"单元格内容有{len(c.text.iloc[i]):,}个字符，超过一个单元格的上限"
+                                           f"{MAX_TEXT:,}个字符（是否误粘贴了整段文字？）")
         for issue in conv.issues:
             mask = issue.mask & ~bad
             if not mask.any():
@@ -104,6 +103,18 @@ def build(ix: Intake, tid: str, parts: list[_Part]) -> tuple[pd.DataFrame, pd.Da
         "row": rows,
     }, index=frame.index)
     return frame, origin
+
+
+def _too_long(c) -> np.ndarray | None:
+    """The text cells longer than a cell may hold (None when there is no text); Arrow text is measured
+    once per distinct value."""
+    if c.factors is not None:
+        codes, distinct = c.factors
+        long = (distinct.str.len() > MAX_TEXT).fillna(False).to_numpy(dtype=bool)
+        return np.append(long, False)[codes] if long.any() else None
+    if not c.text.notna().any():
+        return None
+    return (c.text.str.len() > MAX_TEXT).fillna(False).to_numpy(dtype=bool)
 
 
 def _raw_column(parts: list[_Part], cid: str) -> pd.Series:

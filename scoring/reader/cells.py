@@ -44,15 +44,25 @@ class _Cells:
     other: np.ndarray  # bool: a value of another kind (time of day, duration, error value...)
     oob: np.ndarray  # bool: a date cell outside the representable years
     error: np.ndarray  # bool: an Excel error value (#N/A, #REF!...), kept out of every other part
+    # Arrow text (CSV, Parquet): the text part factorized, (codes, distinct): ``distinct`` the distinct
+    # texts (stripped, "str" dtype, RangeIndex, no missing value), ``codes`` each row's position among
+    # them, -1 where ``text`` is missing. None for workbooks (Python objects), where it is not kept.
+    factors: tuple[np.ndarray, pd.Series] | None = None
 
     @property
     def n(self) -> int:
         return len(self.raw)
 
     @property
+    def has_text(self) -> np.ndarray:
+        if self.factors is not None:
+            return self.factors[0] >= 0
+        return self.text.notna().to_numpy()
+
+    @property
     def empty(self) -> np.ndarray:
         return ~(
-            self.text.notna().to_numpy()
+            self.has_text
             | ~np.isnan(self.num)
             | ~np.isnat(self.when)
             | self.flag.notna().to_numpy()
@@ -72,6 +82,7 @@ class _Cells:
             other=self.other[keep],
             oob=self.oob[keep],
             error=self.error[keep],
+            factors=None if self.factors is None else (self.factors[0][keep], self.factors[1]),
         )
 
 
@@ -124,7 +135,7 @@ def _split(s: pd.Series) -> _Cells:
     elif pd.api.types.is_datetime64_any_dtype(s.dtype):
         when, oob = _dates_from_any(s)
     elif pd.api.types.is_string_dtype(s.dtype) and s.dtype != object:
-        text = s.astype("str")
+        return _split_arrow_text(s.astype("str"), num, when, flag, other)
     else:
         inferred = pd.api.types.infer_dtype(s, skipna=True)
         if inferred == "string":
@@ -166,6 +177,36 @@ def _split(s: pd.Series) -> _Cells:
             text = text.where(~error)
             spaced = spaced & ~error
     return _Cells(raw=s, text=text, spaced=spaced, num=num, when=when, flag=flag, other=other, oob=oob, error=error)
+
+
+def _split_arrow_text(s: pd.Series, num, when, flag, other) -> _Cells:
+    """An Arrow text column (CSV, Parquet): factorized once, then stripped, checked for blanks and Excel
+    error values per distinct value (a province's 36M dues months are a few hundred distinct texts),
+    the codes kept for every later step (:attr:`_Cells.factors`)."""
+    n = len(s)
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    distinct = pd.Series(uniques, dtype="str").reset_index(drop=True)
+    stripped = distinct.str.strip(_WS)
+    valid = (stripped.notna() & stripped.ne("")).to_numpy(dtype=bool)
+    spaced_d = valid & stripped.ne(distinct).fillna(False).to_numpy(dtype=bool)
+    error_d = valid & stripped.isin(EXCEL_ERRORS).to_numpy(dtype=bool)
+    valid = valid & ~error_d
+    never = np.broadcast_to(np.False_, (n,))
+    spaced = np.append(spaced_d, False)[codes] if spaced_d.any() else never
+    error = np.append(error_d, False)[codes] if error_d.any() else never
+    if spaced_d.any() or not valid.all():  # some text changes or goes: the distinct texts anew
+        kept = pd.Series(stripped.where(valid), dtype="str")
+        recodes, distinct = pd.factorize(kept, use_na_sentinel=True)
+        distinct = pd.Series(distinct, dtype="str").reset_index(drop=True)
+        codes = np.append(recodes, -1)[codes]
+        text = pd.Series(distinct.array.take(codes, allow_fill=True))
+    else:  # nothing to strip and no blank text: the column's own values (shared with raw, not a copy)
+        text = s
+    if len(distinct) < 2**31 - 1:
+        codes = codes.astype("int32", copy=False)
+    oob = other
+    return _Cells(raw=s, text=text, spaced=spaced, num=num, when=when, flag=flag, other=other, oob=oob,
+                  error=error, factors=(codes, distinct))
 
 
 def _no_text(n: int) -> pd.Series:

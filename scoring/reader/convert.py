@@ -42,16 +42,21 @@ _SERIAL_MIN, _SERIAL_MAX = 3654, 73050
 _EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
 
 
-def _by_unique(text: pd.Series, parse: Callable[[pd.Series], pd.DataFrame]) -> pd.DataFrame:
-    """Apply ``parse`` to the distinct non-missing values of ``text`` and spread the result back.
+def _by_unique(c: _Cells, parse: Callable[[pd.Series], pd.DataFrame]) -> pd.DataFrame:
+    """Apply ``parse`` to the distinct values of the text part of ``c`` and spread the result back.
 
     ``parse`` receives a Series of distinct strings (RangeIndex) and returns a DataFrame with one row per
-    input value. Rows where ``text`` is missing carry an arbitrary parsed row: callers mask them out.
+    input value. Rows without text carry an arbitrary parsed row: callers mask them out. Arrow text
+    comes factorized (:attr:`_Cells.factors`); workbook text is factorized here.
     """
-    codes, uniques = pd.factorize(text, use_na_sentinel=True)
-    parsed = parse(pd.Series(np.asarray(uniques, dtype=object), dtype="str"))
-    out = parsed.take(np.maximum(codes, 0)) if len(parsed) else parsed.reindex(range(len(text)))
-    out.index = text.index
+    if c.factors is not None:
+        codes, distinct = c.factors
+    else:
+        codes, uniques = pd.factorize(c.text, use_na_sentinel=True)
+        distinct = pd.Series(np.asarray(uniques, dtype=object), dtype="str")
+    parsed = parse(distinct)
+    out = parsed.take(np.maximum(codes, 0)) if len(parsed) else parsed.reindex(range(c.n))
+    out.index = pd.RangeIndex(c.n)
     return out
 
 
@@ -157,16 +162,21 @@ def _convert_text(c: _Cells, col: Column) -> _Converted:
     out = np.full(c.n, None, dtype=object)
     text = c.text
     changed = c.spaced.copy()
+    factors = c.factors
     if col.dtype == "enum":  # enumeration values never contain spaces: "国有 企业" is 国有企业
         # (Python's \s, which Arrow's regex engine does not have: matched once per distinct value)
-        codes, uniques = pd.factorize(text, use_na_sentinel=True)
-        distinct = pd.Series(np.asarray(uniques, dtype=object), dtype="str")
+        if factors is not None:
+            codes, distinct = factors
+        else:
+            codes, uniques = pd.factorize(text, use_na_sentinel=True)
+            distinct = pd.Series(np.asarray(uniques, dtype=object), dtype="str")
         spaced = distinct.str.contains(r"\s", regex=True).fillna(False).to_numpy(dtype=bool)
         if spaced.any():
             inner = np.append(spaced, False)[codes]
             compact = np.append(distinct.str.replace(r"\s+", "", regex=True).to_numpy(dtype=object), None)[codes]
             text = text.where(~inner, pd.Series(compact, index=text.index, dtype="str"))
             changed |= inner
+            factors = None  # the compacted values: factorized anew below
     if c.raw.dtype == object:  # workbooks: unchanged text keeps the original Python str objects
         has_text = text.notna().to_numpy()
         same = has_text & ~changed
@@ -175,8 +185,11 @@ def _convert_text(c: _Cells, col: Column) -> _Converted:
         if changed.any():
             out[changed] = text[changed].to_numpy(dtype=object)
     else:  # Arrow text (CSV, Parquet): one Python str per distinct value, shared by its rows
-        codes, uniques = pd.factorize(text, use_na_sentinel=True)
-        uniques = np.asarray(uniques, dtype=object)
+        if factors is not None:
+            codes, uniques = factors[0], factors[1].to_numpy(dtype=object)
+        else:
+            codes, uniques = pd.factorize(text, use_na_sentinel=True)
+            uniques = np.asarray(uniques, dtype=object)
         if len(uniques):
             out = np.append(uniques, None)[codes]
     has_num = ~np.isnan(c.num)
@@ -227,9 +240,9 @@ def _convert_number(c: _Cells, integer: bool) -> _Converted:
     v = c.num.copy()
     bad = c.other | c.oob | ~np.isnat(c.when) | c.flag.notna().to_numpy()
     fixes: list[_Fix] = []
-    has_text = c.text.notna().to_numpy()
+    has_text = c.has_text
     if has_text.any():
-        parsed = _by_unique(c.text, _parse_number_text)
+        parsed = _by_unique(c, _parse_number_text)
         pv = parsed["value"].to_numpy(dtype="float64", na_value=np.nan)
         v[has_text] = pv[has_text]
         bad |= has_text & np.isnan(pv)
@@ -288,9 +301,9 @@ def _convert_date(c: _Cells, excel: np.ndarray) -> _Converted:
         if ok.any():
             fixes.append(_Fix(DataNote.NUMBER_DATE, ok, "{n}处数字已按日期识别（如「{ex}」）",
                               lambda i: f"{_display(c.num[i])}→{str(when[i])[:10]}"))
-    has_text = c.text.notna().to_numpy()
+    has_text = c.has_text
     if has_text.any():
-        parsed = _by_unique(c.text, _parse_date_text)
+        parsed = _by_unique(c, _parse_date_text)
         got = parsed["when"].to_numpy(dtype="datetime64[ns]")
         when[has_text] = got[has_text]
         bad |= has_text & np.isnat(got)
@@ -339,9 +352,9 @@ def _convert_month(c: _Cells) -> _Converted:
         got = np.where(yyyymm, ym, _serial_to_datetime(v))
         when[has_num] = got[has_num]
         bad |= has_num & np.isnat(got)
-    has_text = c.text.notna().to_numpy()
+    has_text = c.has_text
     if has_text.any():
-        parsed = _by_unique(c.text, _parse_month_text)
+        parsed = _by_unique(c, _parse_month_text)
         got = parsed["when"].to_numpy(dtype="datetime64[ns]")
         when[has_text] = got[has_text]
         bad |= has_text & np.isnat(got)
@@ -372,9 +385,9 @@ def _convert_bool(c: _Cells) -> _Converted:
         flag[ones] = True
         flag[zeros] = False
         bad |= has_num & ~(ones | zeros)
-    has_text = c.text.notna().to_numpy()
+    has_text = c.has_text
     if has_text.any():
-        parsed = _by_unique(c.text, _parse_bool_text)["flag"].astype("boolean")
+        parsed = _by_unique(c, _parse_bool_text)["flag"].astype("boolean")
         flag = flag.where(~has_text, parsed)
         bad |= has_text & parsed.isna().to_numpy()
     issues = []
