@@ -90,7 +90,10 @@ def build(ix: Intake, tid: str, parts: list[_Part]) -> tuple[pd.DataFrame, pd.Da
         out[col.id] = pd.Series(conv.values, index=pd.RangeIndex(n), dtype=DTYPES[col.dtype])
         del c, conv
         cells.pop(col.id)  # its raw values stay only where a problem's message refers to them
-    frame = pd.DataFrame(out, index=pd.RangeIndex(n), columns=[c.id for c in columns])
+    # copy=False: the converted columns become the frame as they are (a dict is copied by default, and
+    # pandas would consolidate them: a second copy of a province's 36M dues rows at the peak)
+    frame = pd.DataFrame(out, index=pd.RangeIndex(n), columns=[c.id for c in columns], copy=False)
+    del out
     for col in columns:  # keep object columns object (pandas would infer its "str" dtype)
         if frame[col.id].dtype != DTYPES[col.dtype]:
             frame[col.id] = frame[col.id].astype(DTYPES[col.dtype])
