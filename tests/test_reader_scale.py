@@ -54,19 +54,23 @@ def test_a_column_no_measure_declares_is_not_read(county, tmp_path, fmt):
 
 
 def test_parquet_reads_only_the_needed_columns_from_the_file(county, tmp_path, monkeypatch):
+    """Each needed column is read from the file once, by itself (as its table is assembled); the
+    others are never read."""
     folder = _write(county, tmp_path / "pq", "parquet", bad_gender=False)
-    asked: dict[str, list | None] = {}
+    every = {t: list(pd.read_parquet(folder / f"{t}.parquet").columns) for t in ("branches", "dues")}
+    asked: dict[str, list] = {}
     real = formats_pd.read_parquet
 
     def spy(path, *args, columns=None, **kwargs):
-        asked[pd.io.common.stringify_path(path).rsplit("/", 1)[-1]] = columns
+        asked.setdefault(pd.io.common.stringify_path(path).rsplit("/", 1)[-1], []).append(columns)
         return real(path, *args, columns=columns, **kwargs)
 
     monkeypatch.setattr(formats_pd, "read_parquet", spy)
     read_dataset([folder], SPECS, NEEDED, columns=DECLARED)
-    assert asked["members.parquet"] == ["member_id", "branch_id", "birth_date", "join_date", "status"]
-    assert asked["meetings.parquet"] == ["branch_id", "date", "kind", "expected", "attended"]
-    assert asked["branches.parquet"] is None and asked["dues.parquet"] is None  # read whole
+    assert asked["members.parquet"] == [["member_id"], ["branch_id"], ["birth_date"], ["join_date"], ["status"]]
+    assert asked["meetings.parquet"] == [["branch_id"], ["date"], ["kind"], ["expected"], ["attended"]]
+    for whole, names in every.items():  # not limited: every column of the file, each once
+        assert sorted(c for (c,) in asked[f"{whole}.parquet"]) == sorted(names)
 
 
 def test_a_missing_required_column_is_still_a_problem_when_not_read(county, tmp_path):
@@ -91,3 +95,23 @@ def test_spaces_inside_enum_values_are_removed_per_distinct_value(county, tmp_pa
     expected = county["members"]["status"].astype(object).tolist()
     expected[0], expected[1], expected[2] = "正式", "预备", "正式"
     assert got == expected
+
+
+def test_a_column_that_cannot_be_read_later_is_a_located_problem(county, tmp_path, monkeypatch):
+    """The schema reads but a column's data does not (a damaged page): a problem naming the file and
+    column, not a traceback."""
+    folder = _write(county, tmp_path / "pq", "parquet", bad_gender=False)
+    real = formats_pd.read_parquet
+
+    def damaged(path, *args, columns=None, **kwargs):
+        if str(path).endswith("meetings.parquet") and columns == ["attended"]:
+            raise OSError("Corrupt snappy compressed data.")
+        return real(path, *args, columns=columns, **kwargs)
+
+    monkeypatch.setattr(formats_pd, "read_parquet", damaged)
+    with pytest.raises(DataError) as info:
+        read_dataset([folder], SPECS, NEEDED, columns=DECLARED)
+    (problem,) = info.value.problems
+    assert problem.code is DataProblem.UNREADABLE_FILE and problem.column == "attended"
+    assert problem.file.endswith("meetings.parquet")
+    assert problem.message == "无法读取文件：OSError: Corrupt snappy compressed data."

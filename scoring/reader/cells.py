@@ -214,7 +214,20 @@ def _no_text(n: int) -> pd.Series:
     return pd.Series(pd.array(pa.nulls(n, pa.large_string()), dtype="str"))
 
 
+class Deferred:
+    """A column of a file read only when it is needed (Parquet: one column at a time, as its table is
+    assembled); ``load()`` returns it as a Series."""
+
+    def __init__(self, load):
+        self.load = load
+
+    def __call__(self) -> pd.Series:
+        return self.load()
+
+
 def _as_series(values, n: int) -> pd.Series:
+    if isinstance(values, Deferred):
+        values = values()
     if values is None:
         return pd.Series(np.full(n, None, dtype=object), dtype=object)
     if isinstance(values, pd.Series):

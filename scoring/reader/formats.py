@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import DataNote, DataProblem
+from ..errors import DataError, DataNote, DataProblem, Problem
+from .cells import Deferred
 from .headers import IGNORED_SHEETS, add_grid, table_of_sheet
 from .intake import Intake, _Grid
 from .limits import Refused, check_csv, check_parquet, scan_workbook
@@ -45,7 +46,7 @@ def read_file(ix: Intake, given: str, path: Path, file: str, fmt: str, in_folder
             columns, encoding = _read_csv(path)
             header = None
         else:
-            columns, header, nrows = _read_parquet(ix, tid, path)
+            columns, header, nrows = _read_parquet(ix, tid, path, file)
             encoding = None
     except Exception as e:  # unreadable or damaged file: the user's data, reported like any problem
         ix.problem(DataProblem.UNREADABLE_FILE, file, None, None, None, f"无法读取文件：{type(e).__name__}: {e}")
@@ -57,25 +58,34 @@ def read_file(ix: Intake, given: str, path: Path, file: str, fmt: str, in_folder
                        nrows=nrows if fmt == "parquet" else None))
 
 
-def _read_parquet(ix: Intake, tid: str, path: Path) -> tuple[list, list, int]:
-    """The columns of a Parquet file the read needs (``Intake.keep``; None in the place of the others),
-    its column names and its number of records. Only the needed columns are read from the file."""
+def _read_parquet(ix: Intake, tid: str, path: Path, file: str) -> tuple[list, list, int]:
+    """The columns of a Parquet file (a :class:`Deferred` per column the read needs, None in the place of
+    the others), its column names and its number of records. Only the schema is read here: each needed
+    column is read from the file when its table is assembled, so that a province's raw columns are never
+    all held at once (a table's raw column is let go once it is converted)."""
     import pyarrow.parquet as pq
 
-    keep = ix.keep.get(tid)
-    if keep is not None:
-        pf = pq.ParquetFile(path)
-        index = {c for c in (pf.schema_arrow.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)}
-        names = [n for n in pf.schema_arrow.names if n not in index]  # as pandas names them, index left out
-        nrows = pf.metadata.num_rows
-        lookup = ix.lookups[tid]
-        wanted = [n for n in names if lookup.get(_key(n)) in keep]
-    if keep is None or len(set(names)) < len(names) or len(wanted) == len(names):
+    pf = pq.ParquetFile(path)
+    index = {c for c in (pf.schema_arrow.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)}
+    names = [n for n in pf.schema_arrow.names if n not in index]  # as pandas names them, index left out
+    if len(set(names)) < len(names):  # repeated names: pandas tells them apart, read as it reads them
         frame = pd.read_parquet(path).reset_index(drop=True)
         return [frame.iloc[:, j] for j in range(frame.shape[1])], list(frame.columns), len(frame)
-    frame = pd.read_parquet(path, columns=wanted).reset_index(drop=True) if wanted else pd.DataFrame()
-    got = {n: frame.iloc[:, j] for j, n in enumerate(frame.columns)}
-    return [got.get(n) for n in names], names, nrows
+    keep = ix.keep.get(tid)
+    lookup = ix.lookups[tid]
+    wanted = {n for n in names if keep is None or lookup.get(_key(n)) in keep}
+    return [Deferred(_parquet_column(path, n, file)) if n in wanted else None for n in names], names, \
+        pf.metadata.num_rows
+
+
+def _parquet_column(path: Path, name: str, file: str):
+    def load() -> pd.Series:
+        try:
+            return pd.read_parquet(path, columns=[name]).iloc[:, 0].reset_index(drop=True)
+        except Exception as e:  # a damaged data page, found only now: the file's problem, located
+            raise DataError([Problem(file, None, None, name, f"无法读取文件：{type(e).__name__}: {e}",
+                                     code=DataProblem.UNREADABLE_FILE)]) from None
+    return load
 
 
 def read_workbook(ix: Intake, given: str, path: Path, file: str, in_folder: bool = False) -> None:

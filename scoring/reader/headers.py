@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataNote, DataProblem
-from .cells import _as_series, _split
+from .cells import Deferred, _as_series, _split
 from .intake import Intake, _Grid, _Part
 from .text import _column_letter, _header_text, _key
 
@@ -131,4 +131,6 @@ def _any_value(col) -> bool:
 
 
 def _has_content(col) -> bool:
+    if isinstance(col, Deferred):
+        col = col()
     return _any_value(col) and not _split(_as_series(col, len(col))).empty.all()
