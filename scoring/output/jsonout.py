@@ -293,7 +293,10 @@ HEAD_SPEC = {
     "requires_note": ("requires_note", "text"),
     "self_score": ("self_score", "num"),
 }
-CHUNK = 2000  # branches whose records are built (and written) at a time
+PREVIOUS_SPEC = {"rank": ("上年排名", "int"), "total": ("上年总分", "num"), "level": ("上年等级", "text"),
+                 "change": ("升降", "text"), "rank_change": ("排名变化", "int")}
+CHUNK = 2000  # branches whose records are built at a time (iter_branches)
+TEXT_CHUNK = 500  # branches whose JSON text is made (and written) at a time (iter_json; Arrow memory per chunk)
 
 
 def iter_branches(result: Result, chunk: int = CHUNK):
@@ -389,11 +392,7 @@ def _previous_records(branches: pd.DataFrame, previous: pd.DataFrame | None) -> 
     if previous is None:
         return None
     aligned = previous.drop_duplicates("branch_id").set_index("branch_id").reindex(_column(branches, "branch_id").to_numpy())
-    return _records(
-        aligned.reset_index(drop=True),
-        {"rank": ("上年排名", "int"), "total": ("上年总分", "num"), "level": ("上年等级", "text"),
-         "change": ("升降", "text"), "rank_change": ("排名变化", "int")},
-    )
+    return _records(aligned.reset_index(drop=True), PREVIOUS_SPEC)
 
 
 def _json_default(value):
@@ -423,7 +422,8 @@ def _encode(value, depth: int) -> bytes:
 
 def iter_json(result: Result):
     """The JSON text of ``result`` in pieces (bytes, UTF-8): the same text as ``json.dumps(to_json_dict(result),
-    ensure_ascii=False, indent=2)`` plus a newline, made a chunk of branches at a time."""
+    ensure_ascii=False, indent=2)`` plus a newline, made a chunk of branches at a time (the branches by
+    :func:`_branch_texts`, column by column, not through :func:`iter_branches`' dicts)."""
     head, extra = _top(result)
     items = list(head.items())
     yield b"{"
@@ -431,14 +431,344 @@ def iter_json(result: Result):
         yield b"\n  " + _encode(key, 0) + b": " + _encode(value, 1) + b","
     yield b'\n  "branches": ['
     first = True
-    for part in iter_branches(result):
-        for entry in part:
-            yield (b"" if first else b",") + b"\n    " + _encode(entry, 2)
-            first = False
+    for text in _branch_texts(result):
+        yield text
+        first = False
     yield b"]" if first else b"\n  ]"
     for key, value in extra.items():
         yield b",\n  " + _encode(key, 0) + b": " + _encode(value, 1)
     yield b"\n}\n"
+
+
+
+# --------------------------------------------------------------------------------------------------
+# The JSON text, made column by column (what write_json streams)
+#
+# ``iter_json`` does not build a dict per row: the values of a chunk's column become their JSON texts at
+# once (numbers by orjson over a whole numpy array, strings quoted with Arrow when nothing in them needs an
+# escape, by orjson otherwise), a record's texts are joined element-wise with its keys and indentation
+# (Arrow's binary_join_element_wise), a branch's records with Arrow's list join (binary_join), its entry
+# element-wise again, and a chunk's entries are one Arrow buffer. The text is the one orjson writes for
+# :func:`iter_branches`' dicts, byte for byte; a string orjson would escape goes through orjson.
+
+_ESCAPED = r'[\x00-\x1f"\\]'  # what orjson escapes in a string (nothing else: the output is UTF-8)
+_SCAN = 1 << 24  # bytes of string data looked at a time for characters to escape
+
+
+def _pa():
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pa, pc
+
+
+def _encoded(values):
+    """Each of ``values`` (a list of scalars, or a numeric / bool numpy array) as the JSON text orjson writes
+    for it, as an Arrow large_string array. One orjson call for all: its indented output has one value per
+    line (a string's newlines are escaped), so the texts are cut out of it at the newlines."""
+    import orjson
+
+    pa, _ = _pa()
+    n = len(values)
+    if n == 0:
+        return pa.array([], pa.large_string())
+    text = orjson.dumps(values, default=_json_default, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY)
+    buf = np.frombuffer(text, np.uint8)
+    newlines = np.flatnonzero(buf == 10)  # before each value and before the closing "]"
+    keep = np.ones(len(buf), dtype=bool)
+    keep[[0, -1]] = False  # "[" and "]"
+    keep[newlines] = False
+    keep[newlines[:-1] + 1] = False  # the indent's two spaces
+    keep[newlines[:-1] + 2] = False
+    keep[newlines[1:-1] - 1] = False  # the comma after each value but the last
+    data = buf[keep]
+    offsets = np.empty(n + 1, dtype=np.int64)
+    offsets[:n] = newlines[:-1] - 4 * np.arange(n) - 1  # value i starts at newline i + 3, after 4 + 4i dropped bytes
+    offsets[n] = len(data)
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
+
+
+def _join(pieces: list):
+    """Per row the concatenation of ``pieces``: texts (the same in every row) and Arrow string arrays."""
+    pa, pc = _pa()
+    args, text = [], ""
+    for piece in pieces:
+        if isinstance(piece, str):
+            text += piece
+            continue
+        if text:
+            args.append(pa.scalar(text, pa.large_string()))
+            text = ""
+        args.append(piece)
+    if text:
+        args.append(pa.scalar(text, pa.large_string()))
+    return pc.binary_join_element_wise(*args, pa.scalar("", pa.large_string()))
+
+
+def _arrow_strings(series: pd.Series) -> bool:
+    """Whether ``series`` holds its strings in Arrow (pandas' default string dtype, ``string[pyarrow]``)."""
+    import pyarrow as pa
+
+    dtype = series.dtype
+    if isinstance(dtype, pd.StringDtype):
+        return dtype.storage == "pyarrow"
+    if isinstance(dtype, pd.ArrowDtype):
+        return pa.types.is_string(dtype.pyarrow_dtype) or pa.types.is_large_string(dtype.pyarrow_dtype)
+    return False
+
+
+def _plain(array) -> bool:
+    """Whether no string of ``array`` (a large_string ChunkedArray) holds a character JSON escapes."""
+    for chunk in array.chunks:
+        offsets_buffer, data_buffer = chunk.buffers()[1:3]
+        if not len(chunk) or data_buffer is None:
+            continue
+        offsets = np.frombuffer(offsets_buffer, np.int64)[chunk.offset:chunk.offset + len(chunk) + 1]
+        data = np.frombuffer(data_buffer, np.uint8)[offsets[0]:offsets[-1]]
+        for at in range(0, len(data), _SCAN):
+            part = data[at:at + _SCAN]
+            if ((part < 0x20) | (part == 0x22) | (part == 0x5C)).any():
+                return False
+    return True
+
+
+class _Source:
+    """One column of a result frame, kept to write the values of any of its rows as JSON (``pieces``).
+    ``kind`` is that of the record specs (num, int, text, bool) or ``field``, a reason field
+    (:func:`_numbers_or_raw`)."""
+
+    def __init__(self, frame: pd.DataFrame, column: str, kind: str, empty_null: bool = False):
+        pa, _ = _pa()
+        series = _column(frame, column)
+        self.empty_null = empty_null  # "" is written as null (a branch's grade)
+        if kind == "field":
+            if pd.api.types.is_bool_dtype(series.dtype):
+                kind = "bool"
+            elif pd.api.types.is_numeric_dtype(series.dtype):
+                kind = "num"
+            elif _arrow_strings(series):
+                kind = "text"  # a string or missing: _json_number gives the string or None
+            else:
+                kind = "python"
+                self.values = np.empty(len(series), dtype=object)
+                self.values[:] = [_json_number(v) for v in series.astype(object).tolist()]
+        self.kind = kind
+        if kind in ("num", "int"):
+            if series.dtype in (np.float64, np.int64):  # the frame's own array, converted a chunk at a time
+                self.values = series.to_numpy()
+            else:
+                self.values = pd.to_numeric(series, errors="coerce").astype(float).to_numpy()
+        elif kind == "bool":
+            if pd.api.types.is_bool_dtype(series.dtype) and not series.isna().any():
+                self.values, self.missing = series.to_numpy(dtype=bool), None
+            else:
+                values = _bools(series)
+                self.missing = np.array([v is None for v in values], dtype=bool)
+                self.values = np.array([bool(v) for v in values], dtype=bool)
+        elif kind == "text":
+            if _arrow_strings(series):
+                array = series.array.__arrow_array__()
+            else:
+                array = pa.array(_texts(series), type=pa.large_string())
+            array = array if isinstance(array, pa.ChunkedArray) else pa.chunked_array([array])
+            self.values = array.cast(pa.large_string()) if not pa.types.is_large_string(array.type) else array
+            self.plain = _plain(self.values)
+
+    def pieces(self, rows: np.ndarray) -> list:
+        """The JSON texts of the values at positions ``rows``, as pieces for :func:`_join`."""
+        pa, pc = _pa()
+        if self.kind == "num":  # as _numbers: floats rounded to 4 decimals (NaN and inf are null)
+            return [_encoded(self.values[rows].astype(float).round(DECIMALS))]
+        if self.kind == "int":
+            values = self.values[rows].astype(float)
+            finite = np.isfinite(values)
+            if not (np.abs(values[finite]) < 2.0 ** 63).all():
+                return [_encoded([int(v) if f else None for v, f in zip(values.tolist(), finite.tolist())])]
+            out = _encoded(np.where(finite, values, 0).astype(np.int64))
+            return [out if finite.all() else pc.if_else(pa.array(~finite), "null", out)]
+        if self.kind == "bool":
+            out = pc.if_else(pa.array(self.values[rows]), "true", "false")
+            if self.missing is not None and self.missing[rows].any():
+                out = pc.if_else(pa.array(self.missing[rows]), "null", out)
+            return [out.cast(pa.large_string())]
+        if self.kind == "python":
+            return [_encoded(self.values[rows].tolist())]
+        if len(rows) and (np.diff(rows) == 1).all():  # consecutive rows: a slice, not a copy
+            values = self.values.slice(int(rows[0]), len(rows)).combine_chunks()
+        else:
+            values = self.values.take(pa.array(rows, type=pa.int64())).combine_chunks()
+        if self.empty_null:
+            values = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.large_string()), values)
+        if not self.plain and pc.any(pc.match_substring_regex(values, _ESCAPED)).as_py():
+            return [_encoded(values.to_pylist())]  # something to escape: orjson does it
+        if not values.null_count:
+            return ['"', values, '"']
+        return [pc.fill_null(_join(['"', values, '"']), "null")]
+
+
+def _key(name: str, indent: int) -> str:
+    """A key's line up to its value: the newline, the indent and the quoted key with its colon."""
+    import orjson
+
+    return "\n" + " " * indent + orjson.dumps(name).decode() + ": "
+
+
+def _object(values: dict[str, list], indent: int) -> list:
+    """The pieces of a JSON object with the keys of ``values`` (key -> the value's pieces) at ``indent``."""
+    out = []
+    for i, (key, pieces) in enumerate(values.items()):
+        out += [("{" if i == 0 else ",") + _key(key, indent), *pieces]
+    return out + ["\n" + " " * (indent - 2) + "}"] if out else ["{}"]
+
+
+def _lists(texts, counts: np.ndarray, indent: int) -> list:
+    """Per branch the JSON list of its ``counts`` consecutive items ``texts`` (at ``indent``), as pieces."""
+    pa, pc = _pa()
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    if texts is None:
+        texts = pa.array([], pa.large_string())
+    joined = pc.binary_join(pa.LargeListArray.from_arrays(pa.array(offsets), texts),
+                            pa.scalar(",\n" + " " * indent, pa.large_string()))
+    full = _join(["[\n" + " " * indent, joined, "\n" + " " * (indent - 2) + "]"])
+    return [pc.if_else(pa.array(counts > 0), full, "[]").cast(pa.large_string())]
+
+
+class _Rows(_ByBranch):
+    """A result frame's rows in branch rank order, to write per branch of a run of ranks the JSON list of its
+    records (``lists``)."""
+
+    def __init__(self, frame, where, spec, sort_by=None, fields=None):
+        super().__init__(frame, where, spec, sort_by)
+        self.fields = fields  # writes the "raw" column (the indicators' reason_fields)
+        if self.frame is not None:
+            self.sources = {key: _Source(self.frame, col, kind) for key, (col, kind) in spec.items() if kind != "raw"}
+
+    def lists(self, start: int, stop: int, indent: int) -> list:
+        if self.frame is None:
+            return _lists(None, np.zeros(stop - start, dtype=np.int64), indent)
+        lo, hi = np.searchsorted(self.pos, [start, stop])
+        counts = np.bincount(self.pos[lo:hi] - start, minlength=stop - start)
+        if lo == hi:
+            return _lists(None, counts, indent)
+        rows = self.order[lo:hi]
+        values = {key: [self.fields(rows, indent + 2)] if kind == "raw" else self.sources[key].pieces(rows)
+                  for key, (_, kind) in self.spec.items()}
+        return _lists(_join(_object(values, indent + 2)), counts, indent)
+
+
+class _ReasonFields:
+    """The ``reason_fields`` objects of indicator rows as JSON text (what :func:`reason_fields` gives): the
+    rows are grouped by reason code, whose fields are the same, and each group written at once."""
+
+    def __init__(self, ind: pd.DataFrame, extras: pd.DataFrame | None):
+        from scoring import rules
+
+        self.ind = ind
+        self.by_key = _extra_records(extras)
+        reason = _column(ind, "reason", "")
+        if _arrow_strings(reason):
+            codes, uniques = pd.factorize(reason.fillna(""))
+        else:
+            codes, uniques = pd.factorize(pd.Series(reason.astype(object).fillna("").astype(str).tolist(),
+                                                    dtype=object))
+        uniques = [str(u) for u in uniques]
+        wanted = {code: rules.reason_fields(code) for code in uniques}
+        names = [f for f in dict.fromkeys(f for code in uniques for f in wanted[code]) if f in ind.columns]
+        self.codes = codes
+        self.sources = {f: _Source(ind, f, "field") for f in names}
+        self.rule_points = _Source(ind, "rule_points", "field")
+        self.plan = [[f for f in wanted[code] if f in self.sources] for code in uniques]
+        self.with_rule = [code in rules.CODES and code not in rules.GENERIC_CODES for code in uniques]
+        self.extra_rows = np.zeros(len(ind), dtype=bool)  # rows whose (branch, indicator) has extra deductions
+        if self.by_key:
+            branch_ids = _column(ind, "branch_id")
+            candidates = np.flatnonzero(branch_ids.isin({key[0] for key in self.by_key}).to_numpy())
+            keys = zip(branch_ids.iloc[candidates].tolist(), _column(ind, "indicator").iloc[candidates].tolist())
+            self.extra_rows[candidates[np.array([key in self.by_key for key in keys], dtype=bool)]] = True
+
+    def __call__(self, rows: np.ndarray, indent: int):
+        """The objects of the indicator rows ``rows``, their keys at ``indent + 2``."""
+        pa, _ = _pa()
+        codes = self.codes[rows]
+        extra = self.extra_rows[rows]
+        groups, texts = [], []
+        for k in np.unique(codes).tolist():
+            at = np.flatnonzero((codes == k) & ~extra)
+            if not len(at):
+                continue
+            values = {f: self.sources[f].pieces(rows[at]) for f in self.plan[k]}
+            if self.with_rule[k]:
+                values["rule_points"] = self.rule_points.pieces(rows[at])
+            pieces = _object(values, indent + 2)
+            texts.append(_join(pieces) if len(pieces) > 1 else
+                         pa.array(np.full(len(at), pieces[0], dtype=object), type=pa.large_string()))
+            groups.append(at)
+        at = np.flatnonzero(extra)
+        if len(at):  # rows with extra deductions: made as reason_fields makes them, encoded by orjson
+            objects = reason_fields(self.ind.iloc[rows[at]], None, self.by_key)
+            texts.append(pa.array([_encode(d, indent // 2).decode("utf-8") for d in objects], type=pa.large_string()))
+            groups.append(at)
+        back = np.empty(len(rows), dtype=np.int64)
+        back[np.concatenate(groups)] = np.arange(len(rows))
+        return pa.concat_arrays([t.combine_chunks() if isinstance(t, pa.ChunkedArray) else t for t in texts]).take(
+            pa.array(back))
+
+
+def _branch_texts(result: Result, chunk: int = TEXT_CHUNK):
+    """The ``branches`` entries of :func:`iter_branches` as the text ``json.dumps(..., indent=2)`` writes them
+    in the top-level object, ``chunk`` branches at a time (UTF-8 bytes): each entry after a newline and an
+    indent of 4, a comma before all but the first."""
+    pa, _ = _pa()
+    meta = result.meta
+    branches = result.branches.reset_index(drop=True)
+    where = pd.Index(_column(branches, "branch_id"))
+    dimension_spec = dict(DIMENSION_SPEC)
+    if result.dimensions is not None and "star" in result.dimensions.columns:
+        dimension_spec["star"] = ("star", "bool")
+    ind = result.indicators
+    fields = _ReasonFields(ind, result.extras) if ind is not None and len(ind) and "branch_id" in ind.columns else None
+    warnings = result.warnings if result.warnings is not None and len(result.warnings) else None
+    sections = {
+        "dimensions": _Rows(result.dimensions, where, dimension_spec, ["order"]),
+        "indicators": _Rows(ind, where, INDICATOR_SPEC, ["order"], fields=fields),
+        "bonus": _Rows(result.bonus, where, BONUS_SPEC),
+        "vetoes": _Rows(result.vetoes, where, VETO_SPEC),
+        "flags": None,
+        "warnings": _Rows(warnings, where, WARNING_SPEC, ["order"]),
+    }
+    head_spec = dict(HEAD_SPEC)
+    if "stars_earned" in branches.columns:
+        head_spec["stars_earned"] = ("stars_earned", "int")
+    heads = {key: _Source(branches, col, kind, empty_null=key == "grade") for key, (col, kind) in head_spec.items()}
+    previous = None
+    if meta.previous is not None:
+        aligned = (meta.previous.drop_duplicates("branch_id").set_index("branch_id")
+                   .reindex(_column(branches, "branch_id").to_numpy()).reset_index(drop=True))
+        previous = {key: _Source(aligned, col, kind) for key, (col, kind) in PREVIOUS_SPEC.items()}
+    for start in range(0, len(branches), chunk):
+        stop = min(start + chunk, len(branches))
+        rows = np.arange(start, stop)
+        entry = {key: source.pieces(rows) for key, source in heads.items()}
+        for key, rows_of in sections.items():
+            if rows_of is None:
+                flags = _split_flags(_column(branches.iloc[start:stop], "flags", ""))
+                counts = np.array([len(f) for f in flags], dtype=np.int64)
+                entry[key] = _lists(_encoded([f for part in flags for f in part]), counts, 8)
+            else:
+                entry[key] = rows_of.lists(start, stop, 8)
+        if previous is not None:
+            entry["previous"] = [_join(_object({key: s.pieces(rows) for key, s in previous.items()}, 8))]
+        pieces = _object(entry, 6)
+        pieces[0] = ",\n    " + pieces[0]
+        if start == 0:  # no comma before the first entry
+            first = np.full(stop - start, pieces[0], dtype=object)
+            first[0] = pieces[0][1:]
+            pieces[0] = pa.array(first, type=pa.large_string())
+        entries = _join(pieces)
+        entries = entries.combine_chunks() if isinstance(entries, pa.ChunkedArray) else entries
+        offsets = np.frombuffer(entries.buffers()[1], np.int64)[entries.offset:entries.offset + len(entries) + 1]
+        yield entries.buffers()[2][int(offsets[0]):int(offsets[-1])].to_pybytes()
 
 
 def dumps(result: Result) -> str:
