@@ -88,6 +88,12 @@ class _Cells:
 
 def _dates_from_any(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Date-like values to day-precision datetime64[ns]; also the mask of out-of-range ones."""
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind == "M":  # numpy dates (Parquet): in numpy
+        v = values.to_numpy()  # in its own unit: a date past 2262 in seconds does not overflow here
+        present = ~np.isnat(v)
+        ok = present & _years_ok(v.astype("datetime64[Y]").astype("int64") + 1970)
+        days = np.where(ok, v, np.datetime64("NaT")).astype("datetime64[D]")  # floor: towards the past
+        return days.astype("datetime64[ns]"), present & ~ok
     ts = pd.to_datetime(values, errors="coerce")
     if getattr(ts.dtype, "tz", None) is not None:
         ts = ts.dt.tz_localize(None)
@@ -184,8 +190,7 @@ def _split_arrow_text(s: pd.Series, num, when, flag, other) -> _Cells:
     error values per distinct value (a province's 36M dues months are a few hundred distinct texts),
     the codes kept for every later step (:attr:`_Cells.factors`)."""
     n = len(s)
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    distinct = pd.Series(uniques, dtype="str").reset_index(drop=True)
+    codes, distinct = _factorize_arrow(s)
     stripped = distinct.str.strip(_WS)
     valid = (stripped.notna() & stripped.ne("")).to_numpy(dtype=bool)
     spaced_d = valid & stripped.ne(distinct).fillna(False).to_numpy(dtype=bool)
@@ -209,9 +214,36 @@ def _split_arrow_text(s: pd.Series, num, when, flag, other) -> _Cells:
                   error=error, factors=(codes, distinct))
 
 
+def _factorize_arrow(s: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """``pd.factorize(s)`` of an Arrow text Series (codes in order of first appearance, -1 for missing;
+    the distinct values as a "str" Series), from Arrow's dictionary encoding of each chunk as it is.
+    Encoding a chunked array shares one hash table across the chunks, so each chunk's dictionary is a
+    prefix of the last one's and the chunks' indices are already codes into it: this is checked (on
+    the distinct values only), and pandas' own factorize (which first combines the chunks: a copy of
+    the column) is used where it does not hold. About 0.55 s instead of 0.9 s for 10 million member ids."""
+    arr = getattr(s.array, "_pa_array", None)
+    if isinstance(arr, pa.ChunkedArray) and arr.num_chunks > 0:
+        enc = arr.dictionary_encode()
+        last = enc.chunk(enc.num_chunks - 1).dictionary
+        if all(c.dictionary.equals(last.slice(0, len(c.dictionary))) for c in enc.chunks):
+            codes = np.concatenate([c.indices.fill_null(-1).to_numpy() if c.indices.null_count
+                                    else c.indices.to_numpy() for c in enc.chunks])
+            return codes, pd.Series(pd.array(last, dtype="str"))
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    return codes, pd.Series(uniques, dtype="str").reset_index(drop=True)
+
+
+_NULLS: dict[int, pa.Array] = {}
+
+
 def _no_text(n: int) -> pd.Series:
-    """A text part with no text: ``n`` missing values of the "str" dtype."""
-    return pd.Series(pd.array(pa.nulls(n, pa.large_string()), dtype="str"))
+    """A text part with no text: ``n`` missing values of the "str" dtype. The Arrow null array (80 MB of
+    offsets for 10 million rows) is made once per length and shared: Arrow arrays are immutable."""
+    nulls = _NULLS.get(n)
+    if nulls is None:
+        _NULLS.clear()  # the columns of one table share a length: only the latest is kept
+        nulls = _NULLS[n] = pa.nulls(n, pa.large_string())
+    return pd.Series(pd.array(nulls, dtype="str"))
 
 
 class Deferred:
