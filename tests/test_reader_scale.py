@@ -115,3 +115,26 @@ def test_a_column_that_cannot_be_read_later_is_a_located_problem(county, tmp_pat
     assert problem.code is DataProblem.UNREADABLE_FILE and problem.column == "attended"
     assert problem.file.endswith("meetings.parquet")
     assert problem.message == "无法读取文件：OSError: Corrupt snappy compressed data."
+
+
+def test_arrow_month_text_converted_per_distinct_value_as_row_by_row():
+    """A month column of Arrow text is converted on its distinct values; the result (values, problems,
+    notes and the codes kept for the checks) is what the row-by-row conversion gives."""
+    from dataclasses import replace
+
+    from scoring.reader.cells import _split
+    from scoring.reader.convert import _convert_month
+
+    rows = ["2025-01", "2025/3", " 2025-02 ", None, "202504", "2025年5月", "十三月", "2025-13", "2025-01",
+            "", "2025-3", "2024-12", "#N/A"] * 3
+    cells = _split(pd.Series(rows, dtype="str"))
+    assert cells.factors is not None
+    fast = _convert_month(cells)
+    slow = _convert_month(replace(cells, factors=None))  # the general path: every row
+    assert list(fast.values) == list(slow.values)
+    assert [(i.code, i.mask.tolist()) for i in fast.issues] == [(i.code, i.mask.tolist()) for i in slow.issues]
+    assert [(f.kind, f.mask.tolist(), f.example(1)) for f in fast.fixes] == \
+        [(f.kind, f.mask.tolist(), f.example(1)) for f in slow.fixes]
+    (fc, fu), (sc, su) = fast.codes, slow.codes
+    assert fc.tolist() == sc.tolist() and list(fu) == list(su)
+    assert list(fast.values[:4]) == ["2025-01", "2025-03", "2025-02", None]

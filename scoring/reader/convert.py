@@ -339,10 +339,12 @@ def _parse_month_text(u: pd.Series) -> pd.DataFrame:
 
 
 def _convert_month(c: _Cells) -> _Converted:
-    when = c.when.copy()
     bad = c.other | c.oob | c.flag.notna().to_numpy()
-    fixes: list[_Fix] = []
     has_num = ~np.isnan(c.num)
+    if c.factors is not None and not (bad.any() or has_num.any() or (~np.isnat(c.when)).any()):
+        return _convert_month_text(c)
+    when = c.when.copy()
+    fixes: list[_Fix] = []
     if has_num.any():
         v = c.num
         whole = has_num & (np.mod(np.where(has_num, v, 0), 1) == 0)
@@ -369,6 +371,32 @@ def _convert_month(c: _Cells) -> _Converted:
         when[bad] = np.datetime64("NaT")
     values, codes = _month_codes(when)
     return _Converted(values, issues, fixes, codes=codes)
+
+
+def _convert_month_text(c: _Cells) -> _Converted:
+    """:func:`_convert_month` of a column of Arrow text only: every step on the distinct texts (a
+    province's 36M dues rows hold a few hundred), the rows taken by code at the end. The months' codes
+    are in the order of their first row, as factorizing the rows gives them."""
+    codes, distinct = c.factors
+    parsed = _parse_month_text(distinct)
+    when = parsed["when"].to_numpy(dtype="datetime64[ns]")
+    labels, (month_codes, months) = _month_codes(when)
+
+    def spread(per_distinct: np.ndarray, empty) -> np.ndarray:  # to the rows (code -1: no text: ``empty``)
+        return np.append(per_distinct, empty)[codes]
+
+    fixes, issues = [], []
+    noted = ~np.isnat(when) & ~parsed["iso"].to_numpy(dtype=bool)
+    if noted.any():
+        fixes.append(_Fix(DataNote.MONTH_FORMAT, spread(noted, False), "{n}处月份已统一为YYYY-MM格式（如「{ex}」）",
+                          lambda i: f"{c.text.iloc[i]}→{str(when[codes[i]])[:7]}"))
+    bad = np.isnat(when)
+    if bad.any():
+        issues.append(_Issue(DataProblem.BAD_MONTH, spread(bad, False), "无法识别的月份",
+                             lambda h, s: f"无法识别的月份「{s}」（应写成 YYYY-MM，如 2025-01）"))
+    row_codes = spread(month_codes, -1)
+    values = np.append(np.asarray(months, dtype=object), None)[row_codes]
+    return _Converted(values, issues, fixes, codes=factored(row_codes, months))
 
 
 def _parse_bool_text(u: pd.Series) -> pd.DataFrame:
