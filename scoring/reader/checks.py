@@ -105,9 +105,9 @@ def check_references(ix: Intake, tables: dict[str, pd.DataFrame]) -> None:
                 continue
             tframe = tables[fk.table]
             values = frame[fk.column]
-            at = _referenced_rows(ix.factorize(fk.table, tframe, fk.target),
-                                  ix.factorize(tid, frame, fk.column))  # row of the referenced record, -1 if none
-            missing = values.notna().to_numpy() & (at < 0)
+            given = ix.factorize(tid, frame, fk.column)
+            at = _referenced_rows(ix.factorize(fk.table, tframe, fk.target), given)  # the row referenced, -1 if none
+            missing = (given[0] >= 0) & (at < 0)  # code -1: the reference is empty
             if missing.any():
                 ix.emit_rows(
                         DataProblem.UNKNOWN_REFERENCE,
