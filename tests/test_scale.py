@@ -288,3 +288,20 @@ def test_key_positions_is_a_dictionary_lookup(kind):
     got = key_positions(series, pd.Index(target, dtype=object))
     assert got.tolist() == expected
     assert key_positions(pd.Index(values, dtype=object), target).tolist() == expected
+
+
+def test_fingerprint_alongside_gives_the_fingerprint_or_its_error(county, monkeypatch):
+    from scoring.dataset import Dataset
+    from scoring.engine import fingerprint_alongside
+
+    rubric, reg, _ = load(None)
+    data = read_for([county], (rubric, reg))
+    assert fingerprint_alongside(data)() == data.sha256()
+
+    def broken(self):
+        raise MemoryError("no room for the row hashes")
+
+    monkeypatch.setattr(Dataset, "sha256", broken)
+    wait = fingerprint_alongside(data)
+    with pytest.raises(MemoryError, match="no room"):
+        wait()

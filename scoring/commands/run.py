@@ -88,7 +88,7 @@ def _recorded(argv: list[str]) -> list[str]:
 
 
 def cmd(a) -> int:
-    from ..engine import Timer, build_meta, load, read_for, require_branches, score
+    from ..engine import Timer, build_meta, fingerprint_alongside, load, read_for, require_branches, score
     from ..output.jsonout import write_json
 
     if a.no_xlsx and not (a.json or a.parquet):
@@ -131,9 +131,11 @@ def cmd(a) -> int:
     else:
         data = read_for(a.data, (rubric, reg), timer=timer, lenient=a.lenient, year=year)
         require_branches(data, a.data)
-        with timer("fingerprint"):
-            meta = build_meta(rubric, reg, data, year, command, a.title)
+        fingerprint = fingerprint_alongside(data)  # while measuring and evaluating
+        meta = build_meta(rubric, reg, data, year, command, a.title, fingerprint=False)
         result = score(rubric, reg, data, year, meta, timer)
+        with timer("fingerprint"):  # what is left of it by now
+            meta.data_sha256 = result.meta.data_sha256 = fingerprint()
         del data
     excluded = result.meta.excluded if result.meta.excluded is not None else pd.DataFrame({"branch_id": []})
     if previous is not None:
