@@ -17,9 +17,11 @@ Generated data is kept in ``--workdir`` (default ``/tmp/scoring-bench``) and reu
 same size and seed; ``scoring sample`` itself is timed when it runs (wall, CPU, peak memory).
 
     phases   rubric    load the rubric and plugins
-             read      parse the workbook / CSV / Parquet files
+             read      parse the workbook / CSV files; of Parquet only the schema (each column is read
+                       from the file as its table is assembled, in validate)
              validate  coerce types, check every value, key, reference and conflict
-             fingerprint  the data's sha256 (Dataset.sha256)
+             fingerprint  waiting for the data's sha256 (Dataset.sha256), which `run` computes on a thread
+                       of its own alongside measure and evaluate: its CPU is counted in those phases
              measure   every measure of the rubric (plugins)
              evaluate  the evaluator and the wording of every reason
              write.*   the results workbook(s), JSON, Parquet results
