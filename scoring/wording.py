@@ -279,24 +279,75 @@ def pick(mask, a, b):
     return pd.Series(out, index=like.index, dtype=object) if like is not None else out
 
 
+def from_codes(codes: np.ndarray, uniques: np.ndarray):
+    """``uniques[codes]`` as the column pandas would make of it (text: its string dtype), built from the
+    few distinct values instead of converting every row."""
+    if not len(codes):
+        return np.full(0, "", dtype=object)
+    small = pd.Series(uniques, dtype=None if len(uniques) else object).array
+    return small.take(np.asarray(codes, dtype=np.intp))
+
+
 # ---------------------------------------------------------------- a whole result in words
+def _column_codes(s: pd.Series) -> tuple[np.ndarray, int]:
+    """Codes (>= 0) of a column's values and how many there can be, equal codes for equal values: strings
+    by their text, numbers by their bits (NaN and -0.0 kept apart from others, never merged). A column of
+    another kind gets one code per row (nothing is merged that might differ)."""
+    if isinstance(s.dtype, pd.StringDtype):
+        codes, uniques = pd.factorize(s)
+        return codes.astype(np.int64) + 1, len(uniques) + 1
+    arr = s.to_numpy()
+    if arr.dtype.kind in "fiub" and arr.dtype != object:
+        bits = np.ascontiguousarray(arr).view(f"u{arr.dtype.itemsize}")
+        codes, uniques = pd.factorize(bits)
+        return codes.astype(np.int64), len(uniques)
+    return np.arange(len(s), dtype=np.int64), len(s)
+
+
+def distinct_rows(frame: pd.DataFrame, columns, more=()) -> tuple[np.ndarray, np.ndarray]:
+    """Rows equal on ``columns`` of ``frame`` (and on the extra code arrays ``more``): (the code of each
+    row, the position of the first row of each code, ascending). Codes count in order of first appearance."""
+    n = len(frame)
+    key, card = np.zeros(n, dtype=np.int64), 1
+    parts = [_column_codes(frame[c]) for c in columns] + [(np.asarray(m, dtype=np.int64), int(np.max(m, initial=0)) + 1)
+                                                           for m in more]
+    for codes, k in parts:
+        if k <= 1:
+            continue
+        if card * k >= 2 ** 62:
+            key, uniques = pd.factorize(key)
+            key, card = key.astype(np.int64), len(uniques)
+        key, card = key * k + codes, card * k
+    codes, uniques = pd.factorize(key)
+    previous = np.maximum.accumulate(np.concatenate([[-1], codes[:-1]])) if n else codes
+    return codes, np.flatnonzero(codes > previous)
+
+
 def _indicator_sentences(result) -> np.ndarray:
     """The explanation of every indicator row: the measure's evidence, the rule's part (from the rule type
     of :mod:`scoring.rules`), each extra deduction, and the indicator's points when extra deductions took
-    some; or the wording of not applicable / no data. Works on object arrays, one pass per indicator."""
+    some; or the wording of not applicable / no data."""
+    codes, texts = _indicator_sentence_codes(result)
+    return texts[codes] if len(codes) else np.full(0, "", dtype=object)
+
+
+def _indicator_sentence_codes(result) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_indicator_sentences` as (a code per row, the sentence of each code). A sentence is a
+    function of its row's fields, not of the branch: rows equal on every column but ``branch_id`` (many
+    branches held 12 支委会) are worded once, by their first row. Works on object arrays, one pass per
+    indicator."""
     from . import rules
     from .evaluator import dimensions_of
 
     r = result.rubric
     ind = result.indicators
     n = len(ind)
-    out = np.full(n, "", dtype=object)
     if not n:
-        return out
+        return np.zeros(0, dtype=np.intp), np.full(0, "", dtype=object)
     full_marks = r.grading.not_applicable == "full_marks"
     na_tail = "，按满分计" if full_marks else "，不计入满分"
-    cols = {c: ind[c].to_numpy() for c in ind.columns}
-    extra_part = np.full(n, "", dtype=object)
+    extra_code = np.zeros(n, dtype=np.int64)  # 0: no extra deduction part, k: the (k-1)-th of ``joined``
+    joined_text = np.full(0, "", dtype=object)
     extras = result.extras
     if extras is not None and len(extras):
         from .rules import extra_deduction
@@ -304,12 +355,26 @@ def _indicator_sentences(result) -> np.ndarray:
         ex = extras.sort_values(["branch_id", "indicator", "part"], kind="stable")
         text = pd.Series(extra_deduction.sentence({c: ex[c].to_numpy() for c in ex.columns}), index=ex.index)
         joined = text.groupby([ex["branch_id"], ex["indicator"]], sort=False).agg("".join)
-        keys = pd.MultiIndex.from_arrays([ind["branch_id"], ind["indicator"]])
-        extra_part = joined.reindex(keys).fillna("").to_numpy(dtype=object)
+        # each row's (branch, indicator) looked up among the few that have a part, by integer codes
+        b_codes, b_uniques = pd.factorize(ind["branch_id"])
+        i_codes, i_uniques = pd.factorize(ind["indicator"])
+        width = len(i_uniques)
+        jb = pd.Index(b_uniques).get_indexer(joined.index.get_level_values(0))
+        ji = pd.Index(i_uniques).get_indexer(joined.index.get_level_values(1))
+        known = (jb >= 0) & (ji >= 0)
+        row_key = np.where((b_codes >= 0) & (i_codes >= 0), b_codes.astype(np.int64) * width + i_codes, -1)
+        at = pd.Index((jb.astype(np.int64) * width + ji)[known]).get_indexer(row_key)
+        extra_code = np.where(at >= 0, np.flatnonzero(known)[np.maximum(at, 0)] + 1, 0).astype(np.int64)
+        joined_text = joined.to_numpy(dtype=object)
+    codes, first = distinct_rows(ind, [c for c in ind.columns if c not in ("branch_id", "explanation")], [extra_code])
+    one = ind.take(first)  # one row per distinct sentence
+    out = np.full(len(first), "", dtype=object)
+    cols = {c: one[c].to_numpy() for c in one.columns}
+    extra_part = np.concatenate([[""], joined_text]).astype(object)[extra_code[first]]
     evidence = np.asarray(cols["evidence"], dtype=object).astype(str).astype(object)
     reason = np.asarray(cols["reason"], dtype=object)
     generic = np.isin(reason, list(rules.GENERIC_CODES))
-    for (variant, iid), pos in ind.groupby(["variant", "indicator"], sort=False).indices.items():
+    for (variant, iid), pos in one.groupby(["variant", "indicator"], sort=False).indices.items():
         spec = next(i for d in dimensions_of(r, variant) for i in d.indicators if i.id == iid)
         unit = rules.Unit.of(str(cols["unit"][pos[0]]), bool(cols["rate"][pos[0]]), "",
                              int(cols["digits"][pos[0]]) if "digits" in cols else None)
@@ -339,7 +404,7 @@ def _indicator_sentences(result) -> np.ndarray:
         text[na] = "不适用：" + ev[na] + na_tail
         text[rs == "na.category"] = f"不适用：{spec.name}仅考核{'、'.join(spec.categories or [])}支部{na_tail}"
         out[pos] = text
-    return out
+    return codes, out
 
 
 def bonus_sentences(bonus: pd.DataFrame) -> np.ndarray:
@@ -422,7 +487,8 @@ def explain(result):
 
     r = result.rubric
     ind = result.indicators.copy()
-    ind["explanation"] = _indicator_sentences(result)
+    codes, texts = _indicator_sentence_codes(result)
+    ind["explanation"] = from_codes(codes, texts)
     bonus = result.bonus.copy()
     bonus["explanation"] = bonus_sentences(bonus)
     vet = result.vetoes.copy()
