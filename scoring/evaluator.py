@@ -33,7 +33,7 @@ from . import rules
 from .result import EXTRA_COLUMNS, WARNING_COLUMNS, Result, RunMeta
 from .rubric import Indicator, Rubric, VetoCondition
 from .rules import extra_deduction
-from .wording import round_half_up
+from .wording import from_codes, round_half_up
 
 OPS = {
     "<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
@@ -110,31 +110,51 @@ INDICATOR_COLUMNS = ["branch_id", "variant", "dimension", "dimension_name", "ind
                      "rate", "digits", "order"]
 
 
-def _columns(m: Measured, cache: dict) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray]:
-    """A per-branch measure's index and its value, applicable and evidence columns as arrays (once)."""
+def _text_codes(s: pd.Series, missing: str = "") -> tuple[np.ndarray, np.ndarray] | None:
+    """A text column as (codes, distinct values) with ``missing`` (coded last) for its empty cells, or None
+    when the column is not a string column (then it is carried as an object array)."""
+    if not isinstance(s.dtype, pd.StringDtype):
+        return None
+    codes, uniques = pd.factorize(s)
+    texts = np.append(np.asarray(uniques, dtype=object), missing).astype(object)
+    return np.where(codes < 0, len(texts) - 1, codes), texts
+
+
+def _columns(m: Measured, cache: dict) -> tuple[pd.Index, np.ndarray, np.ndarray, object]:
+    """A per-branch measure's index and its value, applicable and evidence columns as arrays (once); the
+    evidence as (codes, texts) when it is text (as an object array otherwise)."""
     key = ("columns", id(m))
     if key not in cache:
         f = m.frame
+        coded = _text_codes(f["evidence"])
         cache[key] = (f.index, f["value"].to_numpy(dtype=float, na_value=np.nan),
                       f["applicable"].to_numpy(dtype=bool, na_value=False),
-                      f["evidence"].to_numpy(dtype=object, na_value=""))
+                      coded if coded is not None else f["evidence"].to_numpy(dtype=object, na_value=""))
     return cache[key]
 
 
-def _values(m: Measured, idx: pd.Index, cache: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(value, applicable, evidence) of a measure over ``idx`` as arrays (missing branches: NaN, False, "")."""
+def _values(m: Measured, idx: pd.Index, cache: dict) -> tuple[np.ndarray, np.ndarray, object]:
+    """(value, applicable, evidence) of a measure over ``idx`` as arrays (missing branches: NaN, False, "");
+    the evidence as (codes, texts) when the measure's evidence is text (:func:`_text_codes`), else an
+    object array."""
     key = (id(m), id(idx))
     if key not in cache:
         index, value, applicable, evidence = _columns(m, cache)
         pos = index.get_indexer(idx) if not index.equals(idx) else np.arange(len(idx))
         found = pos >= 0
         take = np.where(found, pos, 0)
-        if len(value):
-            v, a, e = value[take], applicable[take], evidence[take]
+        if isinstance(evidence, tuple):
+            codes, texts = evidence
+            e = (np.where(found, codes[take], len(texts) - 1) if len(codes) else np.full(len(idx), len(texts) - 1), texts)
+        elif len(evidence):
+            e = np.where(found, evidence[take], "").astype(object)
         else:
-            v, a, e = np.full(len(idx), np.nan), np.zeros(len(idx), bool), np.full(len(idx), "", dtype=object)
-        cache[key] = (np.where(found, v, np.nan), a & found,
-                      np.where(found, e, "").astype(object))
+            e = np.full(len(idx), "", dtype=object)
+        if len(value):
+            v, a = value[take], applicable[take]
+        else:
+            v, a = np.full(len(idx), np.nan), np.zeros(len(idx), bool)
+        cache[key] = (np.where(found, v, np.nan), a & found, e)
     return cache[key]
 
 
@@ -150,13 +170,23 @@ def extra_cuts(ind: Indicator, rule_points, measured: dict[str, Measured], idx: 
         yield ex, v, raw, cut
 
 
+def _ids(idx: pd.Index, cache: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The branch id column over ``idx`` as (codes, texts) (once per index)."""
+    key = ("ids", id(idx))
+    if key not in cache:
+        cache[key] = (np.arange(len(idx)), idx.to_numpy(dtype=object))
+    return cache[key]
+
+
 def _one_indicator(ind: Indicator, dim, order: int, idx: pd.Index, in_cat: np.ndarray | None,
                    measured: dict[str, Measured], full_marks: bool, variant: str, cache: dict) -> tuple[dict, list]:
+    """The rows of one indicator over ``idx`` as columns (see :func:`_concat`: a text column is a scalar
+    for every row, (codes, texts), or an object array)."""
     rt = rules.of(ind.rule)
     n = len(idx)
     m = measured[measure_key(ind.measure, ind.params)]
     value, applicable, evidence = _values(m, idx, cache)
-    reason_na = np.full(n, "na", dtype=object)
+    reason_na = "na"
     if in_cat is not None:
         reason_na = np.where(applicable | in_cat, "na", "na.category").astype(object)
         applicable = applicable & in_cat
@@ -181,9 +211,8 @@ def _one_indicator(ind: Indicator, dim, order: int, idx: pd.Index, in_cat: np.nd
     pts = np.where(has_value, rule_points - total_cut, 0.0)
     top = rt.top(ind.rule, ind.max)
     out = {
-        "branch_id": idx.to_numpy(), "variant": np.full(n, variant, dtype=object),
-        "dimension": np.full(n, dim.id, dtype=object), "dimension_name": np.full(n, dim.name, dtype=object),
-        "indicator": np.full(n, ind.id, dtype=object), "name": np.full(n, ind.name, dtype=object), "value": value,
+        "_n": n, "branch_id": _ids(idx, cache), "variant": variant, "dimension": dim.id, "dimension_name": dim.name,
+        "indicator": ind.id, "name": ind.name, "value": value,
         "target": np.full(n, rt.target(ind.rule)),
         "points": np.where(applicable, pts, top if full_marks else 0.0).round(DIGITS),
         "max": np.where(applicable | full_marks, top, 0.0), "nominal_max": np.full(n, float(ind.max)),
@@ -193,21 +222,77 @@ def _one_indicator(ind: Indicator, dim, order: int, idx: pd.Index, in_cat: np.nd
     for col in rules.FIELD_COLUMNS:
         fv = scored.fields.get(col)
         if col in rules.TEXT_FIELDS:
-            out[col] = np.where(shown, fv, "").astype(object) if fv is not None else np.full(n, "", dtype=object)
+            out[col] = np.where(shown, fv, "").astype(object) if fv is not None else ""
         else:
             out[col] = np.where(shown, fv, np.nan).astype(float) if fv is not None else np.full(n, np.nan)
     out.update({"rule_points": np.where(shown, rule_points, 0.0).round(DIGITS),
                 "extra": np.where(applicable, total_cut, 0.0).round(DIGITS),
-                "unit": np.full(n, m.unit, dtype=object), "rate": np.full(n, bool(m.rate)),
+                "unit": m.unit, "rate": np.full(n, bool(m.rate)),
                 "digits": np.full(n, -1 if m.digits is None else int(m.digits)),
                 "order": np.full(n, order)})
     return out, extras
 
 
+def _text_column(values: list, lengths: list[int]):
+    """One text column of the parts: each part a str for all its rows, (codes, texts) or an object array.
+    Built from the distinct texts (:func:`scoring.wording.from_codes`) when every value is a str, which
+    gives the column pandas makes of the rows' values; otherwise those values concatenated."""
+    pool: dict = {}  # id of a texts array, or ("str", s) -> offset of its texts in ``texts``
+    texts, codes = [], []
+    size = 0
+    for v, n in zip(values, lengths):
+        if isinstance(v, str):
+            key = ("str", v)
+            if key not in pool:
+                pool[key], size = size, size + 1
+                texts.append(np.array([v], dtype=object))
+            codes.append(np.full(n, pool[key], dtype=np.intp))
+            continue
+        if isinstance(v, tuple):
+            c, t = v
+        elif isinstance(v, np.ndarray) and v.dtype == object:
+            c, t = pd.factorize(v)
+            t = np.asarray(t, dtype=object)
+            if len(c) and c.min() < 0:
+                return _materialized(values, lengths)
+        else:
+            return _materialized(values, lengths)
+        if id(t) not in pool:
+            pool[id(t)], size = size, size + len(t)
+            texts.append(t)
+        codes.append(np.asarray(c, dtype=np.intp) + pool[id(t)])
+    distinct = np.concatenate(texts) if texts else np.array([], dtype=object)
+    if not len(distinct) or pd.api.types.infer_dtype(distinct, skipna=False) != "string":
+        return _materialized(values, lengths)
+    return from_codes(np.concatenate(codes), distinct)
+
+
+def _materialized(values: list, lengths: list[int]) -> np.ndarray:
+    out = []
+    for v, n in zip(values, lengths):
+        if isinstance(v, tuple):
+            out.append(v[1][v[0]])
+        elif isinstance(v, np.ndarray):
+            out.append(v)
+        else:
+            out.append(np.full(n, v, dtype=object))
+    return np.concatenate(out)
+
+
 def _concat(parts: list[dict], columns: list[str]) -> pd.DataFrame:
+    """The parts' columns one after the other. A part's column is an array, or (text columns) a str for all
+    its rows or (codes, texts); ``_n`` is a part's row count (else the length of its first column)."""
     if not parts:
         return pd.DataFrame(columns=columns)
-    return pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in columns})
+    lengths = [p["_n"] if "_n" in p else len(p[columns[0]]) for p in parts]
+    data = {}
+    for c in columns:
+        values = [p[c] for p in parts]
+        if all(isinstance(v, np.ndarray) and v.dtype != object for v in values):
+            data[c] = np.concatenate(values)
+        else:
+            data[c] = _text_column(values, lengths)
+    return pd.DataFrame(data)
 
 
 def _groups(r: Rubric, branches: pd.DataFrame) -> list[tuple[str, list, pd.Index]]:
