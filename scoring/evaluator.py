@@ -98,10 +98,28 @@ def indicator_top(ind: Indicator) -> float:
 
 
 def _by_rank(frame: pd.DataFrame, rank: pd.Series, then: str) -> pd.DataFrame:
+    """``frame`` in the order of its branches' ranks, then of ``then`` (stable: equals keep their order)."""
     if not len(frame):
         return frame
+    order = _rank_order(frame["branch_id"], rank, frame[then])
+    if order is not None:
+        return frame.take(order).reset_index(drop=True)
     return frame.assign(_r=frame["branch_id"].map(rank)).sort_values(["_r", then], kind="mergesort").drop(
         columns="_r").reset_index(drop=True)
+
+
+def _rank_order(ids: pd.Series, rank: pd.Series, then: pd.Series) -> np.ndarray | None:
+    """The stable sort of rows by (their branch's rank, ``then``), the rank looked up once per distinct
+    branch id; None when a row's branch has no rank, the ranks' index is not unique, or ``then`` is not a
+    column of numbers without gaps (the caller then sorts with pandas)."""
+    if not rank.index.is_unique or then.dtype.kind not in "iuf" or then.isna().any():
+        return None
+    codes, uniques = pd.factorize(ids)
+    at = rank.index.get_indexer(uniques)
+    if (codes < 0).any() or (at < 0).any() or rank.isna().any():
+        return None
+    row_rank = rank.to_numpy()[at][codes]
+    return np.lexsort((then.to_numpy(), row_rank))
 
 
 # ---------------------------------------------------------------- 1. indicators
