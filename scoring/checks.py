@@ -67,6 +67,24 @@ def quota_warnings(r, branches: pd.DataFrame) -> list[str]:
     return out
 
 
+def _over(m, ids: pd.Index, variant: str, cache: dict) -> pd.DataFrame:
+    """The columns the ceiling check reads (value, applicable and, when there, ceiling) of a measure's frame
+    over the branch ids ``ids`` (text) of a variant. The frame's index as text is made once per index
+    (the measures of a run mostly share one), and where each branch's row is, once per index and variant."""
+    index = m.frame.index
+    key = ("index", id(index))
+    if key not in cache:
+        cache[key] = (index, index.astype(str))  # the index kept, so that its id stays its own
+    frame = m.frame[[c for c in ("value", "applicable", "ceiling") if c in m.frame.columns]].set_axis(cache[key][1])
+    where = ("rows", id(index), variant)
+    if where not in cache:
+        cache[where] = cache[key][1].get_indexer(ids) if cache[key][1].is_unique else None
+    pos = cache[where]
+    if pos is not None and (pos >= 0).all():  # every branch has a row: the rows taken, no gaps to fill
+        return frame.take(pos).set_axis(ids)
+    return frame.reindex(ids)
+
+
 def ceiling_warnings(r, registry, branches: pd.DataFrame, measured: dict) -> list[str]:
     """Indicators whose full marks the data cannot reach (or, for a committee's score, exceeds).
 
@@ -80,6 +98,7 @@ def ceiling_warnings(r, registry, branches: pd.DataFrame, measured: dict) -> lis
     out = []
     cats = branches.set_index(branches["branch_id"].astype(str))["category"].astype(str)
     names = {v.id: f"类别变体「{v.name}」" for v in r.variants}
+    frames: dict = {}  # a measure's columns over a variant's branches, once (many indicators share one)
     for vid, dims, idx in _groups(r, branches):
         label = names.get(vid, "")
         ids = pd.Index(idx).astype(str)
@@ -89,11 +108,12 @@ def ceiling_warnings(r, registry, branches: pd.DataFrame, measured: dict) -> lis
                 if m is None:
                     continue
                 rt = rules.of(ind.rule)
-                frame = m.frame.set_axis(m.frame.index.astype(str))
-                f = frame.reindex(ids)
+                f = _over(m, ids, vid, frames)
                 applies = f["applicable"].fillna(False).astype(bool).to_numpy()
                 if ind.categories:
-                    applies &= cats.reindex(ids).isin(ind.categories).to_numpy()
+                    if ("categories", vid) not in frames:
+                        frames[("categories", vid)] = cats.reindex(ids)
+                    applies &= frames[("categories", vid)].isin(ind.categories).to_numpy()
                 if not applies.any():
                     continue
                 top = rt.top(ind.rule, ind.max)
