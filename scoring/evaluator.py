@@ -248,6 +248,7 @@ def _one_indicator(ind: Indicator, dim, order: int, idx: pd.Index, in_cat: np.nd
                 "unit": m.unit, "rate": np.full(n, bool(m.rate)),
                 "digits": np.full(n, -1 if m.digits is None else int(m.digits)),
                 "order": np.full(n, order)})
+    out["lost"] = (out["max"] - out["points"]).round(DIGITS)
     return out, extras
 
 
@@ -350,8 +351,11 @@ def indicator_stage(r: Rubric, branches: pd.DataFrame, measured: dict[str, Measu
                 parts.append(frame)
                 extras += ex
                 order += 1
-    ind = _concat(parts, INDICATOR_COLUMNS)
-    ind["lost"] = (ind["max"].astype(float) - ind["points"].astype(float)).round(DIGITS)
+    if not parts:
+        ind = _concat(parts, INDICATOR_COLUMNS)
+        ind["lost"] = (ind["max"].astype(float) - ind["points"].astype(float)).round(DIGITS)
+    else:
+        ind = _concat(parts, INDICATOR_COLUMNS + ["lost"])
     return ind, _concat(extras, EXTRA_COLUMNS)
 
 

@@ -367,9 +367,9 @@ def _indicator_sentence_codes(result) -> tuple[np.ndarray, np.ndarray]:
         extra_code = np.where(at >= 0, np.flatnonzero(known)[np.maximum(at, 0)] + 1, 0).astype(np.int64)
         joined_text = joined.to_numpy(dtype=object)
     codes, first = distinct_rows(ind, [c for c in ind.columns if c not in ("branch_id", "explanation")], [extra_code])
-    one = ind.take(first)  # one row per distinct sentence
+    cols = {c: ind[c].iloc[first].to_numpy() for c in ind.columns}  # one row per distinct sentence
+    one = pd.DataFrame({"variant": cols["variant"], "indicator": cols["indicator"]})
     out = np.full(len(first), "", dtype=object)
-    cols = {c: one[c].to_numpy() for c in one.columns}
     extra_part = np.concatenate([[""], joined_text]).astype(object)[extra_code[first]]
     evidence = np.asarray(cols["evidence"], dtype=object).astype(str).astype(object)
     reason = np.asarray(cols["reason"], dtype=object)
