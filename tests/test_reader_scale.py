@@ -8,6 +8,9 @@ import pytest
 from scoring.errors import DataError, DataProblem
 from scoring.reader import read_dataset
 from scoring.reader.formats import pd as formats_pd
+import importlib
+
+formats = importlib.import_module("scoring.reader.formats")
 from scoring.sample import generate_county, write_dataset
 from plugins.sample_county import builtin_table_map
 
@@ -54,8 +57,9 @@ def test_a_column_no_measure_declares_is_not_read(county, tmp_path, fmt):
 
 
 def test_parquet_reads_only_the_needed_columns_from_the_file(county, tmp_path, monkeypatch):
-    """Each needed column is read from the file once, by itself (as its table is assembled); the
-    others are never read."""
+    """Each needed column of a large file is read from it once, by itself (as its table is assembled);
+    the others are never read."""
+    monkeypatch.setattr(formats, "DEFER_PARQUET_BYTES", 0)  # every file counts as large
     folder = _write(county, tmp_path / "pq", "parquet", bad_gender=False)
     every = {t: list(pd.read_parquet(folder / f"{t}.parquet").columns) for t in ("branches", "dues")}
     asked: dict[str, list] = {}
@@ -71,6 +75,21 @@ def test_parquet_reads_only_the_needed_columns_from_the_file(county, tmp_path, m
     assert asked["meetings.parquet"] == [["branch_id"], ["date"], ["kind"], ["expected"], ["attended"]]
     for whole, names in every.items():  # not limited: every column of the file, each once
         assert sorted(c for (c,) in asked[f"{whole}.parquet"]) == sorted(names)
+
+
+def test_a_small_parquet_file_is_read_at_once_with_only_the_needed_columns(county, tmp_path, monkeypatch):
+    folder = _write(county, tmp_path / "pq", "parquet", bad_gender=False)
+    asked: dict[str, list] = {}
+    real = formats_pd.read_parquet
+
+    def spy(path, *args, columns=None, **kwargs):
+        asked.setdefault(pd.io.common.stringify_path(path).rsplit("/", 1)[-1], []).append(columns)
+        return real(path, *args, columns=columns, **kwargs)
+
+    monkeypatch.setattr(formats_pd, "read_parquet", spy)
+    read_dataset([folder], SPECS, NEEDED, columns=DECLARED)
+    assert asked["members.parquet"] == [["member_id", "branch_id", "birth_date", "join_date", "status"]]
+    assert asked["meetings.parquet"] == [["branch_id", "date", "kind", "expected", "attended"]]
 
 
 def test_a_missing_required_column_is_still_a_problem_when_not_read(county, tmp_path):
@@ -100,6 +119,7 @@ def test_spaces_inside_enum_values_are_removed_per_distinct_value(county, tmp_pa
 def test_a_column_that_cannot_be_read_later_is_a_located_problem(county, tmp_path, monkeypatch):
     """The schema reads but a column's data does not (a damaged page): a problem naming the file and
     column, not a traceback."""
+    monkeypatch.setattr(formats, "DEFER_PARQUET_BYTES", 0)
     folder = _write(county, tmp_path / "pq", "parquet", bad_gender=False)
     real = formats_pd.read_parquet
 

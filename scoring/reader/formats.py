@@ -58,11 +58,16 @@ def read_file(ix: Intake, given: str, path: Path, file: str, fmt: str, in_folder
                        nrows=nrows if fmt == "parquet" else None))
 
 
+# Parquet files at least this large are read a column at a time, as their table is assembled; smaller
+# ones (a county's) at once, where opening the file per column would cost more than the memory it saves
+DEFER_PARQUET_BYTES = 8 * 2**20
+
+
 def _read_parquet(ix: Intake, tid: str, path: Path, file: str) -> tuple[list, list, int]:
-    """The columns of a Parquet file (a :class:`Deferred` per column the read needs, None in the place of
-    the others), its column names and its number of records. Only the schema is read here: each needed
-    column is read from the file when its table is assembled, so that a province's raw columns are never
-    all held at once (a table's raw column is let go once it is converted)."""
+    """The columns of a Parquet file the read needs (None in the place of the others), its column names
+    and its number of records. In a large file (``DEFER_PARQUET_BYTES``) each needed column is a
+    :class:`Deferred`, read from the file when its table is assembled, so that a province's raw columns
+    are never all held at once (a raw column is let go once it is converted)."""
     import pyarrow.parquet as pq
 
     pf = pq.ParquetFile(path)
@@ -73,7 +78,11 @@ def _read_parquet(ix: Intake, tid: str, path: Path, file: str) -> tuple[list, li
         return [frame.iloc[:, j] for j in range(frame.shape[1])], list(frame.columns), len(frame)
     keep = ix.keep.get(tid)
     lookup = ix.lookups[tid]
-    wanted = {n for n in names if keep is None or lookup.get(_key(n)) in keep}
+    wanted = [n for n in names if keep is None or lookup.get(_key(n)) in keep]
+    if path.stat().st_size < DEFER_PARQUET_BYTES:
+        frame = pd.read_parquet(path, columns=wanted).reset_index(drop=True) if wanted else pd.DataFrame()
+        got = {n: frame.iloc[:, j] for j, n in enumerate(frame.columns)}
+        return [got.get(n) for n in names], names, pf.metadata.num_rows
     return [Deferred(_parquet_column(path, n, file)) if n in wanted else None for n in names], names, \
         pf.metadata.num_rows
 
