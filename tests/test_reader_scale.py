@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pandas as pd
 import pytest
 
 from scoring.errors import DataError, DataProblem
 from scoring.reader import read_dataset
 from scoring.reader.formats import pd as formats_pd
-import importlib
-
-formats = importlib.import_module("scoring.reader.formats")
 from scoring.sample import generate_county, write_dataset
 from plugins.sample_county import builtin_table_map
+
+formats = importlib.import_module("scoring.reader.formats")
 
 SPECS = builtin_table_map()
 NEEDED = ("members", "meetings", "dues")

@@ -380,7 +380,7 @@ def _convert_month_text(c: _Cells) -> _Converted:
     codes, distinct = c.factors
     parsed = _parse_month_text(distinct)
     when = parsed["when"].to_numpy(dtype="datetime64[ns]")
-    labels, (month_codes, months) = _month_codes(when)
+    _, (month_codes, months) = _month_codes(when)
 
     def spread(per_distinct: np.ndarray, empty) -> np.ndarray:  # to the rows (code -1: no text: ``empty``)
         return np.append(per_distinct, empty)[codes]
