@@ -24,6 +24,7 @@ _NUMBER_TYPES = (int, float, np.integer, np.floating)
 
 # years representable at nanosecond precision (the Dataset's datetime64[ns])
 _YEAR_MIN, _YEAR_MAX = 1678, 2261
+_NS_PER_DAY = 86_400 * 10**9
 
 
 def _years_ok(year: pd.Series | np.ndarray) -> np.ndarray:
@@ -91,9 +92,17 @@ def _dates_from_any(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(values.dtype, np.dtype) and values.dtype.kind == "M":  # numpy dates (Parquet): in numpy
         v = values.to_numpy()  # in its own unit: a date past 2262 in seconds does not overflow here
         present = ~np.isnat(v)
-        ok = present & _years_ok(v.astype("datetime64[Y]").astype("int64") + 1970)
-        days = np.where(ok, v, np.datetime64("NaT")).astype("datetime64[D]")  # floor: towards the past
-        return days.astype("datetime64[ns]"), present & ~ok
+        # years _YEAR_MIN.._YEAR_MAX, compared as instants (working out each date's year costs 3 s on 36M)
+        ok = present & (v >= np.datetime64(f"{_YEAR_MIN}-01-01")) & (v < np.datetime64(f"{_YEAR_MAX + 1}-01-01"))
+        if v.dtype == np.dtype("datetime64[ns]"):  # floored to the day in integers (np.mod: towards the past)
+            i = v.view("int64")
+            days = np.mod(i, _NS_PER_DAY)
+            np.subtract(i, days, out=days)  # in place: one new array for 36M dates, not three
+            days[~ok] = np.iinfo(np.int64).min  # NaT
+            days = days.view("datetime64[ns]")
+        else:
+            days = np.where(ok, v, np.datetime64("NaT")).astype("datetime64[D]").astype("datetime64[ns]")
+        return days, present & ~ok
     ts = pd.to_datetime(values, errors="coerce")
     if getattr(ts.dtype, "tz", None) is not None:
         ts = ts.dt.tz_localize(None)
