@@ -132,7 +132,8 @@ def cmd(a) -> int:
         data = read_for(a.data, (rubric, reg), timer=timer, lenient=a.lenient, year=year)
         require_branches(data, a.data)
         fingerprint = fingerprint_alongside(data)  # while measuring and evaluating
-        meta = build_meta(rubric, reg, data, year, command, a.title, fingerprint=False)
+        with timer("validate"):  # the year check (build_meta's data notes), which the measures then reuse
+            meta = build_meta(rubric, reg, data, year, command, a.title, fingerprint=False)
         result = score(rubric, reg, data, year, meta, timer)
         with timer("fingerprint"):  # what is left of it by now
             meta.data_sha256 = result.meta.data_sha256 = fingerprint()
