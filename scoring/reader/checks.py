@@ -90,6 +90,7 @@ def note_identical_rows(ix: Intake, tid: str, frame: pd.DataFrame) -> None:
 
 
 def check_references(ix: Intake, tables: dict[str, pd.DataFrame]) -> None:
+    found = _References(ix, tables)
     for tid, frame in tables.items():
         spec = ix.specs[tid]
         for fk in spec.foreign_keys:
@@ -103,33 +104,60 @@ def check_references(ix: Intake, tables: dict[str, pd.DataFrame]) -> None:
                     ix.note(DataNote.UNCHECKED, p.given, p.file, p.sheet, p.headers[fk.column],
                             f"没有「{target.sheet}」，未核对{p.headers[fk.column]}", table=tid)
                 continue
-            tframe = tables[fk.table]
             values = frame[fk.column]
-            given = ix.factorize(tid, frame, fk.column)
-            at = _referenced_rows(ix.factorize(fk.table, tframe, fk.target), given)  # the row referenced, -1 if none
-            missing = (given[0] >= 0) & (at < 0)  # code -1: the reference is empty
+            at = found.rows(tid, fk)  # the row referenced, -1 if none
+            missing = (ix.factorize(tid, frame, fk.column)[0] >= 0) & (at < 0)  # code -1: the reference is empty
             if missing.any():
                 ix.emit_rows(
                         DataProblem.UNKNOWN_REFERENCE,
                     tid, missing, fk.column, "不存在",
                     lambda p, i, v=values, t=target, c=fk.column:
                         f"{p.headers[c]}「{_brief(v.iat[i])}」在「{t.sheet}」中不存在")
-            check_consistency(ix, tid, frame, fk, tframe, at)
+            check_consistency(ix, tid, frame, fk, tables[fk.table], at)
 
 
-def _referenced_rows(target, values) -> np.ndarray:
-    """For every value, the first row of the target column holding it, -1 where none (or the value is
-    empty). Both are given factorized (codes, uniques): only distinct values are looked up."""
-    tcodes, tuniques = target
-    first = np.full(len(tuniques) + 1, -1, dtype="int64")  # the last slot: values found nowhere
-    present = np.flatnonzero(tcodes >= 0)
-    tc = tcodes[present]
-    first[tc[::-1]] = present[::-1]  # assigned last to first: the first row of each value wins
-    vcodes, vuniques = values
-    found = key_positions(vuniques, tuniques) if len(vuniques) and len(tuniques) else \
-        np.full(len(vuniques), -1, dtype="int64")
-    slot = np.append(np.where(found >= 0, found, len(tuniques)), len(tuniques))  # -1 (empty): found nowhere
-    return first[slot[vcodes]]
+class _References:
+    """For every reference, the row of the record it points to. The references to one target column (a
+    province's 党费, 学习培训 and 民主评议 all point to 党员名册's 3 million member ids) are looked up
+    together: the target's first row per value found once, and the distinct values of every column
+    pointing to it looked up in one pass (one hash table of the target instead of one per column)."""
+
+    def __init__(self, ix: Intake, tables: dict[str, pd.DataFrame]):
+        self.ix, self.tables = ix, tables
+        self.groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for tid in tables:
+            for fk in ix.specs[tid].foreign_keys:
+                if fk.table in tables and fk.table in ix.specs:
+                    self.groups.setdefault((fk.table, fk.target), []).append((tid, fk.column))
+        self.done: dict[tuple[str, str], tuple[np.ndarray, dict[tuple[str, str], np.ndarray]]] = {}
+
+    def rows(self, tid: str, fk) -> np.ndarray:
+        """Per row of ``tid``: the first row of ``fk.table`` whose ``fk.target`` is its ``fk.column``, -1
+        where there is none or the reference is empty."""
+        key = (fk.table, fk.target)
+        if key not in self.done:
+            self.done[key] = self._look_up(key)
+        first, found = self.done[key]
+        codes = self.ix.factorize(tid, self.tables[tid], fk.column)[0]
+        nowhere = len(first) - 1  # the last slot of ``first``: -1
+        slot = np.append(np.where(found[(tid, fk.column)] >= 0, found[(tid, fk.column)], nowhere), nowhere)
+        return first[slot[codes]]  # code -1 (empty) takes the last slot: found nowhere
+
+    def _look_up(self, key: tuple[str, str]):
+        ix, tables = self.ix, self.tables
+        tcodes, tuniques = ix.factorize(key[0], tables[key[0]], key[1])
+        first = np.full(len(tuniques) + 1, -1, dtype="int64")
+        present = np.flatnonzero(tcodes >= 0)
+        first[tcodes[present][::-1]] = present[::-1]  # assigned last to first: the first row of each value wins
+        members = self.groups[key]
+        uniques = [np.asarray(ix.factorize(t, tables[t], c)[1], dtype=object) for t, c in members]
+        sizes = [len(u) for u in uniques]
+        if sum(sizes) and len(tuniques):
+            every = key_positions(np.concatenate(uniques), tuniques)
+        else:
+            every = np.full(sum(sizes), -1, dtype="int64")
+        parts = np.split(every, np.cumsum(sizes)[:-1])
+        return first, dict(zip(members, parts))
 
 
 def check_consistency(ix: Intake, tid: str, frame: pd.DataFrame, fk, ref: pd.DataFrame, at: np.ndarray) -> None:
