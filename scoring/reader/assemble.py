@@ -87,7 +87,8 @@ def build(ix: Intake, tid: str, parts: list[_Part]) -> tuple[pd.DataFrame, pd.Da
                                lambda p, i, cid=col.id: f"「{p.headers[cid]}」为必填项，不能为空")
         if conv.codes is not None and col.id in ix.checked[tid]:
             ix.codes[(tid, col.id)] = conv.codes
-        out[col.id] = pd.Series(conv.values, index=pd.RangeIndex(n), dtype=DTYPES[col.dtype])
+        # copy=False: the converted values are this column's own (pandas copies an array by default)
+        out[col.id] = pd.Series(conv.values, index=pd.RangeIndex(n), dtype=DTYPES[col.dtype], copy=False)
         del c, conv
         cells.pop(col.id)  # its raw values stay only where a problem's message refers to them
     # copy=False: the converted columns become the frame as they are (a dict is copied by default, and
