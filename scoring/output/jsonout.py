@@ -299,26 +299,34 @@ CHUNK = 2000  # branches whose records are built at a time (iter_branches)
 TEXT_CHUNK = 500  # branches whose JSON text is made (and written) at a time (iter_json; Arrow memory per chunk)
 
 
-def iter_branches(result: Result, chunk: int = CHUNK):
-    """The ``branches`` entries of the JSON contract in rank order, ``chunk`` branches at a time (lists of
-    dicts): a province's records are never all built at once."""
-    meta = result.meta
+def _branch_parts(result: Result):
+    """What both writers of the ``branches`` entries (:func:`iter_branches`, :func:`_branch_texts`) start
+    from: the branches in rank order, their ids as an index, the specs of a dimension and of a branch's
+    head (with ``star`` / ``stars_earned`` where the result has them) and the warnings (None when none)."""
     branches = result.branches.reset_index(drop=True)
     where = pd.Index(_column(branches, "branch_id"))
     dimension_spec = dict(DIMENSION_SPEC)
     if result.dimensions is not None and "star" in result.dimensions.columns:
         dimension_spec["star"] = ("star", "bool")
+    head_spec = dict(HEAD_SPEC)
+    if "stars_earned" in branches.columns:
+        head_spec["stars_earned"] = ("stars_earned", "int")
+    warnings = result.warnings if result.warnings is not None and len(result.warnings) else None
+    return branches, where, dimension_spec, head_spec, warnings
+
+
+def iter_branches(result: Result, chunk: int = CHUNK):
+    """The ``branches`` entries of the JSON contract in rank order, ``chunk`` branches at a time (lists of
+    dicts): a province's records are never all built at once."""
+    meta = result.meta
+    branches, where, dimension_spec, head_spec, warning_rows = _branch_parts(result)
     dimensions = _ByBranch(result.dimensions, where, dimension_spec, ["order"])
     indicators = _ByBranch(result.indicators, where, INDICATOR_SPEC, ["order"])
     by_key = _extra_records(result.extras)
     add_fields = (lambda sub: sub.assign(_fields=reason_fields(sub, None, by_key)))
     bonus = _ByBranch(result.bonus, where, BONUS_SPEC)
     vetoes = _ByBranch(result.vetoes, where, VETO_SPEC)
-    warnings = _ByBranch(result.warnings if result.warnings is not None and len(result.warnings) else None, where,
-                         WARNING_SPEC, ["order"])
-    head_spec = dict(HEAD_SPEC)
-    if "stars_earned" in branches.columns:
-        head_spec["stars_earned"] = ("stars_earned", "int")
+    warnings = _ByBranch(warning_rows, where, WARNING_SPEC, ["order"])
     previous_all = _previous_records(branches, meta.previous)
     for start in range(0, len(branches), chunk):
         stop = min(start + chunk, len(branches))
@@ -721,14 +729,9 @@ def _branch_texts(result: Result, chunk: int = TEXT_CHUNK):
     indent of 4, a comma before all but the first."""
     pa, _ = _pa()
     meta = result.meta
-    branches = result.branches.reset_index(drop=True)
-    where = pd.Index(_column(branches, "branch_id"))
-    dimension_spec = dict(DIMENSION_SPEC)
-    if result.dimensions is not None and "star" in result.dimensions.columns:
-        dimension_spec["star"] = ("star", "bool")
+    branches, where, dimension_spec, head_spec, warnings = _branch_parts(result)
     ind = result.indicators
     fields = _ReasonFields(ind, result.extras) if ind is not None and len(ind) and "branch_id" in ind.columns else None
-    warnings = result.warnings if result.warnings is not None and len(result.warnings) else None
     sections = {
         "dimensions": _Rows(result.dimensions, where, dimension_spec, ["order"]),
         "indicators": _Rows(ind, where, INDICATOR_SPEC, ["order"], fields=fields),
@@ -737,9 +740,6 @@ def _branch_texts(result: Result, chunk: int = TEXT_CHUNK):
         "flags": None,
         "warnings": _Rows(warnings, where, WARNING_SPEC, ["order"]),
     }
-    head_spec = dict(HEAD_SPEC)
-    if "stars_earned" in branches.columns:
-        head_spec["stars_earned"] = ("stars_earned", "int")
     heads = {key: _Source(branches, col, kind, empty_null=key == "grade") for key, (col, kind) in head_spec.items()}
     previous = None
     if meta.previous is not None:
