@@ -8,7 +8,7 @@ import pandas as pd
 
 from ..errors import DataProblem
 from ..dataset import DTYPES
-from .cells import EXCEL_ERRORS, _as_series, _split
+from .cells import EXCEL_ERRORS, _as_series, _no_text, _split
 from .convert import _convert
 from .intake import Intake, _Part, _Piece
 from .limits import MAX_TEXT
@@ -30,7 +30,8 @@ def build(ix: Intake, tid: str, parts: list[_Part]) -> tuple[pd.DataFrame, pd.Da
     sizes = np.array([len(p.rows) for p in parts], dtype="int64")
     owner = np.repeat(np.arange(len(parts)), sizes)
     rows = np.concatenate([p.rows for p in parts]).astype("int64")
-    cells = {c.id: _split(_raw_column(parts, c.id)) for c in spec.columns
+    no_text = _no_text(len(rows))  # the text part of every column without text
+    cells = {c.id: _split(_raw_column(parts, c.id), no_text) for c in spec.columns
              if any(c.id in p.present for p in parts)}
     for p in parts:  # the cells hold what is needed of the raw values now
         p.data = {}

@@ -54,6 +54,14 @@ class _Cells:
     def n(self) -> int:
         return len(self.raw)
 
+    def distinct(self) -> tuple[np.ndarray, pd.Series]:
+        """The text part as (codes, distinct texts): :attr:`factors` for Arrow text, else factorized here
+        (codes -1 where there is no text)."""
+        if self.factors is not None:
+            return self.factors
+        codes, uniques = pd.factorize(self.text, use_na_sentinel=True)
+        return codes, pd.Series(np.asarray(uniques, dtype=object), dtype="str")
+
     @property
     def has_text(self) -> np.ndarray:
         if self.factors is not None:
@@ -129,14 +137,16 @@ def _kind_of_type(t: type) -> int:
     return _OTHER
 
 
-def _split(s: pd.Series) -> _Cells:
+def _split(s: pd.Series, no_text: pd.Series | None = None) -> _Cells:
+    """``no_text``: :func:`_no_text` of the column's length, when the caller splits several columns of one
+    length (a table): its Arrow null array (80 MB of offsets for 10 million rows) is then made once."""
     s = s.reset_index(drop=True)
     n = len(s)
     if isinstance(s.dtype, pd.CategoricalDtype):
         s = s.astype(object)
     # the parts a column does not have are read-only broadcasts of one missing value (no memory per row:
     # a column of 10 million member ids would otherwise carry 160 MB of empty numbers and dates)
-    text = _no_text(n)  # all missing: an Arrow null array costs no time per row
+    text = no_text if no_text is not None and len(no_text) == n else _no_text(n)  # all missing (Arrow nulls)
     num = np.broadcast_to(np.float64(np.nan), (n,))
     when = np.broadcast_to(np.datetime64("NaT", "ns"), (n,))
     flag = pd.Series(pd.arrays.BooleanArray(np.zeros(n, dtype=bool), np.ones(n, dtype=bool)))
@@ -242,17 +252,10 @@ def _factorize_arrow(s: pd.Series) -> tuple[np.ndarray, pd.Series]:
     return codes, pd.Series(uniques, dtype="str").reset_index(drop=True)
 
 
-_NULLS: dict[int, pa.Array] = {}
-
-
 def _no_text(n: int) -> pd.Series:
-    """A text part with no text: ``n`` missing values of the "str" dtype. The Arrow null array (80 MB of
-    offsets for 10 million rows) is made once per length and shared: Arrow arrays are immutable."""
-    nulls = _NULLS.get(n)
-    if nulls is None:
-        _NULLS.clear()  # the columns of one table share a length: only the latest is kept
-        nulls = _NULLS[n] = pa.nulls(n, pa.large_string())
-    return pd.Series(pd.array(nulls, dtype="str"))
+    """A text part with no text: ``n`` missing values of the "str" dtype (Arrow arrays are immutable:
+    columns may share it)."""
+    return pd.Series(pd.array(pa.nulls(n, pa.large_string()), dtype="str"))
 
 
 class Deferred:

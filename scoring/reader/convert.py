@@ -49,11 +49,7 @@ def _by_unique(c: _Cells, parse: Callable[[pd.Series], pd.DataFrame]) -> pd.Data
     input value. Rows without text carry an arbitrary parsed row: callers mask them out. Arrow text
     comes factorized (:attr:`_Cells.factors`); workbook text is factorized here.
     """
-    if c.factors is not None:
-        codes, distinct = c.factors
-    else:
-        codes, uniques = pd.factorize(c.text, use_na_sentinel=True)
-        distinct = pd.Series(np.asarray(uniques, dtype=object), dtype="str")
+    codes, distinct = c.distinct()
     parsed = parse(distinct)
     out = parsed.take(np.maximum(codes, 0)) if len(parsed) else parsed.reindex(range(c.n))
     out.index = pd.RangeIndex(c.n)
@@ -165,11 +161,7 @@ def _convert_text(c: _Cells, col: Column) -> _Converted:
     factors = c.factors
     if col.dtype == "enum":  # enumeration values never contain spaces: "国有 企业" is 国有企业
         # (Python's \s, which Arrow's regex engine does not have: matched once per distinct value)
-        if factors is not None:
-            codes, distinct = factors
-        else:
-            codes, uniques = pd.factorize(text, use_na_sentinel=True)
-            distinct = pd.Series(np.asarray(uniques, dtype=object), dtype="str")
+        codes, distinct = c.distinct()
         spaced = distinct.str.contains(r"\s", regex=True).fillna(False).to_numpy(dtype=bool)
         if spaced.any():
             inner = np.append(spaced, False)[codes]
