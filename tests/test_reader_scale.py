@@ -57,12 +57,8 @@ def test_a_column_no_measure_declares_is_not_read(county, tmp_path, fmt):
         pd.testing.assert_frame_equal(frame, full.tables[tid][list(frame.columns)])
 
 
-def test_parquet_reads_only_the_needed_columns_from_the_file(county, tmp_path, monkeypatch):
-    """Each needed column of a large file is read from it once, by itself (as its table is assembled);
-    the others are never read."""
-    monkeypatch.setattr(formats, "DEFER_PARQUET_BYTES", 0)  # every file counts as large
-    folder = _write(county, tmp_path / "pq", "parquet", bad_gender=False)
-    every = {t: list(pd.read_parquet(folder / f"{t}.parquet").columns) for t in ("branches", "dues")}
+def _spy_parquet_reads(monkeypatch) -> dict[str, list]:
+    """Per Parquet file name, the ``columns`` of every read of it from now on, in order."""
     asked: dict[str, list] = {}
     real = formats_pd.read_parquet
 
@@ -71,6 +67,16 @@ def test_parquet_reads_only_the_needed_columns_from_the_file(county, tmp_path, m
         return real(path, *args, columns=columns, **kwargs)
 
     monkeypatch.setattr(formats_pd, "read_parquet", spy)
+    return asked
+
+
+def test_parquet_reads_only_the_needed_columns_from_the_file(county, tmp_path, monkeypatch):
+    """Each needed column of a large file is read from it once, by itself (as its table is assembled);
+    the others are never read."""
+    monkeypatch.setattr(formats, "DEFER_PARQUET_BYTES", 0)  # every file counts as large
+    folder = _write(county, tmp_path / "pq", "parquet", bad_gender=False)
+    every = {t: list(pd.read_parquet(folder / f"{t}.parquet").columns) for t in ("branches", "dues")}
+    asked = _spy_parquet_reads(monkeypatch)
     read_dataset([folder], SPECS, NEEDED, columns=DECLARED)
     assert asked["members.parquet"] == [["member_id"], ["branch_id"], ["birth_date"], ["join_date"], ["status"]]
     assert asked["meetings.parquet"] == [["branch_id"], ["date"], ["kind"], ["expected"], ["attended"]]
@@ -80,14 +86,7 @@ def test_parquet_reads_only_the_needed_columns_from_the_file(county, tmp_path, m
 
 def test_a_small_parquet_file_is_read_at_once_with_only_the_needed_columns(county, tmp_path, monkeypatch):
     folder = _write(county, tmp_path / "pq", "parquet", bad_gender=False)
-    asked: dict[str, list] = {}
-    real = formats_pd.read_parquet
-
-    def spy(path, *args, columns=None, **kwargs):
-        asked.setdefault(pd.io.common.stringify_path(path).rsplit("/", 1)[-1], []).append(columns)
-        return real(path, *args, columns=columns, **kwargs)
-
-    monkeypatch.setattr(formats_pd, "read_parquet", spy)
+    asked = _spy_parquet_reads(monkeypatch)
     read_dataset([folder], SPECS, NEEDED, columns=DECLARED)
     assert asked["members.parquet"] == [["member_id", "branch_id", "birth_date", "join_date", "status"]]
     assert asked["meetings.parquet"] == [["branch_id", "date", "kind", "expected", "attended"]]
