@@ -5,11 +5,13 @@ from __future__ import annotations
 import importlib
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from scoring.errors import DataError, DataProblem
 from scoring.reader import read_dataset
-from scoring.reader.formats import pd as formats_pd
+
+from scoring import sample
 from scoring.sample import generate_county, write_dataset
 from plugins.sample_county import builtin_table_map
 
@@ -58,15 +60,17 @@ def test_a_column_no_measure_declares_is_not_read(county, tmp_path, fmt):
 
 
 def _spy_parquet_reads(monkeypatch) -> dict[str, list]:
-    """Per Parquet file name, the ``columns`` of every read of it from now on, in order."""
+    """Per Parquet file name, the ``columns`` of every read of it from now on, in order: every read goes
+    through pyarrow's ``read_table`` (pandas' ``read_parquet`` too, and the reader's text columns read
+    from their dictionary pages)."""
     asked: dict[str, list] = {}
-    real = formats_pd.read_parquet
+    real = pq.read_table
 
     def spy(path, *args, columns=None, **kwargs):
         asked.setdefault(pd.io.common.stringify_path(path).rsplit("/", 1)[-1], []).append(columns)
         return real(path, *args, columns=columns, **kwargs)
 
-    monkeypatch.setattr(formats_pd, "read_parquet", spy)
+    monkeypatch.setattr(pq, "read_table", spy)
     return asked
 
 
@@ -116,23 +120,24 @@ def test_spaces_inside_enum_values_are_removed_per_distinct_value(county, tmp_pa
     assert got == expected
 
 
-def test_a_column_that_cannot_be_read_later_is_a_located_problem(county, tmp_path, monkeypatch):
+@pytest.mark.parametrize("column", ["attended", "kind"])  # a number; text, read from its dictionary pages
+def test_a_column_that_cannot_be_read_later_is_a_located_problem(county, tmp_path, monkeypatch, column):
     """The schema reads but a column's data does not (a damaged page): a problem naming the file and
     column, not a traceback."""
     monkeypatch.setattr(formats, "DEFER_PARQUET_BYTES", 0)
     folder = _write(county, tmp_path / "pq", "parquet", bad_gender=False)
-    real = formats_pd.read_parquet
+    real = pq.read_table
 
     def damaged(path, *args, columns=None, **kwargs):
-        if str(path).endswith("meetings.parquet") and columns == ["attended"]:
+        if str(path).endswith("meetings.parquet") and columns == [column]:
             raise OSError("Corrupt snappy compressed data.")
         return real(path, *args, columns=columns, **kwargs)
 
-    monkeypatch.setattr(formats_pd, "read_parquet", damaged)
+    monkeypatch.setattr(pq, "read_table", damaged)
     with pytest.raises(DataError) as info:
         read_dataset([folder], SPECS, NEEDED, columns=DECLARED)
     (problem,) = info.value.problems
-    assert problem.code is DataProblem.UNREADABLE_FILE and problem.column == "attended"
+    assert problem.code is DataProblem.UNREADABLE_FILE and problem.column == column
     assert problem.file.endswith("meetings.parquet")
     assert problem.message == "无法读取文件：OSError: Corrupt snappy compressed data."
 
@@ -158,3 +163,112 @@ def test_arrow_month_text_converted_per_distinct_value_as_row_by_row():
     (fc, fu), (sc, su) = fast.codes, slow.codes
     assert fc.tolist() == sc.tolist() and list(fu) == list(su)
     assert list(fast.values[:4]) == ["2025-01", "2025-03", "2025-02", None]
+
+
+def _dirty_members(county) -> pd.DataFrame:
+    """members with text a reader has to clean: spaces around ids, an enum value with spaces inside, and
+    (``bad``) an Excel error value and a blank-only required cell."""
+    m = county["members"].copy()
+    ids = m["member_id"].astype(object).to_numpy(copy=True)
+    status = m["status"].astype(object).to_numpy(copy=True)
+    name = m["name"].astype(object).to_numpy(copy=True)
+    ids[1], ids[4] = f" {ids[1]} ", f"{ids[4]}\u3000"
+    status[0], status[2] = "正 式", "预\t备"
+    name[3], name[5] = "#N/A", "   "
+    return m.assign(member_id=ids, status=status, name=name)
+
+
+def _parquet_reads(folder, monkeypatch, **kwargs):
+    """The folder read as a large file is, with its text from the dictionary pages and as strings, and as
+    a small one is (at once, as strings): the outcome of each, tables or problems."""
+    out = []
+    for limit, share in ((0, 1.0), (0, 0.0), (2**40, 1.0)):
+        monkeypatch.setattr(formats, "DEFER_PARQUET_BYTES", limit)
+        monkeypatch.setattr(formats, "DICTIONARY_SHARE", share)
+        try:
+            ds = read_dataset([folder], SPECS, NEEDED, **kwargs)
+        except DataError as e:
+            out.append([(p.code, p.file.rsplit("/", 1)[-1].rsplit(".", 1)[0], p.row, p.column, p.message) for p in e.problems])
+        else:
+            out.append((ds.tables, [(n.code, n.row, n.column, n.message) for n in ds.notes],
+                        {k: (c.tolist(), list(u)) for k, (_, c, u) in ds.codes.items()}))
+    return out
+
+
+@pytest.mark.parametrize("categorical", [False, True])
+def test_parquet_text_from_its_dictionary_pages_reads_as_the_csv_of_the_same_records(county, tmp_path, monkeypatch,
+                                                                                     categorical):
+    """Text read from a Parquet file's dictionary pages (large files) gives what the same records give as
+    CSV: the same tables, notes, problems and codes, in the same order. ``categorical``: the file was
+    written from pandas categoricals whose categories are in another order than the rows' and include
+    values no row has (read back as such: the codes are renumbered)."""
+    members = _dirty_members(county)
+    name = members["name"].to_numpy(copy=True)
+    name[3], name[5] = "张三", "李四"  # this read has no problem: tables and notes are compared
+    clean = {**county, "members": members.assign(name=name)}
+    monkeypatch.setattr(sample, "PARQUET_ROW_GROUP", 50)  # row groups of their own dictionaries, unified
+    write_dataset(clean, tmp_path / "csv", "csv")
+    write_dataset(clean, tmp_path / "pq", "parquet")
+    if categorical:
+        for tid in ("members", "dues"):
+            frame = pd.read_parquet(tmp_path / "pq" / f"{tid}.parquet")
+            for cid in ("member_id", "branch_id", "status", "month"):
+                if cid in frame:
+                    values = frame[cid].astype(object)
+                    cats = sorted(set(values.dropna()), reverse=True) + ["不存在的值"]
+                    frame[cid] = pd.Categorical(values, categories=cats)
+            frame.to_parquet(tmp_path / "pq" / f"{tid}.parquet", index=False)
+            assert pq.read_schema(tmp_path / "pq" / f"{tid}.parquet").field("member_id").type.num_fields == 0
+    monkeypatch.setattr(formats, "DEFER_PARQUET_BYTES", 2**40)
+    expected = read_dataset([tmp_path / "csv"], SPECS, NEEDED)
+    want = ([(n.code, n.row, n.column, n.message) for n in expected.notes],
+            {k: (c.tolist(), list(u)) for k, (_, c, u) in expected.codes.items()})
+    assert [n.column for n in expected.notes if n.message.endswith("首尾的空格已去除")] == ["member_id"]
+    for tables, notes, codes in _parquet_reads(tmp_path / "pq", monkeypatch):
+        for tid, frame in expected.tables.items():
+            pd.testing.assert_frame_equal(tables[tid], frame)
+        assert (notes, codes) == want
+    assert expected.tables["members"]["status"].iloc[[0, 2]].tolist() == ["正式", "预备"]
+
+
+def test_parquet_text_problems_from_its_dictionary_pages_are_those_of_the_csv(county, tmp_path, monkeypatch):
+    """An Excel error value and a blank required name: the same located problems, in the same order,
+    whether the text was read from the dictionary pages, at once, or from a CSV file."""
+    tables = {**county, "members": _dirty_members(county)}
+    write_dataset(tables, tmp_path / "csv", "csv")
+    write_dataset(tables, tmp_path / "pq", "parquet")
+    with pytest.raises(DataError) as info:
+        read_dataset([tmp_path / "csv"], SPECS, NEEDED)
+    want = [(p.code, p.file.rsplit("/", 1)[-1].rsplit(".", 1)[0], p.row, p.column, p.message) for p in info.value.problems]
+    assert [(code, row, column) for code, _, row, column, _ in want] == [
+        (DataProblem.ERROR_CELL, 5, "name"), (DataProblem.EMPTY_REQUIRED, 7, "name")]
+    assert _parquet_reads(tmp_path / "pq", monkeypatch) == [want, want, want]
+
+
+def test_a_text_column_of_several_row_groups_is_read_as_one_dictionary_and_its_codes(county, tmp_path, monkeypatch):
+    """Each row group has a dictionary of its own: read as one (unified), whose codes are pd.factorize's of
+    the column's strings (first appearance, -1 for missing), computed without the strings."""
+    from scoring.reader.cells import _encoded_text
+
+    dues = county["dues"].copy()
+    month = dues["month"].astype(object).to_numpy(copy=True)
+    month[[3, 90]] = None
+    monkeypatch.setattr(sample, "PARQUET_ROW_GROUP", 40)
+    monkeypatch.setattr(formats, "DICTIONARY_SHARE", 1.0)  # whatever share of a row group is distinct
+    write_dataset({"dues": dues.assign(month=month)}, tmp_path, "parquet")
+    path = tmp_path / "dues.parquet"
+    assert pq.ParquetFile(path).metadata.num_row_groups > 3
+    for cid in ("member_id", "month"):
+        column = formats._parquet_text(path, cid)
+        chunks = column.array._pa_array.chunks
+        assert len(chunks) > 3 and all(c.dictionary.equals(chunks[0].dictionary) for c in chunks)
+        codes, distinct = _encoded_text(column)
+        strings = pd.read_parquet(path, columns=[cid])[cid].astype(object)
+        want_codes, want_distinct = pd.factorize(strings, use_na_sentinel=True)
+        assert codes.tolist() == want_codes.tolist() and distinct.tolist() == list(want_distinct)
+    assert formats._parquet_text(path, "due") is None  # not text: read as it is
+    # a column of mostly distinct values in its first row group is read as strings
+    first = pq.ParquetFile(path).read_row_group(0, columns=["member_id", "month"]).to_pandas()
+    assert first["member_id"].nunique() / len(first) < 0.2 < first["month"].nunique() / len(first)
+    monkeypatch.setattr(formats, "DICTIONARY_SHARE", 0.2)
+    assert formats._parquet_text(path, "member_id") is not None and formats._parquet_text(path, "month") is None

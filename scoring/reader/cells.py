@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -68,17 +69,26 @@ class _Cells:
             return self.factors[0] >= 0
         return self.text.notna().to_numpy()
 
-    @property
+    @cached_property
     def empty(self) -> np.ndarray:
-        return ~(
-            self.has_text
-            | ~np.isnan(self.num)
-            | ~np.isnat(self.when)
-            | self.flag.notna().to_numpy()
-            | self.other
-            | self.oob
-            | self.error
-        )
+        """Cells with no value of any kind. The parts a column does not have are broadcasts of one missing
+        value (see :func:`_split`): they are left out, so that a province's 36M dues rows cost one pass
+        per column for the kind they hold, not seven."""
+        filled = self.has_text
+        if not filled.flags.writeable:  # a view of Arrow's validity (text of one chunk, no missing value)
+            filled = filled.copy()
+        if not _broadcast(self.num):
+            filled |= ~np.isnan(self.num)
+        if not _broadcast(self.when):
+            filled |= ~np.isnat(self.when)
+        mask = self.flag.array._mask  # BooleanArray: True where missing
+        if not _broadcast(mask):
+            filled |= ~mask
+        for part in (self.other, self.oob, self.error):
+            if not _broadcast(part):
+                filled |= part
+        np.logical_not(filled, out=filled)
+        return filled
 
     def take(self, keep: np.ndarray) -> _Cells:
         return _Cells(
@@ -93,6 +103,16 @@ class _Cells:
             error=self.error[keep],
             factors=None if self.factors is None else (self.factors[0][keep], self.factors[1]),
         )
+
+
+def _broadcast(a: np.ndarray) -> bool:
+    """A read-only broadcast of one value (a part the column does not have), not values per row."""
+    return a.ndim == 1 and len(a) > 1 and a.strides[0] == 0
+
+
+def _no_flag(n: int) -> pd.Series:
+    """A bool part with no value: ``n`` missing booleans, its values and mask broadcasts (no memory per row)."""
+    return pd.Series(pd.arrays.BooleanArray(np.broadcast_to(np.False_, (n,)), np.broadcast_to(np.True_, (n,))))
 
 
 def _dates_from_any(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -142,17 +162,20 @@ def _split(s: pd.Series, no_text: pd.Series | None = None) -> _Cells:
     length (a table): its Arrow null array (80 MB of offsets for 10 million rows) is then made once."""
     s = s.reset_index(drop=True)
     n = len(s)
-    if isinstance(s.dtype, pd.CategoricalDtype):
+    encoded = _encoded_text(s)  # text that comes as codes (Parquet's dictionary pages, a categorical)
+    if encoded is None and isinstance(s.dtype, pd.CategoricalDtype):
         s = s.astype(object)
     # the parts a column does not have are read-only broadcasts of one missing value (no memory per row:
     # a column of 10 million member ids would otherwise carry 160 MB of empty numbers and dates)
     text = no_text if no_text is not None and len(no_text) == n else _no_text(n)  # all missing (Arrow nulls)
     num = np.broadcast_to(np.float64(np.nan), (n,))
     when = np.broadcast_to(np.datetime64("NaT", "ns"), (n,))
-    flag = pd.Series(pd.arrays.BooleanArray(np.zeros(n, dtype=bool), np.ones(n, dtype=bool)))
+    flag = _no_flag(n)
     other = np.broadcast_to(np.False_, (n,))
     oob = other
 
+    if encoded is not None:
+        return _split_arrow_text(s, num, when, flag, other, factors=encoded)
     if pd.api.types.is_bool_dtype(s.dtype):
         flag = s.astype("boolean")
     elif pd.api.types.is_numeric_dtype(s.dtype):
@@ -204,12 +227,15 @@ def _split(s: pd.Series, no_text: pd.Series | None = None) -> _Cells:
     return _Cells(raw=s, text=text, spaced=spaced, num=num, when=when, flag=flag, other=other, oob=oob, error=error)
 
 
-def _split_arrow_text(s: pd.Series, num, when, flag, other) -> _Cells:
+def _split_arrow_text(s: pd.Series, num, when, flag, other, factors=None) -> _Cells:
     """An Arrow text column (CSV, Parquet): factorized once, then stripped, checked for blanks and Excel
     error values per distinct value (a province's 36M dues months are a few hundred distinct texts),
-    the codes kept for every later step (:attr:`_Cells.factors`)."""
+    the codes kept for every later step (:attr:`_Cells.factors`). ``factors``: the column's (codes,
+    distinct) as :func:`_factorize_arrow` gives them, when the column comes encoded
+    (:func:`_encoded_text`); its text part is then encoded too (an Arrow dictionary)."""
     n = len(s)
-    codes, distinct = _factorize_arrow(s)
+    encoded = factors is not None
+    codes, distinct = factors if encoded else _factorize_arrow(s)
     stripped = distinct.str.strip(_WS)
     valid = (stripped.notna() & stripped.ne("")).to_numpy(dtype=bool)
     spaced_d = valid & stripped.ne(distinct).fillna(False).to_numpy(dtype=bool)
@@ -223,7 +249,10 @@ def _split_arrow_text(s: pd.Series, num, when, flag, other) -> _Cells:
         recodes, distinct = pd.factorize(kept, use_na_sentinel=True)
         distinct = pd.Series(distinct, dtype="str").reset_index(drop=True)
         codes = np.append(recodes, -1)[codes]
-        text = pd.Series(distinct.array.take(codes, allow_fill=True))
+        if encoded:  # the stripped texts as codes, not one string per row
+            text = _dictionary_series(codes, distinct)
+        else:
+            text = pd.Series(distinct.array.take(codes, allow_fill=True))
     else:  # nothing to strip and no blank text: the column's own values (shared with raw, not a copy)
         text = s
     if len(distinct) < 2**31 - 1:
@@ -250,6 +279,56 @@ def _factorize_arrow(s: pd.Series) -> tuple[np.ndarray, pd.Series]:
             return codes, pd.Series(pd.array(last, dtype="str"))
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     return codes, pd.Series(uniques, dtype="str").reset_index(drop=True)
+
+
+def _encoded_text(s: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
+    """(codes, distinct) as :func:`_factorize_arrow` gives them, of a column of text that comes encoded: an
+    Arrow dictionary of text (Parquet's dictionary pages, :func:`scoring.reader.formats._parquet_text`,
+    its chunks sharing one dictionary) or a categorical of text; None for any other column. The codes
+    are renumbered in order of first appearance (-1 for missing) and keep only the values used. A
+    dictionary read from Parquet usually is in that order already and uses every value (each row
+    group's dictionary is built as the file was written, and unifying them appends each group's new
+    values): this is checked in two passes over the codes, and only otherwise are the codes factorized
+    (integers: far cheaper than hashing the texts)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        if s.cat.categories.inferred_type not in ("string", "empty"):
+            return None
+        codes, values = np.asarray(s.cat.codes), np.asarray(s.cat.categories, dtype=object)
+    elif isinstance(s.dtype, pd.ArrowDtype) and pa.types.is_dictionary(s.dtype.pyarrow_dtype):
+        kind = s.dtype.pyarrow_dtype.value_type
+        arr = s.array._pa_array
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)) or arr.num_chunks == 0:
+            return None
+        dictionary = arr.chunk(0).dictionary
+        if dictionary.null_count or not all(c.dictionary.equals(dictionary) for c in arr.chunks[1:]):
+            return None
+        codes = np.concatenate([c.indices.fill_null(-1).to_numpy() if c.indices.null_count
+                                else c.indices.to_numpy() for c in arr.chunks])
+        values = dictionary.to_numpy(zero_copy_only=False)
+    else:
+        return None
+    if codes.dtype.itemsize < 4:  # pandas keeps few categories' codes in int8/int16: int32 as the others
+        codes = codes.astype("int32")
+    k = len(values)
+    if len(codes):
+        run = np.maximum.accumulate(codes)
+        ordered = run[0] <= 0 and run[-1] == k - 1 and bool((np.diff(run) <= 1).all())
+    else:
+        ordered = k == 0
+    if not ordered:
+        valid = codes >= 0
+        renumbered, order = pd.factorize(codes[valid])
+        out = np.full(len(codes), -1, dtype="int32" if len(order) < 2**31 - 1 else "int64")
+        out[valid] = renumbered
+        codes, values = out, values[order]
+    return codes, pd.Series(pd.array(values, dtype="str"))
+
+
+def _dictionary_series(codes: np.ndarray, distinct: pd.Series) -> pd.Series:
+    """Codes into ``distinct`` (-1: missing) as a Series of an Arrow dictionary of text (no string per row)."""
+    indices = pa.array(codes, mask=codes < 0)
+    values = pa.array(distinct.to_numpy(dtype=object), type=pa.large_string())
+    return pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array([pa.DictionaryArray.from_arrays(indices, values)])))
 
 
 def _no_text(n: int) -> pd.Series:

@@ -166,6 +166,8 @@ def _convert_text(c: _Cells, col: Column) -> _Converted:
         if spaced.any():
             inner = np.append(spaced, False)[codes]
             compact = np.append(distinct.str.replace(r"\s+", "", regex=True).to_numpy(dtype=object), None)[codes]
+            if isinstance(text.dtype, pd.CategoricalDtype):  # a categorical takes no value it does not list
+                text = text.astype("str")
             text = text.where(~inner, pd.Series(compact, index=text.index, dtype="str"))
             changed |= inner
             factors = None  # the compacted values: factorized anew below

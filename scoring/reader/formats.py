@@ -90,11 +90,45 @@ def _read_parquet(ix: Intake, tid: str, path: Path, file: str) -> tuple[list, li
 def _parquet_column(path: Path, name: str, file: str):
     def load() -> pd.Series:
         try:
+            text = _parquet_text(path, name)
+            if text is not None:
+                return text
             return pd.read_parquet(path, columns=[name]).iloc[:, 0].reset_index(drop=True)
         except Exception as e:  # a damaged data page, found only now: the file's problem, located
             raise DataError([Problem(file, None, None, name, f"无法读取文件：{type(e).__name__}: {e}",
                                      code=DataProblem.UNREADABLE_FILE)]) from None
     return load
+
+
+# a text column whose first row group has more distinct values than this share of its rows is read as
+# strings: a dictionary of mostly distinct values (ids of 党员名册, or pages the writer stored plain once
+# its dictionary grew too large) costs more to build and unify than hashing the strings once. Measured
+# on the sample's 30,000 branches: 党费交纳's 党员编号 (0.085 of a row group distinct) 0.96 s from the
+# dictionary against 1.35 s as strings; 学习培训's (0.24) 0.85 s against 0.67 s
+DICTIONARY_SHARE = 0.15
+
+
+def _parquet_text(path: Path, name: str) -> pd.Series | None:
+    """A text column of a Parquet file as an Arrow dictionary, read from the file's dictionary-encoded
+    pages as they are (Parquet writers encode text that way by default) and its row groups'
+    dictionaries unified into one; None when the column is not text or is mostly distinct values
+    (``DICTIONARY_SHARE``, judged on its first row group). A province's 36M dues rows' 支部编码 and
+    月份 are read so in a quarter of the time of reading them as strings and encoding them (which hashes
+    every string), their 党员编号 in two thirds, and each holds 4 bytes per row instead of its strings.
+    See cells._encoded_text."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path, read_dictionary=[name])
+    field = pf.schema_arrow.field(name)
+    kind = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)) or pf.metadata.num_row_groups == 0:
+        return None
+    first = pf.read_row_group(0, columns=[name]).column(0)
+    if len(first) and sum(len(c.dictionary) for c in first.chunks) > DICTIONARY_SHARE * len(first):
+        return None
+    column = pq.read_table(path, columns=[name], read_dictionary=[name]).column(0).unify_dictionaries()
+    return pd.Series(pd.arrays.ArrowExtensionArray(column))
 
 
 def read_workbook(ix: Intake, given: str, path: Path, file: str, in_folder: bool = False) -> None:
