@@ -155,7 +155,9 @@ def year_check(data: Dataset, year: int) -> list[Problem]:
 
 def _year_check(data: Dataset, year: int) -> list[Problem]:
     problems = []
-    branches = data.table("branches")["branch_id"].astype(str)
+    # object, not pandas' Arrow "str": its isin makes an Arrow scalar of every value looked up (1.6 s at
+    # 30,000 branches against 0.02 s)
+    branches = pd.Series(data.table("branches")["branch_id"].to_numpy(dtype=object), dtype=object)
     seen = np.zeros(len(branches), dtype=bool)
     checked = []
     for tid, spec in data.specs.items():
@@ -177,7 +179,7 @@ def _year_check(data: Dataset, year: int) -> list[Problem]:
                                     "（评分标准的 year，或命令行的 --year），请核对数据的年份或用 --year 指定考核年度",
                                     code=DataProblem.WRONG_YEAR))
             continue
-        seen |= branches.isin(pd.Index(_branches_of(data, tid, inside)).astype(str)).to_numpy()
+        seen |= branches.isin(np.asarray(_branches_of(data, tid, inside), dtype=object)).to_numpy()
     if problems:
         raise DataError(problems)
     if not checked:
