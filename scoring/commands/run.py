@@ -38,6 +38,7 @@ def _part_previews(result, a):
     """The 公示预览 of each part of a split run: the notice of its 上级党组织 (with the --publish options when
     given, else today's date and placeholders), so each township's workbook previews its own notice."""
     from ..output.xlsx import NO_PARENT
+    from ..publish.content import branches_frame
     from ..publish.preview import default_options, notice_blocks, results_heads
 
     if a.publish is not None:
@@ -47,11 +48,12 @@ def _part_previews(result, a):
     else:
         options, template = default_options(), None
     heads = results_heads(result)
+    frame = branches_frame(heads)  # once, not once per township (0.4 s each at 30,000 branches)
 
     def blocks(parent, part):
         if parent == NO_PARENT:  # branches without a 上级党组织: the notice of just those branches
             return notice_blocks(results_heads(part), options, template)[1]
-        return notice_blocks(heads, options, template, parent=parent)[1]
+        return notice_blocks(heads, options, template, parent=parent, frame=frame)[1]
 
     return blocks
 

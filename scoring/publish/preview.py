@@ -111,10 +111,11 @@ def default_blocks(result, today: date | None = None) -> list[Block]:
 
 
 def notice_blocks(results: dict, options: Options, template: Path | None = None,
-                  parent: str | None = None) -> tuple[Document, list[Block]]:
+                  parent: str | None = None, frame=None) -> tuple[Document, list[Block]]:
     """The county notice for ``results`` (or the notice of the township ``parent``) rendered with
-    ``template`` (default: the shipped one), as blocks."""
-    doc = notice(results, options, None, parent)
+    ``template`` (default: the shipped one), as blocks. ``frame``: ``branches_frame(results)`` when the
+    caller has it (the notices of many townships of one result build it once)."""
+    doc = notice(results, options, frame, parent)
     fast = _filled(doc.context) if template is None else None
     if fast is not None:
         return doc, fast
