@@ -958,3 +958,36 @@ def test_flags_without_any_veto_sentence(small_county):
     frame, _ = veto_frame(replace(result, branches=flagged, vetoes=result.vetoes.iloc[0:0]))
     rows = frame[frame["事项"] == "整顿候选"]
     assert rows["支部编码"].tolist() == [b.loc[last, "branch_id"]]
+
+
+# Display width: each character of the ranges below (East Asian wide: CJK, kana, hangul, full-width
+# forms) takes two units of Excel's column width, every other character one.
+_WIDE_RANGES = [(0x1100, 0x115F), (0x2E80, 0x303E), (0x3041, 0x33FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF),
+                (0xA000, 0xA4CF), (0xAC00, 0xD7A3), (0xF900, 0xFAFF), (0xFE30, 0xFE4F), (0xFF00, 0xFF60),
+                (0xFFE0, 0xFFE6)]
+
+
+def _units_by_hand(text: str) -> int:
+    return sum(2 if any(a <= ord(ch) <= b for a, b in _WIDE_RANGES) else 1 for ch in text)
+
+
+def test_display_units_count_wide_characters_twice_at_every_length():
+    from hypothesis import given, settings, strategies as st
+
+    # the edges of the ranges, characters just outside them, narrow non-ASCII (dashes, quotes, accents),
+    # beyond the BMP, line breaks; lengths from empty to past the block of short strings
+    edges = "".join(chr(c) for a, b in _WIDE_RANGES for c in (a - 1, a, b, b + 1))
+    alphabet = st.sampled_from(list(edges + "ab 1党支部，（）—“”…、é\n\U0001F600"))
+    texts = st.lists(st.text(alphabet, max_size=40) | st.text(alphabet, min_size=1000, max_size=1100),
+                     max_size=30)
+
+    @settings(max_examples=60, deadline=None)
+    @given(texts)
+    def check(values):
+        got = xlsx._display_units(pd.Series(values, dtype=object))
+        assert got.tolist() == [_units_by_hand(v) for v in values]
+
+    check()
+    got = xlsx._display_units(pd.Series(["党a", None, "x" * 5000 + "党"], dtype=object, index=[3, 4, 5]))
+    assert got.index.tolist() == [3, 4, 5]
+    assert got.iloc[0] == 3 and np.isnan(got.iloc[1]) and got.iloc[2] == 5002
