@@ -991,3 +991,12 @@ def test_display_units_count_wide_characters_twice_at_every_length():
     got = xlsx._display_units(pd.Series(["党a", None, "x" * 5000 + "党"], dtype=object, index=[3, 4, 5]))
     assert got.index.tolist() == [3, 4, 5]
     assert got.iloc[0] == 3 and np.isnan(got.iloc[1]) and got.iloc[2] == 5002
+
+
+def test_joined_notes_keep_the_order_of_the_parts_and_skip_blanks():
+    quota = pd.Series(["五星名额已满", None, " ", "", "名额线并列"], index=[10, 11, 12, 13, 14], dtype=object)
+    requires = pd.Series(["须无否决", "须无否决 ", None, "", np.nan], index=[10, 11, 12, 13, 14], dtype=object)
+    tie = pd.Series(["", "并列", "并列", "", "同分"], index=[10, 11, 12, 13, 14], dtype=object)
+    got = xlsx._joined_notes(quota, requires, tie)
+    assert got.index.tolist() == [10, 11, 12, 13, 14]
+    assert got.tolist() == ["五星名额已满；须无否决", "须无否决；并列", "并列", "", "名额线并列；同分"]

@@ -977,11 +977,11 @@ def _flags_and_vetoes(result: Result) -> pd.Series:
 def _joined_notes(*parts: pd.Series) -> pd.Series:
     """Per row the non-empty texts of ``parts`` joined with "；"."""
     texts = pd.concat([_text(p).str.strip() for p in parts], axis=1, ignore_index=True)
-    stacked = texts.stack()
-    stacked = stacked[stacked != ""]
-    if stacked.empty:
-        return pd.Series([""] * len(texts), index=texts.index, dtype=object)
-    return stacked.groupby(level=0).agg(FLAG_SEPARATOR.join).reindex(texts.index).fillna("")
+    out = texts[0] if len(parts) else pd.Series("", index=texts.index, dtype="str")
+    for i in range(1, len(parts)):  # column by column, as whole columns (not a Python join per row)
+        t = texts[i]
+        out = out.where(t == "", t.where(out == "", out + FLAG_SEPARATOR + t))
+    return pd.Series(out.to_numpy(dtype=object), index=texts.index, dtype=object)
 
 
 def _scope_rank_header(result: Result) -> str | None:
