@@ -376,14 +376,19 @@ def _shown_headers(cols: list[Col], widths: list[float], break_headers: bool) ->
     return shown, lines
 
 
-def _widths(frame: pd.DataFrame, cols: list[Col], break_headers: bool = False) -> list[tuple[float, bool]]:
+def _widths(frame: pd.DataFrame, cols: list[Col], break_headers: bool = False,
+            texts: dict[int, pd.Series] | None = None) -> list[tuple[float, bool]]:
     """(width, wrap) per column from the longest cell, CJK characters counting double; with
-    ``break_headers`` a long header over short values is planned on two lines (:func:`_header_layout`)."""
+    ``break_headers`` a long header over short values is planned on two lines (:func:`_header_layout`).
+    ``texts``: :func:`_text` of the text columns by position, when the caller has made them."""
     out = []
-    for col, name in zip(cols, frame.columns):
+    for index, (col, name) in enumerate(zip(cols, frame.columns)):
         series = frame[name]
         # numbers: the widest of the distinct values (a county's points take a few dozen values)
-        shown = _text(series) if col.kind == "text" else _formatted(series.drop_duplicates(), col.kind)
+        if col.kind == "text":
+            shown = texts[index] if texts is not None and index in texts else _text(series)
+        else:
+            shown = _formatted(series.drop_duplicates(), col.kind)
         cap = min(col.cap, MAX_WIDTH)
         longest = _longest(shown, enough=cap - 1 - col.extra)  # then the values alone pass the cap
         values = longest + 2 + col.extra
@@ -461,8 +466,8 @@ class _Block:
     string table, the XML writer); a county's 得分明细 has ten thousand rows, a province's millions. A block
     keeps the table's columns as arrays and renders its rows with Arrow string kernels a column at a time:
     the same cells (values, formats, inline strings with the same escapes) without a Python call per cell.
-    ``columns`` holds per column (kind, values, formats, codes): kind "text" (str values, "" a formatted
-    blank) or "number" (float values, NaN a formatted blank), the formats the column uses and, when more
+    ``columns`` holds per column (kind, values, formats, codes): kind "text" (an Arrow text array, "" a
+    formatted blank) or "number" (float values, NaN a formatted blank), the formats the column uses and, when more
     than one, the code of each row's format among them. ``heights`` are row heights in points (NaN: the
     default)."""
 
@@ -551,13 +556,27 @@ def _xml_numbers(x: np.ndarray):
 _CONTROL = "[\x00-\x08\x0b-\x1f]"
 
 
-def _xml_text(values: np.ndarray):
+def _arrow_values(text: pd.Series):
+    """The values of a text Series as one Arrow array (pandas' Arrow "str" as it is; else converted)."""
+    import pyarrow as pa
+
+    arrow = getattr(text.array, "_pa_array", None)
+    if isinstance(arrow, pa.ChunkedArray) and (pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type)):
+        return arrow.combine_chunks() if arrow.num_chunks != 1 else arrow.chunk(0)
+    return pa.array(text.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+
+
+def _xml_text(values):
     """Text escaped for an inline string as xlsxwriter escapes it: & < > as entities, an existing
-    ``_xHHHH_`` guarded, control characters and U+FFFE/U+FFFF as ``_xHHHH_``."""
+    ``_xHHHH_`` guarded, control characters and U+FFFE/U+FFFF as ``_xHHHH_``. ``values``: an Arrow text
+    array or an array of str."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    text = pa.array(values, type=pa.string(), from_pandas=True).fill_null("")
+    if isinstance(values, pa.Array):
+        text = values.cast(pa.string()).fill_null("")
+    else:
+        text = pa.array(values, type=pa.string(), from_pandas=True).fill_null("")
     if pc.any(pc.match_substring_regex(text, "[&<>]")).as_py():
         text = pc.replace_substring(pc.replace_substring(pc.replace_substring(text, "&", "&amp;"), "<", "&lt;"), ">", "&gt;")
     if pc.any(pc.match_substring_regex(text, "_x[0-9a-fA-F]{4}_|" + _CONTROL + "|\ufffe|\uffff")).as_py():
@@ -705,7 +724,10 @@ class SheetWriter:
 
         formats = []
         lines = np.ones(n, dtype=np.int64)
-        measured = _widths(frame, cols, self.break_headers)
+        # each text column as text once, for its width, its lines and its cells (the conversion of a
+        # province's detail columns to text is most of what measuring them costs)
+        texts = {i: _text(frame.iloc[:, i]) for i, col in enumerate(cols) if col.kind == "text"}
+        measured = _widths(frame, cols, self.break_headers, texts)
         used = []
         for index, (col, (width, wrap)) in enumerate(zip(cols, measured)):
             wrap = wrap if col.wrap is None else col.wrap
@@ -716,7 +738,8 @@ class SheetWriter:
             used.append(width)
             formats.append(looks.cell(col.kind, wrap, col.center))
             if wrap and n:
-                lines = np.maximum(lines, _row_lines(_text(frame.iloc[:, index]), width))
+                lines = np.maximum(lines, _row_lines(texts[index] if index in texts else _text(frame.iloc[:, index]),
+                                                     width))
         heights = np.where(lines > 1, LINE_HEIGHT * lines + 2, np.nan).astype(float) if n else None
         self.last_widths = used
         shown, header_lines = _shown_headers(cols, used, self.break_headers)
@@ -730,7 +753,7 @@ class SheetWriter:
                 ws.write_blank(first_data, index, None, formats[index])
         else:
             starred = {c: looks.cell(cols[c].kind, False, cols[c].center, star=True) for c in marks}
-            _write_body(ws, first_data, frame, cols, formats, marks, starred, row_formats, heights)
+            _write_body(ws, first_data, frame, cols, formats, marks, starred, row_formats, heights, texts)
 
         columns = [{"header": h, "header_format": looks.header} for h in headers]
         if totals:
@@ -859,6 +882,7 @@ def _write_body(
     starred: dict[int, Format] | None = None,
     row_formats: dict[int, list] | None = None,
     heights: np.ndarray | None = None,
+    texts: dict[int, pd.Series] | None = None,
 ) -> None:
     """Write the values column by column: on a results sheet (:class:`_Sheet`) as one :class:`_Block`
     rendered in bulk, elsewhere with the type-specific xlsxwriter calls (and ``heights``, the rows' heights
@@ -870,15 +894,16 @@ def _write_body(
     """
     marks = marks or {}
     row_formats = row_formats or {}
+    texts = texts or {}
     if isinstance(ws, _Sheet):
-        ws.add_block(_block(first_row, frame, cols, formats, marks, starred, row_formats, heights))
+        ws.add_block(_block(first_row, frame, cols, formats, marks, starred, row_formats, heights, texts))
         return
     for c, (col, name, fmt) in enumerate(zip(cols, frame.columns, formats)):
         series = frame[name]
         write_blank = ws.write_blank
         if col.kind == "text":
             write = ws.write_string
-            for r, value in enumerate(_text(series).tolist(), first_row):
+            for r, value in enumerate((texts[c] if c in texts else _text(series)).tolist(), first_row):
                 if value:
                     write(r, c, value, fmt)
                 else:
@@ -905,13 +930,15 @@ def _write_body(
 
 
 def _block(first_row: int, frame: pd.DataFrame, cols: list[Col], formats: list[Format], marks: dict, starred: dict,
-           row_formats: dict, heights: np.ndarray | None) -> _Block:
-    """The :class:`_Block` of a table body: what :func:`_write_body` writes cell by cell, as columns."""
+           row_formats: dict, heights: np.ndarray | None, texts: dict[int, pd.Series] | None = None) -> _Block:
+    """The :class:`_Block` of a table body: what :func:`_write_body` writes cell by cell, as columns. Text
+    stays Arrow text (``texts``, else :func:`_text` of the column): no Python string per cell."""
     columns = []
     for c, (col, name, fmt) in enumerate(zip(cols, frame.columns, formats)):
         series = frame[name]
         if col.kind == "text":
-            columns.append(("text", _text(series).to_numpy(dtype=object), [fmt], None))
+            text = texts[c] if texts and c in texts else _text(series)
+            columns.append(("text", _arrow_values(text), [fmt], None))
             continue
         numbers = _number(series).round(ROUNDING[col.kind]).to_numpy()
         if c in row_formats:
