@@ -13,6 +13,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -22,6 +23,40 @@ def _default_mode() -> int:
     umask = os.umask(0)
     os.umask(umask)
     return 0o666 & ~umask
+
+
+# An interrupt (Ctrl+C, or SIGTERM, which the command turns into the same abort: scoring.cli) that arrives
+# while the main thread creates a temporary output and keeps its name is held back until the name is
+# kept, so that the cleanup always knows what to remove. Signal handlers run in the main thread: only
+# its own critical sections hold them back.
+_held = 0
+_pending: BaseException | None = None
+
+
+def interrupt(exc: BaseException) -> None:
+    """Raise ``exc`` (from a signal handler), or once the main thread's critical section ends."""
+    global _pending
+    if _held:
+        _pending = exc
+        return
+    raise exc
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """A critical section for :func:`interrupt` (in the main thread; elsewhere signals do not arrive)."""
+    global _held, _pending
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _held += 1
+    try:
+        yield
+    finally:
+        _held -= 1
+        if not _held and _pending is not None:
+            exc, _pending = _pending, None
+            raise exc
 
 
 @contextlib.contextmanager
@@ -35,9 +70,12 @@ def atomic_output(path: Path | str, suffix: str | None = None) -> Iterator[Path]
     path = Path(path)
     suffix = path.suffix if suffix is None else suffix
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.stem}.", suffix=suffix, delete=False) as handle:
-        tmp = Path(handle.name)
+    tmp: Path | None = None
     try:
+        with _signals_held():  # the file and its name together: an interrupt sees both or neither
+            fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=suffix)
+            os.close(fd)
+            tmp = Path(name)
         yield tmp
         # NamedTemporaryFile creates the file 0600; give the result the permissions of an ordinary file,
         # or keep those of the file being replaced.
@@ -45,8 +83,9 @@ def atomic_output(path: Path | str, suffix: str | None = None) -> Iterator[Path]
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
         raise
 
 
@@ -63,9 +102,11 @@ def atomic_folder(folder: Path | str, remove: Callable[[set[str]], Iterable[str]
     file is complete when it appears (a rename), and the files appear one right after the other."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+    tmp: Path | None = None
     aside: Path | None = None
     try:
+        with _signals_held():
+            tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
         yield tmp
         created = not folder.exists()
         folder.mkdir(exist_ok=True)
@@ -99,6 +140,7 @@ def atomic_folder(folder: Path | str, remove: Callable[[set[str]], Iterable[str]
                     folder.rmdir()
             raise
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
         if aside is not None:
             shutil.rmtree(aside, ignore_errors=True)

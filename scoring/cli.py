@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .atomic import interrupt
 from .errors import ScoringError
 
 _ARGPARSE_ZH = (
@@ -208,7 +209,11 @@ class Terminated(KeyboardInterrupt):
 
 
 def _on_sigterm(signum, frame):
-    raise Terminated()
+    interrupt(Terminated())  # held back while a temporary output is being created (scoring.atomic)
+
+
+def _on_sigint(signum, frame):
+    interrupt(KeyboardInterrupt())
 
 
 def _install(signum, handler):
@@ -231,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     previous = _install(signal.SIGTERM, _on_sigterm)
+    previous_int = _install(signal.SIGINT, _on_sigint) if signal.getsignal(signal.SIGINT) is signal.default_int_handler \
+        else None  # Python's own Ctrl+C (not a handler the caller installed, nor "ignore")
     try:
         module = importlib.import_module(f"scoring.commands.{COMMANDS[a.command]}")
         return module.cmd(a)
@@ -246,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        if previous_int is not None:
+            signal.signal(signal.SIGINT, previous_int)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -110,3 +110,38 @@ def test_sigterm_while_writing_leaves_no_temporary_file(tmp_path):
     assert proc.returncode == 143, stderr
     assert "已中断，未写入结果。" in stderr and "Traceback" not in stderr
     assert temp_files(out) == [] and list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["file", "folder"])
+def test_sigterm_as_the_temporary_output_is_created_leaves_nothing(tmp_path, monkeypatch, kind):
+    """SIGTERM arriving the moment the temporary file (or folder) exists, before the writer holds its
+    name: it is held back until the name is kept, then aborts the write, and nothing is left behind."""
+    import tempfile
+    import threading
+
+    from scoring import atomic
+    from scoring.cli import Terminated, _on_sigterm
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signal handlers are installed from the main thread only")
+    make = "mkstemp" if kind == "file" else "mkdtemp"
+    real = getattr(tempfile, make)
+
+    def created_then_signalled(*args, **kwargs):
+        made = real(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)  # delivered at once unless held back
+        return made
+
+    monkeypatch.setattr(atomic.tempfile, make, created_then_signalled)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        with pytest.raises(Terminated):
+            if kind == "file":
+                with atomic.atomic_output(tmp_path / "结果.xlsx") as tmp:
+                    tmp.write_bytes(b"never complete")
+            else:
+                with atomic.atomic_folder(tmp_path / "结果") as tmp:
+                    (tmp / "汇总.xlsx").write_bytes(b"never complete")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert list(tmp_path.iterdir()) == []
