@@ -46,6 +46,11 @@ class Dataset:
     # columns validation factorized, (table id, column id) -> (the table frame they were found on, codes
     # with -1 for empty, uniques): reused by :meth:`factorized` while the table is that same frame
     codes: dict[tuple[str, str], tuple[pd.DataFrame, np.ndarray, pd.Index]] = field(default_factory=dict, repr=False)
+    # what validation's check of references found: (table id, column, target table id, target column) ->
+    # (the table frame, the target frame, the target row of each of the column's distinct values in the
+    # order of its codes in ``codes``, -1 where none): reused by :meth:`looked_up` while both are those frames
+    looked_up: dict[tuple[str, str, str, str], tuple[pd.DataFrame, pd.DataFrame, np.ndarray]] = field(
+        default_factory=dict, repr=False)
     # the last ``scoring.engine.year_check``: (year, the tables it looked at, its notes), so that a run
     # checking the year for its notes and again before measuring passes over the records once
     year_checked: tuple | None = field(default=None, repr=False, compare=False)
@@ -71,6 +76,16 @@ class Dataset:
         if got is None or got[0] is not self.tables.get(table_id):
             return None
         return got[1], got[2]
+
+    def looked_up_rows(self, table_id: str, column: str, target: str, target_column: str) -> np.ndarray | None:
+        """The row of ``target`` (the first whose ``target_column`` is the value) of each distinct value of
+        the column, in the order of :meth:`factorized`'s uniques, -1 where there is none; None when
+        validation did not look them up or a table has been replaced since."""
+        got = self.looked_up.get((table_id, column, target, target_column))
+        if got is None or got[0] is not self.tables.get(table_id) or got[1] is not self.tables.get(target) \
+                or self.factorized(table_id, column) is None:
+            return None
+        return got[2]
 
     def sha256(self) -> str:
         """Fingerprint of the content (not of file bytes): equal for equal records in any row order.

@@ -265,7 +265,10 @@ class Grouping:
             pos = np.zeros(0, dtype=np.int64)
         elif known is not None:  # validation's codes: each distinct value looked up once
             codes, uniques = known
-            look = key_positions(uniques, where)
+            found = getattr(self.data, "looked_up_rows", None)
+            look = found(table_id, column, target, target_column) if found is not None else None
+            if look is None:  # validation's check of references did not look them up
+                look = key_positions(uniques, where)
             pos = np.where(codes >= 0, look[np.maximum(codes, 0)], -1).astype(np.int64) if len(look) else \
                 np.full(len(codes), -1, dtype=np.int64)
         else:

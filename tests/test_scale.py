@@ -305,3 +305,41 @@ def test_fingerprint_alongside_gives_the_fingerprint_or_its_error(county, monkey
     wait = fingerprint_alongside(data)
     with pytest.raises(MemoryError, match="no room"):
         wait()
+
+
+def test_measures_take_the_rows_validation_looked_up(sample_county, monkeypatch):
+    """The row in 党员名册 (or 支部信息) of every reference, as validation's check of references found it,
+    is what ctx.positions gives the measures, without a second lookup; a table replaced since is looked
+    up again and gives the same rows. Expected rows: the first target row of each value, by hand."""
+    from dataclasses import replace
+
+    import scoring.measure as measure_module
+    from scoring.measure import Grouping
+
+    data = sample_county
+
+    def by_hand(frame, column, target, target_column):
+        first = {}
+        for i, v in enumerate(data.tables[target][target_column].tolist()):
+            first.setdefault(v, i)
+        return [first.get(v, -1) if v is not None else -1 for v in frame[column].tolist()]
+
+    keys = sorted(data.looked_up)
+    assert ("training", "member_id", "members", "member_id") in keys
+    assert ("dues", "branch_id", "branches", "branch_id") in keys
+    real = measure_module.key_positions
+
+    def no_second_lookup(*args, **kwargs):
+        raise AssertionError("looked up again")
+
+    monkeypatch.setattr(measure_module, "key_positions", no_second_lookup)
+    shared = Grouping(data)
+    for tid, column, target, target_column in keys:
+        got = shared.positions(tid, column, target, target_column)
+        assert got.tolist() == by_hand(data.tables[tid], column, target, target_column), (tid, column)
+    monkeypatch.setattr(measure_module, "key_positions", real)
+    members = data.tables["members"].copy()
+    changed = replace(data, tables={**data.tables, "members": members})
+    assert changed.looked_up_rows("training", "member_id", "members", "member_id") is None
+    got = Grouping(changed).positions("training", "member_id", "members")
+    assert got.tolist() == by_hand(data.tables["training"], "member_id", "members", "member_id")

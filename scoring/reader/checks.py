@@ -141,7 +141,10 @@ class _References:
         codes = self.ix.factorize(tid, self.tables[tid], fk.column)[0]
         nowhere = len(first) - 1  # the last slot of ``first``: -1
         slot = np.append(np.where(found[(tid, fk.column)] >= 0, found[(tid, fk.column)], nowhere), nowhere)
-        return first[slot[codes]]  # code -1 (empty) takes the last slot: found nowhere
+        by_code = first[slot]
+        # per distinct value its row in the target, for the measures (ctx.positions): not looked up again
+        self.ix.looked_up[(tid, fk.column, fk.table, fk.target)] = by_code[:-1]
+        return by_code[codes]  # code -1 (empty) takes the last slot: found nowhere
 
     def _look_up(self, key: tuple[str, str]):
         ix, tables = self.ix, self.tables

@@ -111,6 +111,9 @@ class Intake:
         self.keep: dict[str, frozenset[str]] = {}
         self.pruned: set[str] = set()  # tables of which some sheet or file had a column left out
         self.codes: dict[tuple[str, str], tuple[np.ndarray, pd.Index]] = {}  # see factorize()
+        # (table, column, target table, target column) -> the target row of each of the column's distinct
+        # values (in the order of its codes), -1 where there is none: what check_references found
+        self.looked_up: dict[tuple[str, str, str, str], np.ndarray] = {}
         # table id -> its columns the key and reference checks factorize (its key, its references, the
         # columns other tables' references point to)
         self.checked: dict[str, set[str]] = {t: set(spec.key) | {fk.column for fk in spec.foreign_keys}
