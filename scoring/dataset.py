@@ -48,7 +48,7 @@ class Dataset:
     codes: dict[tuple[str, str], tuple[pd.DataFrame, np.ndarray, pd.Index]] = field(default_factory=dict, repr=False)
     # what validation's check of references found: (table id, column, target table id, target column) ->
     # (the table frame, the target frame, the target row of each of the column's distinct values in the
-    # order of its codes in ``codes``, -1 where none): reused by :meth:`looked_up` while both are those frames
+    # order of its codes in ``codes``, -1 where none): reused by :meth:`looked_up_rows` while both are those frames
     looked_up: dict[tuple[str, str, str, str], tuple[pd.DataFrame, pd.DataFrame, np.ndarray]] = field(
         default_factory=dict, repr=False)
     # the last ``scoring.engine.year_check``: (year, the tables it looked at, its notes), so that a run

@@ -279,7 +279,7 @@ _SHORT = 1024  # longer strings are counted with the regular expression, one by 
 
 
 def _display_units(series: pd.Series) -> pd.Series:
-    """Display width of each string: its length plus one extra unit per wide (CJK) character (NaN where missing).
+    """Display width of each string: its length plus one extra unit per wide (CJK) character (NaN: missing).
 
     The wide characters are counted in numpy: the strings as UTF-32 code points (a block of rows of at
     most :data:`_SHORT` characters at a time, grouped by length so a long one does not widen the block)
