@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..errors import DataNote, DataProblem, PluginError
 from ..tables import Column
-from .cells import _Cells, _years_ok
+from .cells import _broadcast, _Cells, _years_ok
 from .intake import factored
 from .text import _allowed, _display
 
@@ -150,6 +150,37 @@ def _convert(c: _Cells, col: Column, excel: np.ndarray) -> _Converted:
     raise PluginError(f"表格定义中的列「{col.header}」使用了未知的类型「{col.dtype}」")
 
 
+# The parts of a column it does not have are read-only broadcasts of one missing value (see cells._split):
+# the masks below skip them instead of testing every row of a province's 36M dues rows for a value that
+# none of them has.
+
+def _has_num(c: _Cells) -> np.ndarray | None:
+    """Rows with a number, None when the column has no number part."""
+    return None if _broadcast(c.num) else ~np.isnan(c.num)
+
+
+def _has_date(c: _Cells) -> np.ndarray | None:
+    return None if _broadcast(c.when) else ~np.isnat(c.when)
+
+
+def _has_flag(c: _Cells) -> np.ndarray | None:
+    mask = c.flag.array._mask  # BooleanArray: True where missing
+    return None if _broadcast(mask) else ~mask
+
+
+def _any(mask: np.ndarray | None) -> bool:
+    return mask is not None and bool(mask.any())
+
+
+def _union(n: int, *masks: np.ndarray | None) -> np.ndarray:
+    """A new writable mask: the union of ``masks`` (None and broadcasts of False left out)."""
+    out = np.zeros(n, dtype=bool)
+    for m in masks:
+        if m is not None and not _broadcast(m):
+            out |= m
+    return out
+
+
 def _shown_text(c: _Cells) -> Callable[[int], str]:
     return lambda i: _display(c.text.iloc[i])
 
@@ -157,7 +188,7 @@ def _shown_text(c: _Cells) -> Callable[[int], str]:
 def _convert_text(c: _Cells, col: Column) -> _Converted:
     out = np.full(c.n, None, dtype=object)
     text = c.text
-    changed = c.spaced.copy()
+    changed = c.spaced  # may be a read-only broadcast: combined below, not changed in place
     factors = c.factors
     if col.dtype == "enum":  # enumeration values never contain spaces: "国有 企业" is 国有企业
         # (Python's \s, which Arrow's regex engine does not have: matched once per distinct value)
@@ -169,7 +200,7 @@ def _convert_text(c: _Cells, col: Column) -> _Converted:
             if isinstance(text.dtype, pd.CategoricalDtype):  # a categorical takes no value it does not list
                 text = text.astype("str")
             text = text.where(~inner, pd.Series(compact, index=text.index, dtype="str"))
-            changed |= inner
+            changed = changed | inner
             factors = None  # the compacted values: factorized anew below
     if c.raw.dtype == object:  # workbooks: unchanged text keeps the original Python str objects
         has_text = text.notna().to_numpy()
@@ -186,24 +217,24 @@ def _convert_text(c: _Cells, col: Column) -> _Converted:
             uniques = np.asarray(uniques, dtype=object)
         if len(uniques):
             out = np.append(uniques, None)[codes]
-    has_num = ~np.isnan(c.num)
-    if has_num.any():
+    has_num = _has_num(c)
+    if _any(has_num):
         v = c.num[has_num]
         whole = (np.mod(v, 1) == 0) & (np.abs(v) < 1e16)
         shown = pd.Series(v).astype(str).to_numpy(dtype=object)
         shown[whole] = v[whole].astype("int64").astype(str).astype(object)
         out[has_num] = shown
-    has_date = ~np.isnat(c.when)
-    if has_date.any():
+    has_date = _has_date(c)
+    if _any(has_date):
         out[has_date] = pd.Series(c.when[has_date]).dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
-    has_flag = c.flag.notna().to_numpy()
-    if has_flag.any():
+    has_flag = _has_flag(c)
+    if _any(has_flag):
         out[has_flag] = np.where(c.flag[has_flag].to_numpy(dtype=bool), "是", "否").astype(object)
-    odd = c.other | c.oob
+    odd = _union(c.n, c.other, c.oob)
     if odd.any():  # rare cells (a time of day in a text column): shown as the user sees them
         out[odd] = np.array([_display(v) for v in c.raw[odd]], dtype=object)
     res = _Converted(out)
-    if col.dtype == "str" and c.raw.dtype != object and not (has_num.any() or has_date.any() or has_flag.any()
+    if col.dtype == "str" and c.raw.dtype != object and not (_any(has_num) or _any(has_date) or _any(has_flag)
                                                              or odd.any()):
         res.codes = factored(codes, uniques)
     if c.spaced.any():
@@ -232,7 +263,7 @@ def _parse_number_text(u: pd.Series) -> pd.DataFrame:
 
 def _convert_number(c: _Cells, integer: bool) -> _Converted:
     v = c.num.copy()
-    bad = c.other | c.oob | ~np.isnat(c.when) | c.flag.notna().to_numpy()
+    bad = _union(c.n, c.other, c.oob, _has_date(c), _has_flag(c))
     fixes: list[_Fix] = []
     has_text = c.has_text
     if has_text.any():
@@ -283,10 +314,10 @@ def _parse_date_text(u: pd.Series) -> pd.DataFrame:
 
 def _convert_date(c: _Cells, excel: np.ndarray) -> _Converted:
     when = c.when.copy()
-    bad = c.other | c.oob | c.flag.notna().to_numpy()
+    bad = _union(c.n, c.other, c.oob, _has_flag(c))
     fixes: list[_Fix] = []
-    has_num = ~np.isnan(c.num)
-    if has_num.any():
+    has_num = _has_num(c)
+    if _any(has_num):
         compact = _yyyymmdd_to_datetime(c.num)
         got = np.where(np.isnat(compact), _serial_to_datetime(c.num), compact)
         when[has_num] = got[has_num]
@@ -333,13 +364,13 @@ def _parse_month_text(u: pd.Series) -> pd.DataFrame:
 
 
 def _convert_month(c: _Cells) -> _Converted:
-    bad = c.other | c.oob | c.flag.notna().to_numpy()
-    has_num = ~np.isnan(c.num)
-    if c.factors is not None and not (bad.any() or has_num.any() or (~np.isnat(c.when)).any()):
+    bad = _union(c.n, c.other, c.oob, _has_flag(c))
+    has_num = _has_num(c)
+    if c.factors is not None and not (bad.any() or _any(has_num) or _any(_has_date(c))):
         return _convert_month_text(c)
     when = c.when.copy()
     fixes: list[_Fix] = []
-    if has_num.any():
+    if _any(has_num):
         v = c.num
         whole = has_num & (np.mod(np.where(has_num, v, 0), 1) == 0)
         yyyymm = whole & (v >= 190001) & (v <= 226112)
@@ -400,9 +431,9 @@ def _parse_bool_text(u: pd.Series) -> pd.DataFrame:
 
 def _convert_bool(c: _Cells) -> _Converted:
     flag = c.flag.copy()
-    bad = c.other | c.oob | ~np.isnat(c.when)
-    has_num = ~np.isnan(c.num)
-    if has_num.any():
+    bad = _union(c.n, c.other, c.oob, _has_date(c))
+    has_num = _has_num(c)
+    if _any(has_num):
         ones, zeros = has_num & (c.num == 1), has_num & (c.num == 0)
         flag[ones] = True
         flag[zeros] = False
