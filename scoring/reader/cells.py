@@ -69,24 +69,28 @@ class _Cells:
             return self.factors[0] >= 0
         return self.text.notna().to_numpy()
 
+    # The parts a column does not have are read-only broadcasts of one missing value (see :func:`_split`):
+    # the masks of the kinds below are None for them, so that a province's 36M dues rows are not tested
+    # row by row for a kind none of them holds.
+    @property
+    def has_num(self) -> np.ndarray | None:
+        """Rows with a number; None when the column has no number part."""
+        return None if _broadcast(self.num) else ~np.isnan(self.num)
+
+    @property
+    def has_date(self) -> np.ndarray | None:
+        return None if _broadcast(self.when) else ~np.isnat(self.when)
+
+    @property
+    def has_flag(self) -> np.ndarray | None:
+        mask = self.flag.array._mask  # BooleanArray: True where missing
+        return None if _broadcast(mask) else ~mask
+
     @cached_property
     def empty(self) -> np.ndarray:
-        """Cells with no value of any kind. The parts a column does not have are broadcasts of one missing
-        value (see :func:`_split`): they are left out, so that a province's 36M dues rows cost one pass
-        per column for the kind they hold, not seven."""
-        filled = self.has_text
-        if not filled.flags.writeable:  # a view of Arrow's validity (text of one chunk, no missing value)
-            filled = filled.copy()
-        if not _broadcast(self.num):
-            filled |= ~np.isnan(self.num)
-        if not _broadcast(self.when):
-            filled |= ~np.isnat(self.when)
-        mask = self.flag.array._mask  # BooleanArray: True where missing
-        if not _broadcast(mask):
-            filled |= ~mask
-        for part in (self.other, self.oob, self.error):
-            if not _broadcast(part):
-                filled |= part
+        """Cells with no value of any kind: one pass per column for the kinds it holds, not seven."""
+        filled = _union(self.n, self.has_text, self.has_num, self.has_date, self.has_flag, self.other, self.oob,
+                        self.error)
         np.logical_not(filled, out=filled)
         return filled
 
@@ -108,6 +112,19 @@ class _Cells:
 def _broadcast(a: np.ndarray) -> bool:
     """A read-only broadcast of one value (a part the column does not have), not values per row."""
     return a.ndim == 1 and len(a) > 1 and a.strides[0] == 0
+
+
+def _union(n: int, *masks: np.ndarray | None) -> np.ndarray:
+    """A new writable mask of ``n`` rows: the union of ``masks``, None and broadcasts left out."""
+    out = None
+    for m in masks:
+        if m is None or _broadcast(m):
+            continue
+        if out is None:
+            out = np.array(m, dtype=bool)  # a copy
+        else:
+            out |= m
+    return np.zeros(n, dtype=bool) if out is None else out
 
 
 def _no_flag(n: int) -> pd.Series:

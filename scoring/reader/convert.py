@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..errors import DataNote, DataProblem, PluginError
 from ..tables import Column
-from .cells import _broadcast, _Cells, _years_ok
+from .cells import _Cells, _union, _years_ok
 from .intake import factored
 from .text import _allowed, _display
 
@@ -150,35 +150,9 @@ def _convert(c: _Cells, col: Column, excel: np.ndarray) -> _Converted:
     raise PluginError(f"表格定义中的列「{col.header}」使用了未知的类型「{col.dtype}」")
 
 
-# The parts of a column it does not have are read-only broadcasts of one missing value (see cells._split):
-# the masks below skip them instead of testing every row of a province's 36M dues rows for a value that
-# none of them has.
-
-def _has_num(c: _Cells) -> np.ndarray | None:
-    """Rows with a number, None when the column has no number part."""
-    return None if _broadcast(c.num) else ~np.isnan(c.num)
-
-
-def _has_date(c: _Cells) -> np.ndarray | None:
-    return None if _broadcast(c.when) else ~np.isnat(c.when)
-
-
-def _has_flag(c: _Cells) -> np.ndarray | None:
-    mask = c.flag.array._mask  # BooleanArray: True where missing
-    return None if _broadcast(mask) else ~mask
-
-
 def _any(mask: np.ndarray | None) -> bool:
+    """Some row of a mask that may be None (a part the column does not have: :attr:`_Cells.has_num`)."""
     return mask is not None and bool(mask.any())
-
-
-def _union(n: int, *masks: np.ndarray | None) -> np.ndarray:
-    """A new writable mask: the union of ``masks`` (None and broadcasts of False left out)."""
-    out = np.zeros(n, dtype=bool)
-    for m in masks:
-        if m is not None and not _broadcast(m):
-            out |= m
-    return out
 
 
 def _shown_text(c: _Cells) -> Callable[[int], str]:
@@ -217,17 +191,17 @@ def _convert_text(c: _Cells, col: Column) -> _Converted:
             uniques = np.asarray(uniques, dtype=object)
         if len(uniques):
             out = np.append(uniques, None)[codes]
-    has_num = _has_num(c)
+    has_num = c.has_num
     if _any(has_num):
         v = c.num[has_num]
         whole = (np.mod(v, 1) == 0) & (np.abs(v) < 1e16)
         shown = pd.Series(v).astype(str).to_numpy(dtype=object)
         shown[whole] = v[whole].astype("int64").astype(str).astype(object)
         out[has_num] = shown
-    has_date = _has_date(c)
+    has_date = c.has_date
     if _any(has_date):
         out[has_date] = pd.Series(c.when[has_date]).dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
-    has_flag = _has_flag(c)
+    has_flag = c.has_flag
     if _any(has_flag):
         out[has_flag] = np.where(c.flag[has_flag].to_numpy(dtype=bool), "是", "否").astype(object)
     odd = _union(c.n, c.other, c.oob)
@@ -263,7 +237,7 @@ def _parse_number_text(u: pd.Series) -> pd.DataFrame:
 
 def _convert_number(c: _Cells, integer: bool) -> _Converted:
     v = c.num.copy()
-    bad = _union(c.n, c.other, c.oob, _has_date(c), _has_flag(c))
+    bad = _union(c.n, c.other, c.oob, c.has_date, c.has_flag)
     fixes: list[_Fix] = []
     has_text = c.has_text
     if has_text.any():
@@ -314,9 +288,9 @@ def _parse_date_text(u: pd.Series) -> pd.DataFrame:
 
 def _convert_date(c: _Cells, excel: np.ndarray) -> _Converted:
     when = c.when.copy()
-    bad = _union(c.n, c.other, c.oob, _has_flag(c))
+    bad = _union(c.n, c.other, c.oob, c.has_flag)
     fixes: list[_Fix] = []
-    has_num = _has_num(c)
+    has_num = c.has_num
     if _any(has_num):
         compact = _yyyymmdd_to_datetime(c.num)
         got = np.where(np.isnat(compact), _serial_to_datetime(c.num), compact)
@@ -364,9 +338,9 @@ def _parse_month_text(u: pd.Series) -> pd.DataFrame:
 
 
 def _convert_month(c: _Cells) -> _Converted:
-    bad = _union(c.n, c.other, c.oob, _has_flag(c))
-    has_num = _has_num(c)
-    if c.factors is not None and not (bad.any() or _any(has_num) or _any(_has_date(c))):
+    bad = _union(c.n, c.other, c.oob, c.has_flag)
+    has_num = c.has_num
+    if c.factors is not None and not (bad.any() or _any(has_num) or _any(c.has_date)):
         return _convert_month_text(c)
     when = c.when.copy()
     fixes: list[_Fix] = []
@@ -431,8 +405,8 @@ def _parse_bool_text(u: pd.Series) -> pd.DataFrame:
 
 def _convert_bool(c: _Cells) -> _Converted:
     flag = c.flag.copy()
-    bad = _union(c.n, c.other, c.oob, _has_date(c))
-    has_num = _has_num(c)
+    bad = _union(c.n, c.other, c.oob, c.has_date)
+    has_num = c.has_num
     if _any(has_num):
         ones, zeros = has_num & (c.num == 1), has_num & (c.num == 0)
         flag[ones] = True
