@@ -569,14 +569,11 @@ def _arrow_values(text: pd.Series):
 def _xml_text(values):
     """Text escaped for an inline string as xlsxwriter escapes it: & < > as entities, an existing
     ``_xHHHH_`` guarded, control characters and U+FFFE/U+FFFF as ``_xHHHH_``. ``values``: an Arrow text
-    array or an array of str."""
+    array (:func:`_arrow_values`)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if isinstance(values, pa.Array):
-        text = values.cast(pa.string()).fill_null("")
-    else:
-        text = pa.array(values, type=pa.string(), from_pandas=True).fill_null("")
+    text = values.cast(pa.string()).fill_null("")
     if pc.any(pc.match_substring_regex(text, "[&<>]")).as_py():
         text = pc.replace_substring(pc.replace_substring(pc.replace_substring(text, "&", "&amp;"), "<", "&lt;"), ">", "&gt;")
     if pc.any(pc.match_substring_regex(text, "_x[0-9a-fA-F]{4}_|" + _CONTROL + "|\ufffe|\uffff")).as_py():

@@ -119,7 +119,6 @@ def read_dataset(paths: Sequence[Path], specs: Mapping[str, Table], needed: Iter
         codes = {k: (tables[k[0]], *v) for k, v in ix.codes.items()}
         looked_up = {k: (tables[k[0]], tables[k[2]], v) for k, v in ix.looked_up.items()}
         ix.drop_codes()
-        ix.looked_up = {}
         check_needed(ix, wanted, tables, [Path(p) for p in paths])
         owners = row_branches(ix, tables) if lenient and ix.pending else None
         ix.flush(owners)

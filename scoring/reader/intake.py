@@ -132,6 +132,7 @@ class Intake:
 
     def drop_codes(self) -> None:
         self.codes = {}
+        self.looked_up = {}
 
     # -- problems and notes ------------------------------------------------------------------------
 
