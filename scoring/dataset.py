@@ -96,16 +96,19 @@ class Dataset:
         validation factorized is hashed from its codes (its distinct values hashed once, then taken by
         code: what pandas does for a categorical) without building a Categorical (whose dtype checks the
         distinct values again: 4 s for a province's 3 million member ids)."""
-        h = hashlib.sha256()
-        for tid in sorted(self.tables):
-            df = self.tables[tid]
-            cols = sorted(df.columns)
-            h.update(tid.encode())
-            h.update("\x1f".join(cols).encode())
-            if len(df):
-                rows = np.sort(_combine((self._column_hash(tid, c) for c in cols), len(cols), len(df)))
-                h.update(rows.tobytes())
-        return h.hexdigest()
+        return fingerprint({tid: (sorted(self.tables[tid].columns), self.row_hashes(tid)) for tid in self.tables})
+
+    def row_hashes(self, tid: str) -> np.ndarray:
+        """The sorted uint64 hashes of a table's rows (over its sorted columns), as :meth:`sha256` takes them."""
+        df = self.tables[tid]
+        cols = sorted(df.columns)
+        if not len(df):
+            return np.empty(0, dtype=np.uint64)
+        return np.sort(_combine((self._column_hash(tid, c) for c in cols), len(cols), len(df)))
+
+    def key_hashes(self, tid: str, key) -> np.ndarray:
+        """The uint64 hash of each row's values of the ``key`` columns (equal keys: equal hashes)."""
+        return _combine((self._column_hash(tid, c) for c in key), len(key), len(self.tables[tid]))
 
     def _column_hash(self, tid: str, column: str) -> np.ndarray:
         """The uint64 hash of every value of a column, as ``hash_pandas_object(..., categorize=True)``."""
@@ -118,6 +121,19 @@ class Dataset:
         out = hashed.take(codes)  # -1 (empty) takes the last value: replaced as pandas marks a missing one
         out[codes < 0] = np.iinfo(np.uint64).max
         return out
+
+
+def fingerprint(tables: dict[str, tuple[list[str], np.ndarray]]) -> str:
+    """:meth:`Dataset.sha256` of tables given as table id -> (sorted column names, sorted row hashes): the
+    row hashes of a table read in blocks of branches are merged before they are hashed."""
+    h = hashlib.sha256()
+    for tid in sorted(tables):
+        cols, rows = tables[tid]
+        h.update(tid.encode())
+        h.update("\x1f".join(cols).encode())
+        if len(rows):
+            h.update(rows.tobytes())
+    return h.hexdigest()
 
 
 def _combine(arrays, count: int, length: int) -> np.ndarray:

@@ -1,18 +1,25 @@
-"""``scoring run --executor dask``: the measures computed on a Dask cluster, partitioned by branch.
+"""``scoring run --executor dask``: the run computed on a Dask cluster, partitioned by branch.
 
 What goes to the workers is small: the input paths, the rubric as given (a path or a built-in name), the
-plugin paths, the year and the partition (its number and the count). Each worker reads the inputs
-itself (no frames are shipped: pickling a county's tables to the workers costs more than scoring them),
-validates them, keeps the records of its block of 支部信息 (contiguous, in the table's order) and computes
-every measure of the rubric on that block. The driver gathers the measure frames, puts them in the
-order of 支部信息 and evaluates globally: grading, quotas, ranking, ties and the comparison with last
-year see every branch at once, exactly as a local run does, so the JSON is byte for byte the local one.
+plugin paths, the year and the partition (its number and the count); no frames are shipped (pickling a
+county's tables to the workers costs more than scoring them). The partitions are contiguous blocks of
+支部信息 in the table's order; a record belongs to the block of its own 支部编码.
 
-The checks that need the whole input (keys, references, conflicts between files, the data fingerprint)
-run on the whole input: every worker validates all of it (a data error is reported once, from the first
-partition, with every problem), and the first partition also returns the run's metadata (fingerprint,
-data-quality notes, sources, excluded branches). Reading and validation are therefore repeated per
-worker, not divided: what is divided is the measuring. A cluster without a shared file system needs the
+Each worker reads every input file (a workbook cannot be parsed in part), but assembles, converts,
+validates, hashes and measures only the records of its own block (:mod:`scoring.reader.split`). It returns
+the measure frames and what the global checks need: the sorted row hashes of every table, the hashes of
+every key, the notes, the year check's notes. The driver puts them together: keys repeated across
+blocks, the data fingerprint (the merged row hashes, the same formula as a local run), the notes merged
+as one read would have made them. Then it evaluates globally: grading, quotas, ranking, ties and the
+comparison with last year see every branch at once, exactly as a local run does, so the JSON is byte for
+byte the local one.
+
+A split read is used only where it gives exactly what the whole read gives. Whenever a block cannot be
+sure (any problem in the input, a record of no branch in 支部信息, a key found in two blocks, a table with
+records in one block and none in another), the run falls back to the whole read: every worker validates
+all of the input (a data error is reported once, from the first partition, with every problem, as the
+local run reports it), and the first partition also returns the run's metadata. Erroneous input therefore
+costs a second pass; valid input is read once, in blocks. A cluster without a shared file system needs the
 inputs at the same path on every worker.
 
 ``dask[distributed]`` is an optional dependency (``pip install ".[dask]"``).
@@ -34,10 +41,7 @@ from .dataset import Dataset
 from .errors import DataError, PluginError, RubricError, ScoringError, UsageError
 
 
-def partition_bounds(n: int, k: int) -> list[tuple[int, int]]:
-    """(start, stop) positions of ``k`` contiguous blocks of ``n`` branches, as equal as they can be."""
-    cuts = [n * i // k for i in range(k + 1)]
-    return [(cuts[i], cuts[i + 1]) for i in range(k)]
+from .reader.split import partition_bounds  # noqa: F401  (re-exported: the partitions of both reads)
 
 
 def restrict(data: Dataset, start: int, stop: int) -> Dataset:
@@ -108,6 +112,69 @@ def score_partition(paths: list[str], rubric_spec, plugins: list[str], year: int
         return {"error": _error_payload(e)}
 
 
+def score_own_partition(paths: list[str], rubric_spec, plugins: list[str], year: int, part: int, parts: int) -> dict:
+    """On a worker: read the records of partition ``part`` of ``parts`` (:mod:`scoring.reader.split`),
+    measure its branches. Returns the measure frames, the block's 支部信息 and what the driver merges
+    (:func:`_merged`); ``{"whole": reason}`` where the block cannot give what a whole read gives."""
+    from .engine import compute_measures, load, read_for, year_check
+    from .reader.split import NotSplit, Split
+
+    try:
+        rubric, reg, _ = load(rubric_spec, [Path(p) for p in plugins])
+        split = Split(part, parts)
+        try:
+            data = read_for([Path(p) for p in paths], (rubric, reg), year=year, split=split)
+            year_notes = year_check(data, year)
+        except (NotSplit, DataError) as e:
+            return {"whole": str(e)}
+        keyed = {tid: list(data.specs[tid].key) for tid in data.tables if tid != "branches" and data.specs[tid].key}
+        out = {
+            "n": len(data.branches),
+            "branches": data.branches,
+            "sources": list(data.sources),
+            "notes": split.notes,
+            "year_notes": year_notes,
+            "rows": {tid: len(frame) for tid, frame in data.tables.items()},
+            "hashes": {tid: (sorted(frame.columns), data.row_hashes(tid)) for tid, frame in data.tables.items()},
+            "keys": {tid: np.sort(data.key_hashes(tid, key)) for tid, key in keyed.items()},
+        }
+        measured = compute_measures(rubric, reg, data, year)
+        out["frames"] = {key: m.frame for key, m in measured.items()}
+        return out
+    except ScoringError as e:
+        return {"error": _error_payload(e)}
+
+
+def _merged(outs: list[dict], rubric, reg, year: int, command: str, title: str | None):
+    """The whole run's 支部信息 and metadata from the blocks' returns, or None where the blocks together
+    cannot stand for the whole read: no branch at all, a key in two blocks, a table placed in a year with
+    records in one block and none in another (the year check's notes name the tables it found records in)."""
+    from .dataset import fingerprint
+    from .engine import build_meta
+    from .reader.intake import final_notes, merge_notes
+
+    if not sum(out["n"] for out in outs):
+        return None
+    for tid in outs[0]["keys"]:
+        keys = np.sort(np.concatenate([out["keys"][tid] for out in outs]), kind="stable")  # merges sorted runs
+        if len(keys) > 1 and (keys[1:] == keys[:-1]).any():
+            return None
+    filled = [out for out in outs if out["n"]]
+    for tid in outs[0]["rows"]:  # the year check names the tables with records placed in a year
+        if reg.tables[tid].year_column and len({out["rows"][tid] > 0 for out in filled}) > 1:
+            return None
+    branches = pd.concat([out["branches"] for out in outs], ignore_index=True)
+    hashes = {tid: (cols, np.sort(np.concatenate([out["hashes"][tid][1] for out in outs]), kind="stable"))
+              for tid, (cols, _) in outs[0]["hashes"].items()}
+    sources = outs[0]["sources"]
+    notes = final_notes(merge_notes([out["notes"] for out in outs], sources))
+    whole = Dataset(tables={"branches": branches}, specs=dict(reg.tables), sources=sources, notes=notes)
+    meta = build_meta(rubric, reg, whole, year, command, title, fingerprint=False,
+                      year_notes=[n for out in filled for n in out["year_notes"]])
+    meta.data_sha256 = fingerprint(hashes)
+    return branches, meta
+
+
 @contextlib.contextmanager
 def _client(scheduler: str | None, workers: int | None, processes: bool = True):
     """A client of the cluster at ``scheduler``, or of a LocalCluster started (and stopped) here; Dask's
@@ -157,13 +224,23 @@ def score_on_dask(paths, rubric_spec, plugins, year: int, command: str, title: s
     with _client(scheduler, workers, processes) as client:
         parts = max(1, len(client.scheduler_info().get("workers", {})) or (workers or 1))
         with timer("dask.measure"):
-            futures = [client.submit(score_partition, paths, spec, plugins, year, lenient, i, parts, command, title,
-                                     pure=False) for i in range(parts)]
+            futures = [client.submit(score_own_partition, paths, spec, plugins, year, i, parts, pure=False)
+                       for i in range(parts)]
             outs = client.gather(futures)
-    for out in outs:  # the first partition's error is the whole input's (every worker validated all of it)
-        if "error" in out:
-            _raise(out["error"])
-    meta, branches = outs[0]["meta"], outs[0]["branches"]
+        for out in outs:  # a plugin's or the rubric's error is the same in every block
+            if "error" in out:
+                _raise(out["error"])
+        merged = None if any("whole" in out for out in outs) else _merged(outs, rubric, reg, year, command, title)
+        if merged is None:  # the whole read on every worker: what a local run finds, problems included
+            with timer("dask.whole"):
+                futures = [client.submit(score_partition, paths, spec, plugins, year, lenient, i, parts, command,
+                                         title, pure=False) for i in range(parts)]
+                outs = client.gather(futures)
+            for out in outs:  # the first partition's error is the whole input's (every worker validated all of it)
+                if "error" in out:
+                    _raise(out["error"])
+            merged = outs[0]["branches"], outs[0]["meta"]
+    branches, meta = merged
     with timer("evaluate"):
         measured = {}
         for key, (mid, params) in measure_requests(rubric).items():

@@ -250,9 +250,10 @@ def fingerprint_alongside(data: Dataset):
 
 
 def build_meta(r: Rubric, reg: Registry, data: Dataset, year: int, command: str, title: str | None = None,
-               fingerprint: bool = True) -> RunMeta:
+               fingerprint: bool = True, year_notes: list[Problem] | None = None) -> RunMeta:
     """The run's metadata. With ``fingerprint=False`` the data fingerprint is left empty for the caller to
-    fill in (see :func:`fingerprint_alongside`)."""
+    fill in (see :func:`fingerprint_alongside`). ``year_notes``: :func:`year_check`'s notes when the caller
+    has them (a read in blocks of branches checks each block), instead of checking ``data``."""
     return RunMeta(
         title=title or f"{year}年度党支部考核结果",
         rubric_id=r.id,
@@ -265,7 +266,7 @@ def build_meta(r: Rubric, reg: Registry, data: Dataset, year: int, command: str,
         command=command,
         year=year,
         rubric_toml=dump_toml(r),
-        data_notes=list(data.notes) + year_check(data, year),
+        data_notes=list(data.notes) + (year_check(data, year) if year_notes is None else list(year_notes)),
         generated=datetime.now().strftime("%Y-%m-%d %H:%M"),
         dimension_names=[d.name for d in r.dimensions],
         rating=r.grading.model,

@@ -61,13 +61,14 @@ from .discovery import CSV_SUFFIXES, EXCEL_SUFFIXES, PARQUET_SUFFIXES, add_path
 from .intake import MAX_LISTED, Intake
 from .lenient import exclude, row_branches
 from .plausible import check_plausible
+from .split import NotSplit, Split
 
 __all__ = ["read_dataset", "EXCEL_SUFFIXES", "CSV_SUFFIXES", "PARQUET_SUFFIXES", "MAX_LISTED", "_convert", "_split"]
 
 
 def read_dataset(paths: Sequence[Path], specs: Mapping[str, Table], needed: Iterable[str], timer=None, *,
                  lenient: bool = False, year: int | None = None,
-                 columns: Mapping[str, Iterable[str]] | None = None) -> Dataset:
+                 columns: Mapping[str, Iterable[str]] | None = None, split: Split | None = None) -> Dataset:
     """Read every input, validate it against ``specs`` and return the typed tables.
 
     ``needed`` names the tables the rubric's measures read ("branches" is always needed); a needed table
@@ -90,6 +91,11 @@ def read_dataset(paths: Sequence[Path], specs: Mapping[str, Table], needed: Iter
     other columns are not read from a Parquet file, not converted nor checked for any format, and are not
     in the returned tables; their headers are still matched (a missing required column is still a problem).
     支部信息 and tables it does not name are read whole. Without ``columns`` every column is read.
+
+    ``split`` (a :class:`~scoring.reader.split.Split`) reads one block of branches (:mod:`scoring.reader.split`):
+    the tables hold the records of that block's branches, 支部信息 included, and the split its notes.
+    Raises :class:`~scoring.reader.split.NotSplit` instead of DataError, and wherever a split read might
+    not give what the whole read gives; ``lenient`` is then left to the whole read.
     """
     specs = dict(specs)
     if isinstance(paths, (str, Path)):
@@ -110,16 +116,25 @@ def read_dataset(paths: Sequence[Path], specs: Mapping[str, Table], needed: Iter
             add_path(ix, Path(p))
     excluded, excluded_problems = empty_excluded(), {}
     with timer("validate"):
-        tables, origins = assemble(ix)
+        tables, origins = assemble(ix, split)
+        if split is not None:
+            split.check_orphans(ix, tables)
         check_plausible(ix, tables, year)
         check_keys(ix, tables)
         check_references(ix, tables)
         check_conflicts(ix, tables, origins)
-        check_branches_have_records(ix, tables)
+        check_branches_have_records(ix, tables, None if split is None else split.block)
         codes = {k: (tables[k[0]], *v) for k, v in ix.codes.items()}
         looked_up = {k: (tables[k[0]], tables[k[2]], v) for k, v in ix.looked_up.items()}
         ix.drop_codes()
         check_needed(ix, wanted, tables, [Path(p) for p in paths])
+        if split is not None:
+            if ix.problems or ix.pending:
+                raise NotSplit("the input has problems")
+            split.notes = list(ix.notes)
+            tables["branches"] = tables["branches"][split.block].reset_index(drop=True)
+            origins["branches"] = origins["branches"][split.block].reset_index(drop=True)
+            lenient = False
         owners = row_branches(ix, tables) if lenient and ix.pending else None
         ix.flush(owners)
         resolved = owners is not None and ix.attributed()

@@ -15,14 +15,28 @@ from .limits import MAX_TEXT
 from .text import _brief, _display
 
 
-def assemble(ix: Intake) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+def assemble(ix: Intake, split=None) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """Every table read, assembled. With ``split`` (a :class:`~scoring.reader.split.Split`) 支部信息 is
+    assembled first and whole, and of every other table only the records of the split's block."""
     tables: dict[str, pd.DataFrame] = {}
     origins: dict[str, pd.DataFrame] = {}
-    for tid in list(ix.parts):
+    order = given = list(ix.parts)
+    if split is not None:
+        if "branches" not in ix.parts:
+            from .split import NotSplit
+
+            raise NotSplit("no 支部信息")
+        order = ["branches"] + [t for t in order if t != "branches"]
+    for tid in order:
         # the raw columns are let go table by table (and within a table column by column, see build):
         # a province's raw Parquet columns and their converted copies are not all held at once
-        tables[tid], origins[tid] = build(ix, tid, ix.parts.pop(tid))
-    return tables, origins
+        parts = ix.parts.pop(tid)
+        if split is not None and tid != "branches":
+            split.take(ix, tid, parts)
+        tables[tid], origins[tid] = build(ix, tid, parts)
+        if split is not None and tid == "branches":
+            split.define(tables[tid])
+    return {t: tables[t] for t in given}, {t: origins[t] for t in given}
 
 
 def build(ix: Intake, tid: str, parts: list[_Part]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -79,7 +93,8 @@ def build(ix: Intake, tid: str, parts: list[_Part]) -> tuple[pd.DataFrame, pd.Da
             for p, a, pos in ix.per_piece(tid, fix.mask):
                 example = fix.example(a + int(pos[0])).replace("{", "{{").replace("}", "}}")
                 ix.note(fix.kind, p.given, p.file, p.sheet, p.headers[col.id],
-                        fix.message.format(n="{n}", ex=example), count=len(pos), table=tid)
+                        fix.message.format(n="{n}", ex=example), count=len(pos), table=tid,
+                        first=int(p.rows[pos[0]]))
         if col.required:
             has_column = np.array([col.id in p.present for p in parts], dtype=bool)[owner]
             empty = c.empty & ~bad & has_column

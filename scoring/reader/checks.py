@@ -86,7 +86,7 @@ def note_identical_rows(ix: Intake, tid: str, frame: pd.DataFrame) -> None:
     for p, a, pos in ix.per_piece(tid, again):
         ix.note(DataNote.IDENTICAL_ROWS, p.given, p.file, p.sheet, None,
                 f"{{n}}行与本表其他行内容完全相同（如第{int(p.rows[pos[0]])}行），将分别计入，请确认不是重复录入",
-                count=len(pos), table=tid)
+                count=len(pos), table=tid, first=int(p.rows[pos[0]]))
 
 
 def check_references(ix: Intake, tables: dict[str, pd.DataFrame]) -> None:

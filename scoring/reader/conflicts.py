@@ -57,15 +57,16 @@ def check_conflicts(ix: Intake, tables: dict[str, pd.DataFrame], origins: dict[s
         ix.emit_rows(DataProblem.CONFLICTING_FILES, tid, mask, column, "同一支部的记录来自多个文件", message)
 
 
-def check_branches_have_records(ix: Intake, tables: dict[str, pd.DataFrame]) -> None:
+def check_branches_have_records(ix: Intake, tables: dict[str, pd.DataFrame], within: np.ndarray | None = None) -> None:
     """A branch of 支部信息 without a single record in any other table read: its workbook is missing.
-    Not checked when 支部信息 is the only table read."""
+    Not checked when 支部信息 is the only table read. ``within`` (over the rows of 支部信息): the branches
+    to check (a partitioned read holds the other tables' records of its own branches only)."""
     branches = tables.get("branches")
     others = [(tid, c) for tid in tables if tid != "branches" and (c := _branch_column(ix.specs[tid]))]
     if branches is None or not len(branches) or not others:
         return
     ids = branches["branch_id"]
-    known = pd.Index(ids.dropna().unique(), dtype=object)
+    known = pd.Index((ids if within is None else ids[within]).dropna().unique(), dtype=object)
     seen = np.zeros(len(known), dtype=bool)
     for tid, column in others:  # the roster (党员名册) usually names every branch: stop once all are seen
         at = known.get_indexer(ix.factorize(tid, tables[tid], column)[1])  # distinct values, as validation found them

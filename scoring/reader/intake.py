@@ -79,6 +79,10 @@ class _Note:
     column: str | None
     count: int
     message: str  # may contain {n}: the count
+    # the row of the record the message gives as its example (the piece's first one noted), for notes
+    # about records; None for notes about a file, sheet or column. A partitioned read (each worker
+    # assembling the records of its own branches) keeps the note of the first example (merge_notes)
+    first: int | None = None
 
 
 class Intake:
@@ -198,26 +202,13 @@ class Intake:
         self.pending = []
 
     def note(self, kind: DataNote, given: str, file: str, sheet: str | None, column: str | None, message: str,
-             count: int = 1, table: str | None = None) -> None:
+             count: int = 1, table: str | None = None, first: int | None = None) -> None:
+        """A note; ``first``: for a note about records, the row of the record its message gives as example."""
         key = (given, table or sheet or file, sheet, column, kind)
-        self.notes.append(_Note(key, given, file, sheet, column, count, message))
+        self.notes.append(_Note(key, given, file, sheet, column, count, message, first))
 
     def final_notes(self) -> list[Problem]:
-        """One note per (input, table, column, kind); the same note from many files of a folder is merged."""
-        groups: dict[tuple, list[_Note]] = {}
-        for n in self.notes:
-            groups.setdefault(n.key, []).append(n)
-        out = []
-        for group in groups.values():
-            first = group[0]
-            files = list(dict.fromkeys(n.file for n in group))
-            text = first.message.format(n=sum(n.count for n in group))
-            if len(files) == 1:
-                out.append(Problem(first.file, first.sheet, None, first.column, text, first.key[-1]))
-            else:
-                out.append(Problem(first.given, first.sheet, None, first.column,
-                                   f"{text}（涉及{len(files)}个文件，如 {Path(files[0]).name}）", first.key[-1]))
-        return sorted(out, key=Problem.sort_key)
+        return final_notes(self.notes)
 
     def locate(self, tid: str, i: int) -> tuple[_Piece, int]:
         """The sheet and row a record of an assembled table came from."""
@@ -227,6 +218,48 @@ class Intake:
         p = self.pieces[tid][k]
         return p, int(p.rows[i - self.offsets[tid][k]])
 
+
+
+def final_notes(notes: list[_Note]) -> list[Problem]:
+    """One note per (input, table, column, kind); the same note from many files of a folder is merged."""
+    groups: dict[tuple, list[_Note]] = {}
+    for n in notes:
+        groups.setdefault(n.key, []).append(n)
+    out = []
+    for group in groups.values():
+        first = group[0]
+        files = list(dict.fromkeys(n.file for n in group))
+        text = first.message.format(n=sum(n.count for n in group))
+        if len(files) == 1:
+            out.append(Problem(first.file, first.sheet, None, first.column, text, first.key[-1]))
+        else:
+            out.append(Problem(first.given, first.sheet, None, first.column,
+                               f"{text}（涉及{len(files)}个文件，如 {Path(files[0]).name}）", first.key[-1]))
+    return sorted(out, key=Problem.sort_key)
+
+
+def merge_notes(lists: list[list[_Note]], files: list[str]) -> list[_Note]:
+    """The notes of one read made of the notes of its partitions (each read every file, and assembled
+    the records of its own branches): a note about a file, sheet or column is in every list and is kept
+    once (from the first list); the notes about records of one (input, table, column, kind) and file are
+    one note with their counts added and the example of the first record, in the reading order of
+    ``files`` (the read's sources), as the read of every record would have noted them."""
+    kept = [n for n in lists[0] if n.first is None] if lists else []
+    merged: dict[tuple, _Note] = {}
+    for notes in lists:
+        for n in notes:
+            if n.first is None:
+                continue
+            at = (n.key, n.file)
+            got = merged.get(at)
+            if got is None:
+                merged[at] = _Note(n.key, n.given, n.file, n.sheet, n.column, n.count, n.message, n.first)
+                continue
+            got.count += n.count
+            if n.first < got.first:
+                got.message, got.first = n.message, n.first
+    order = {f: i for i, f in enumerate(files)}
+    return kept + sorted(merged.values(), key=lambda n: order.get(n.file, len(order)))
 
 
 def _branch_column(spec: Table) -> str | None:
