@@ -15,12 +15,12 @@ comparison with last year see every branch at once, exactly as a local run does,
 byte the local one.
 
 A split read is used only where it gives exactly what the whole read gives. Whenever a block cannot be
-sure (any problem in the input, a record of no branch in 支部信息, a key found in two blocks, a table with
-records in one block and none in another), the run falls back to the whole read: every worker validates
-all of the input (a data error is reported once, from the first partition, with every problem, as the
-local run reports it), and the first partition also returns the run's metadata. Erroneous input therefore
-costs a second pass; valid input is read once, in blocks. A cluster without a shared file system needs the
-inputs at the same path on every worker.
+sure (any problem in the input, a record of no branch in 支部信息, a key found in two blocks, a table of
+records placed in a year with records in one block and none in another), the run falls back to the
+whole read: every worker validates all of the input (a data error is reported once, from the first
+partition, with every problem, as the local run reports it), and the first partition also returns the
+run's metadata. Erroneous input therefore costs a second pass; valid input is read once, in blocks. A
+cluster without a shared file system needs the inputs at the same path on every worker.
 
 ``dask[distributed]`` is an optional dependency (``pip install ".[dask]"``).
 """

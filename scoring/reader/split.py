@@ -88,8 +88,9 @@ class Split:
             if not len(idx):  # nothing of this part: its columns not read at all
                 p.data = {cid: None for cid in p.data}
             else:
-                p.data = {cid: (r.iloc[idx].reset_index(drop=True) if cid == column else _taken(v, idx, b - a))
-                          for cid, v in p.data.items()}
+                loaded = isinstance(p.data.get(column), Deferred)  # the branch column is read already
+                p.data = {cid: r.iloc[idx].reset_index(drop=True) if cid == column and loaded
+                          else _taken(v, idx, b - a) for cid, v in p.data.items()}
             p.rows = p.rows[idx]
 
     def check_orphans(self, ix: Intake, tables: dict[str, pd.DataFrame]) -> None:
