@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import importlib
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scoring.errors import DataError, DataProblem
 from scoring.reader import read_dataset
@@ -272,3 +275,17 @@ def test_a_text_column_of_several_row_groups_is_read_as_one_dictionary_and_its_c
     assert first["member_id"].nunique() / len(first) < 0.2 < first["month"].nunique() / len(first)
     monkeypatch.setattr(formats, "DICTIONARY_SHARE", 0.2)
     assert formats._parquet_text(path, "member_id") is not None and formats._parquet_text(path, "month") is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(-1, 6), max_size=40), st.integers(0, 8), st.integers(1, 5))
+def test_codes_in_first_order_as_factorize_numbers_them(codes, k, chunk):
+    """``in_first_order`` (checked in chunks) is true exactly when the codes are pd.factorize's numbering
+    of k values, each used."""
+    from scoring.reader.cells import in_first_order
+
+    codes = np.array(codes, dtype="int32")
+    valid = codes[codes >= 0]
+    expected = len(set(valid.tolist())) == k and (valid.max(initial=-1) < k) and \
+        np.array_equal(pd.factorize(valid)[0], valid)
+    assert in_first_order(codes, k, chunk) == bool(expected)

@@ -326,19 +326,27 @@ def _encoded_text(s: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
         return None
     if codes.dtype.itemsize < 4:  # pandas keeps few categories' codes in int8/int16: int32 as the others
         codes = codes.astype("int32")
-    k = len(values)
-    if len(codes):
-        run = np.maximum.accumulate(codes)
-        ordered = run[0] <= 0 and run[-1] == k - 1 and bool((np.diff(run) <= 1).all())
-    else:
-        ordered = k == 0
-    if not ordered:
+    if not in_first_order(codes, len(values)):
         valid = codes >= 0
         renumbered, order = pd.factorize(codes[valid])
         out = np.full(len(codes), -1, dtype="int32" if len(order) < 2**31 - 1 else "int64")
         out[valid] = renumbered
         codes, values = out, values[order]
     return codes, pd.Series(pd.array(values, dtype="str"))
+
+
+def in_first_order(codes: np.ndarray, k: int, chunk: int = 1 << 20) -> bool:
+    """Whether ``codes`` (-1: missing) number ``k`` values in order of first appearance and use every one
+    (``pd.factorize``'s codes): the running maximum never rises by more than 1 and ends at ``k - 1``.
+    Checked a chunk at a time (the running maximum of a province's 36M codes is not held at once)."""
+    top = -1
+    for a in range(0, len(codes), chunk):
+        run = np.maximum.accumulate(codes[a:a + chunk])
+        np.maximum(run, top, out=run)
+        if run[0] > top + 1 or (run[1:] - run[:-1] > 1).any():
+            return False
+        top = int(run[-1])
+    return top == k - 1
 
 
 def _dictionary_series(codes: np.ndarray, distinct: pd.Series) -> pd.Series:
