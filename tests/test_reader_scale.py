@@ -289,3 +289,29 @@ def test_codes_in_first_order_as_factorize_numbers_them(codes, k, chunk):
     expected = len(set(valid.tolist())) == k and (valid.max(initial=-1) < k) and \
         np.array_equal(pd.factorize(valid)[0], valid)
     assert in_first_order(codes, k, chunk) == bool(expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(-1, 3), st.integers(-1, 2), st.integers(-1, 3)), min_size=1, max_size=30),
+       st.sampled_from([4, 9000]))
+def test_key_codes_are_equal_exactly_for_equal_keys(rows, width):
+    """The codes of a three-column key: equal for rows with equal values, -1 where a value is empty, the
+    columns' own codes unchanged; with 9,000 distinct values per column the pairs are compacted (span
+    above 2**24)."""
+    from scoring.reader.checks import _key_codes
+
+    columns = {k: np.array([r[i] for r in rows], dtype="int32") for i, k in enumerate("abc")}
+    before = {k: v.copy() for k, v in columns.items()}
+
+    class Ix:
+        def factorize(self, tid, frame, k):
+            return columns[k], np.arange(width)
+
+    codes = _key_codes(Ix(), "t", None, list("abc"))
+    for i, r in enumerate(rows):
+        assert (codes[i] < 0) == (min(r) < 0)
+        for j, q in enumerate(rows):
+            if min(r) >= 0 and min(q) >= 0:
+                assert (codes[i] == codes[j]) == (r == q)
+    assert all(np.array_equal(columns[k], before[k]) for k in columns)
+    assert codes.max() < max(4 * len(rows), 1 << 24)

@@ -58,22 +58,27 @@ def check_keys(ix: Intake, tables: dict[str, pd.DataFrame]) -> None:
 
 
 def _key_codes(ix: Intake, tid: str, frame: pd.DataFrame, key: list[str]) -> np.ndarray:
-    """One int64 code per row for the values of the ``key`` columns (equal codes: equal values), -1 where
+    """One integer code per row for the values of the ``key`` columns (equal codes: equal values), -1 where
     any of them is empty, below ``max(4 * rows, 2**24)`` (``check_keys`` counts them with bincount);
-    factorized per column, so text keys are hashed once per row and column."""
+    factorized per column, so text keys are hashed once per row and column. The codes of a column are
+    validation's own (not to be changed); pairs are int32 where they fit (a province's 36M dues rows:
+    each int64 temporary is 288 MB of fresh memory)."""
     combined = None
     for k in key:
         codes, uniques = ix.factorize(tid, frame, k)
-        codes = codes.astype("int64")
         if combined is None:
             combined = codes
             continue
-        both = (combined >= 0) & (codes >= 0)
-        span = (int(combined.max()) + 1) * max(len(uniques), 1)
-        pair = np.where(both, combined * len(uniques) + codes, -1)
+        width = max(len(uniques), 1)
+        span = (int(combined.max()) + 1) * width
+        empty = (combined < 0) | (codes < 0)
+        pair = combined.astype("int32" if span < 2**31 else "int64")  # a copy: combined may be validation's
+        pair *= width
+        pair += codes
+        pair[empty] = -1
         if span > max(4 * len(pair), 1 << 24):  # compact again (no overflow, bincount stays small)
-            pair = np.where(both, pd.factorize(pair)[0], -1)
-        combined = pair.astype("int64", copy=False)
+            pair = np.where(empty, -1, pd.factorize(pair)[0])
+        combined = pair
     return combined
 
 
