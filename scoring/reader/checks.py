@@ -27,9 +27,9 @@ def check_keys(ix: Intake, tables: dict[str, pd.DataFrame]) -> None:
         combined = _key_codes(ix, tid, frame, key)  # -1 where a key column is empty
         complete = combined >= 0
         counts = np.bincount(combined[complete], minlength=1)
-        dup = complete & (counts[np.maximum(combined, 0)] > 1)
-        if not dup.any():
+        if counts.max() <= 1:  # every key once: the usual case, no mask over the rows
             continue
+        dup = complete & (counts[np.maximum(combined, 0)] > 1)
         pos = np.flatnonzero(dup)
         group = pd.factorize(combined[pos])[0]
         order = np.lexsort((pos, group))
