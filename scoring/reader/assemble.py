@@ -43,7 +43,9 @@ def build(ix: Intake, tid: str, parts: list[_Part]) -> tuple[pd.DataFrame, pd.Da
     spec = ix.specs[tid]
     sizes = np.array([len(p.rows) for p in parts], dtype="int64")
     owner = np.repeat(np.arange(len(parts)), sizes)
-    rows = np.concatenate([p.rows for p in parts]).astype("int64")
+    # the rows of a single sheet or file as they are (int64 already): no copy of a province's 36M
+    rows = parts[0].rows if len(parts) == 1 else np.concatenate([p.rows for p in parts])
+    rows = rows.astype("int64", copy=False)
     no_text = _no_text(len(rows))  # the text part of every column without text
     cells = {c.id: _split(_raw_column(parts, c.id), no_text) for c in spec.columns
              if any(c.id in p.present for p in parts)}
