@@ -147,7 +147,7 @@ def _raw_column(parts: list[_Part], cid: str) -> pd.Series:
     if all(v is None or isinstance(v, np.ndarray) for v in values):  # workbooks: plain object arrays
         return pd.Series(np.concatenate(
             [v if v is not None else np.full(len(p.rows), None, dtype=object) for p, v in zip(parts, values)]
-        ), dtype=object)
+        ), dtype=object, copy=False)
     series = [_as_series(v, len(p.rows)) for p, v in zip(parts, values) if len(p.rows)]
     if not series:
         return pd.Series([], dtype=object)
@@ -158,7 +158,7 @@ def _raw_column(parts: list[_Part], cid: str) -> pd.Series:
 
 def _empty_column(dtype: str, n: int) -> pd.Series:
     if dtype == "object":
-        return pd.Series(np.full(n, None, dtype=object), index=pd.RangeIndex(n), dtype=object)
+        return pd.Series(np.full(n, None, dtype=object), index=pd.RangeIndex(n), dtype=object, copy=False)
     return pd.Series(index=pd.RangeIndex(n), dtype=dtype)
 
 

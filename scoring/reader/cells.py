@@ -128,8 +128,10 @@ def _union(n: int, *masks: np.ndarray | None) -> np.ndarray:
 
 
 def _no_flag(n: int) -> pd.Series:
-    """A bool part with no value: ``n`` missing booleans, its values and mask broadcasts (no memory per row)."""
-    return pd.Series(pd.arrays.BooleanArray(np.broadcast_to(np.False_, (n,)), np.broadcast_to(np.True_, (n,))))
+    """A bool part with no value: ``n`` missing booleans, its values and mask broadcasts (no memory per row;
+    copy=False: pandas 3 copies an array given to Series, which would make the broadcasts real)."""
+    return pd.Series(pd.arrays.BooleanArray(np.broadcast_to(np.False_, (n,)), np.broadcast_to(np.True_, (n,))),
+                     copy=False)
 
 
 def _dates_from_any(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -377,7 +379,7 @@ def _as_series(values, n: int) -> pd.Series:
     if isinstance(values, Deferred):
         values = values()
     if values is None:
-        return pd.Series(np.full(n, None, dtype=object), dtype=object)
+        return pd.Series(np.full(n, None, dtype=object), dtype=object, copy=False)
     if isinstance(values, pd.Series):
         return values.reset_index(drop=True)
-    return pd.Series(values, dtype=object)
+    return pd.Series(values, dtype=object, copy=False)  # a sheet's raw cells: read, never changed

@@ -214,7 +214,7 @@ def _convert_text(c: _Cells, col: Column) -> _Converted:
     if c.spaced.any():
         res.fixes.append(_Fix(DataNote.SPACES, c.spaced, "{n}处单元格首尾的空格已去除", _shown_text(c)))
     if col.dtype == "enum":
-        allowed = pd.Series(out, dtype=object).isin(col.values).to_numpy()
+        allowed = pd.Series(out, dtype=object, copy=False).isin(col.values).to_numpy()
         bad = ~c.empty & ~allowed
         if bad.any():
             values = _allowed(col.values)
