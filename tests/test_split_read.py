@@ -230,3 +230,67 @@ def test_dask_with_problems_gives_the_whole_reads_result(tmp_path):
     local = _local(tmp_path / "d", lenient=True)
     assert len(local.meta.excluded) == 1
     _same_json(local, result, tmp_path)
+
+
+# --------------------------------------------------------------------------------------------------
+# The driver's merge, on the blocks' returns computed in this process (no cluster)
+
+
+def _blocks_of(path: Path, parts: int = 2) -> list[dict]:
+    from scoring.distributed import score_own_partition
+
+    rubric, _, _ = load(None)
+    return [score_own_partition([str(path)], None, [], rubric.year, k, parts) for k in range(parts)]
+
+
+def _merge(outs):
+    from scoring.distributed import _merged
+
+    rubric, reg, _ = load(None)
+    return _merged(outs, rubric, reg, rubric.year, "scoring run data", None)
+
+
+def test_the_merged_blocks_give_the_local_metadata(parquet):
+    outs = _blocks_of(parquet, 3)
+    branches, meta = _merge(outs)
+    local = _local(parquet)
+    rubric, reg, _ = load(None)
+    whole = read_for([parquet], (rubric, reg), year=rubric.year)
+    pd.testing.assert_frame_equal(branches, whole.branches)
+    assert meta.data_sha256 == whole.sha256() == local.meta.data_sha256
+    assert meta.data_notes == local.meta.data_notes
+
+
+def test_a_year_table_empty_in_one_block_is_left_to_the_whole_read(tmp_path):
+    """The year check names the tables it found records in: a block without any 组织生活记录 would name
+    fewer tables than the whole read does."""
+    tables = generate_county(n_branches=N_BRANCHES, seed=7)
+    ids = tables["branches"]["branch_id"].tolist()
+    meetings = tables["meetings"]
+    tables["meetings"] = meetings[meetings["branch_id"].isin(ids[:4])].reset_index(drop=True)
+    write_dataset(tables, tmp_path / "d", fmt="parquet")
+    outs = _blocks_of(tmp_path / "d")
+    assert [out["rows"]["meetings"] > 0 for out in outs] == [True, False]
+    assert _merge(outs) is None
+
+
+@pytest.mark.parametrize("case", ["conflict", "no records"])
+def test_merging_two_files_is_checked_in_the_block_of_the_branch(case, tmp_path):
+    """A branch's records in two workbooks, or a branch with no record at all: found by its own block."""
+    tables = generate_county(n_branches=N_BRANCHES, seed=7)
+    ids = tables["branches"]["branch_id"].tolist()
+    last = ids[-1]
+    folder = tmp_path / "d"
+    folder.mkdir()
+    if case == "no records":
+        tables = {tid: f if tid == "branches" else f[f["branch_id"] != last].reset_index(drop=True)
+                  for tid, f in tables.items()}
+    write_dataset(tables, folder / "全县.xlsx")
+    if case == "conflict":  # the last branch's meetings again in a second workbook
+        write_dataset({"meetings": tables["meetings"][tables["meetings"]["branch_id"] == last].reset_index(drop=True)},
+                      folder / "补报.xlsx")
+    with pytest.raises(DataError) as local:
+        _local(folder)
+    assert len(local.value.problems) == 1
+    outs = _blocks_of(folder)
+    assert "whole" not in outs[0] and "whole" in outs[1]
