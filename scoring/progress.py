@@ -9,6 +9,8 @@ PHASES_ZH = {
     "rubric": "加载评分标准", "read": "读取数据文件", "validate": "校验数据", "measure": "计算测量项",
     "fingerprint": "计算数据指纹", "evaluate": "评分、否决、名额与排名", "write": "写出结果文件",
     "write.xlsx": "写出结果工作簿", "write.json": "写出 JSON 结果", "write.parquet": "写出 Parquet 结果",
+    "dask.measure": "Dask 集群按支部分区读取、校验并计算测量项",
+    "dask.whole": "数据需要整体核对：Dask 各节点读取并校验全部数据",
 }
 
 

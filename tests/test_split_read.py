@@ -294,3 +294,15 @@ def test_merging_two_files_is_checked_in_the_block_of_the_branch(case, tmp_path)
     assert len(local.value.problems) == 1
     outs = _blocks_of(folder)
     assert "whole" not in outs[0] and "whole" in outs[1]
+
+
+def test_every_phase_shown_on_the_progress_bar_has_a_chinese_name():
+    """The progress bar shows each phase by its PHASES_ZH name (the Dask phases included), never its id."""
+    import re
+
+    from scoring.progress import PHASES_ZH
+
+    root = Path(__file__).resolve().parent.parent / "scoring"
+    used = {m for f in root.rglob("*.py") for m in re.findall(r'timer\("([^"]+)"\)', f.read_text(encoding="utf-8"))}
+    assert {"dask.measure", "dask.whole", "validate"} <= used
+    assert sorted(used - set(PHASES_ZH)) == []
