@@ -114,7 +114,7 @@ def training_advice(params: dict, current: float, target: float, counts: Counts 
 
 def recruitment_gap_years(ctx: MeasureContext, stage: str = "预备党员") -> pd.DataFrame:
     r = ctx.table("recruitment")
-    rows = (r["stage"] == stage) & (r["date"] <= ctx.year_end)
+    rows = ctx.one_of("recruitment", "stage", [stage]) & (r["date"] <= ctx.year_end)
     g = ctx.by_branch("recruitment")
     last = g.max(r["date"], rows)
     in_year = g.count(rows & ctx.in_year_mask(r))
@@ -143,7 +143,7 @@ def activist_count(ctx: MeasureContext, stages: list[str] = ("入党积极分子
     if len(order):
         b, who = g.codes[order], person[order]
         latest[order[np.r_[(b[1:] != b[:-1]) | (who[1:] != who[:-1]), True]]] = True
-    n = g.count(latest & r["stage"].isin(list(stages)).to_numpy(dtype=bool))
+    n = g.count(latest & ctx.one_of("recruitment", "stage", stages))
     return ctx.result(n, "在培养的" + "、".join(stages) + "共" + fmt_num(n) + "人")
 
 
@@ -171,9 +171,9 @@ def contact_advice(params: dict, current: float, target: float, counts: Counts |
 
 def appraisal_coverage(ctx: MeasureContext) -> pd.DataFrame:
     m = ctx.table("members")
-    full = (m["status"] == "正式").to_numpy(dtype=bool)
+    full = ctx.one_of("members", "status", ["正式"])
     meetings = ctx.table("meetings")
-    held = ctx.by_branch("meetings").count(ctx.in_year_mask(meetings) & (meetings["kind"] == "民主评议党员"))
+    held = ctx.by_branch("meetings").count(ctx.in_year_mask(meetings) & ctx.one_of("meetings", "kind", ["民主评议党员"]))
     member = ctx.positions("appraisals", "member_id", "members")  # each appraisal's 党员名册 row
     appraised = ctx.by_branch("appraisals").count((member >= 0) & full[np.maximum(member, 0)])
     n_full = ctx.by_branch("members").count(full)
@@ -195,7 +195,7 @@ def appraisal_advice(params: dict, current: float, target: float, counts: Counts
 def excellent_share(ctx: MeasureContext) -> pd.DataFrame:
     a = ctx.table("appraisals")
     g = ctx.by_branch("appraisals")
-    n, ex = g.count(), g.count(a["grade"] == "优秀")
+    n, ex = g.count(), g.count(ctx.one_of("appraisals", "grade", ["优秀"]))
     share = safe_ratio(ex, n)
     ev = ("评议" + fmt_num(n) + "人，评为优秀" + fmt_num(ex) + "人，占" + fmt_pct(share)).where(n > 0, "无民主评议结果")
     return ctx.result(share, ev)

@@ -49,7 +49,7 @@ def meeting_advice(params: dict, current: float, target: float) -> str | None:
 
 def meeting_count(ctx: MeasureContext, kind: str = "支委会") -> pd.DataFrame:
     m = ctx.table("meetings")
-    n = ctx.by_branch("meetings").count(ctx.in_year_mask(m) & (m["kind"] == kind))
+    n = ctx.by_branch("meetings").count(ctx.in_year_mask(m) & ctx.one_of("meetings", "kind", [kind]))
     verb = _VERB.get(kind, "召开")
     return ctx.result(n, f"{kind}全年{verb}" + fmt_num(n) + "次")
 
@@ -58,7 +58,7 @@ def attendance_rate(ctx: MeasureContext, kinds: list[str] = ()) -> pd.DataFrame:
     m = ctx.table("meetings")
     rows = ctx.in_year_mask(m)
     if kinds:
-        rows &= m["kind"].isin(list(kinds))
+        rows &= ctx.one_of("meetings", "kind", kinds)
     g = ctx.by_branch("meetings")
     expected, attended = g.sum(m["expected"], rows), g.sum(m["attended"], rows)
     rate = safe_ratio(attended.clip(upper=expected), expected)

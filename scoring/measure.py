@@ -353,6 +353,14 @@ class MeasureContext:
         self._declared(table_id, column)
         return self.shared.factorize(table_id, column)
 
+    def one_of(self, table_id: str, column: str, values) -> np.ndarray:
+        """For every row of ``table_id``, whether its ``column`` is one of ``values`` (False where empty): what
+        ``table[column].isin(values)`` gives, worked out once per distinct value (:meth:`factorize`) instead
+        of comparing every row's text (a province's meetings: 4 million kinds per indicator)."""
+        codes, uniques = self.factorize(table_id, column)
+        hit = pd.Index(np.asarray(uniques, dtype=object), dtype=object).isin(list(values))
+        return np.append(hit, False)[codes]
+
     def positions(self, table_id: str, column: str, target: str, target_column: str | None = None) -> np.ndarray:
         """For every row of ``table_id``, the position of its ``column`` value among the rows of ``target``
         (whose ``target_column``, default the same name, is a key), -1 where there is none; found once per

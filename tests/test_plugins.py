@@ -9,6 +9,8 @@ import textwrap
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from golden_data import golden_dataset, make_dataset
 from scoring import hookspecs
@@ -271,3 +273,16 @@ def test_scoring_plugins_lists_every_measure():
         assert mid in p.stdout and f"[插件：{m.plugin}]" in p.stdout
     assert "参数 kind（默认 '支委会'）" in p.stdout
     assert "读取：组织生活记录（支部编码、日期、类型）" in p.stdout
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(["支委会", "党课", "党员大会", None]), max_size=25),
+       st.lists(st.sampled_from(["支委会", "党课", "主题党日"]), max_size=3))
+def test_one_of_is_isin_on_every_row(kinds, wanted):
+    """``ctx.one_of`` (worked out on the distinct values) marks exactly the rows ``isin`` marks."""
+    data = golden_dataset()
+    meetings = pd.DataFrame({"branch_id": ["A"] * len(kinds), "kind": pd.Series(kinds, dtype=object)})
+    data.tables["meetings"] = meetings
+    got = MeasureContext(data, 2025).one_of("meetings", "kind", wanted)
+    assert got.dtype == bool
+    assert got.tolist() == meetings["kind"].isin(wanted).tolist()
