@@ -231,6 +231,9 @@ def score_on_dask(paths, rubric_spec, plugins, year: int, command: str, title: s
             if "error" in out:
                 _raise(out["error"])
         merged = None if any("whole" in out for out in outs) else _merged(outs, rubric, reg, year, command, title)
+        for out in outs:  # merged: a province's row and key hashes (over 1 GB) are let go before evaluating
+            out.pop("hashes", None)
+            out.pop("keys", None)
         if merged is None:  # the whole read on every worker: what a local run finds, problems included
             with timer("dask.whole"):
                 futures = [client.submit(score_partition, paths, spec, plugins, year, lenient, i, parts, command,
@@ -249,12 +252,15 @@ def score_on_dask(paths, rubric_spec, plugins, year: int, command: str, title: s
             frames = [out["frames"][key] for out in outs if out["n"] or m.kind == "claims"]
             frame = pd.concat(frames, ignore_index=m.kind == "claims") if len(frames) > 1 else frames[0]
             if m.kind != "claims":  # in the order of 支部信息, as the local run has it
-                frame = frame.loc[~frame.index.duplicated()]
+                again = frame.index.duplicated()
+                if again.any():
+                    frame = frame.loc[~again]
                 # looked up as object: pandas' Arrow "str" isin makes a Python scalar of every value
                 # (3 s for the measures of 30,000 branches)
-                listed = pd.Index(frame.index.to_numpy(dtype=object), dtype=object).isin(ids).all()
-                frame = frame.reindex(pd.Index(branches["branch_id"], name=frame.index.name)) \
-                    if listed and len(frame) == len(branches) else frame
+                index = pd.Index(frame.index.to_numpy(dtype=object), dtype=object)
+                if len(frame) == len(branches) and not index.equals(ids) and index.isin(ids).all():
+                    frame = frame.reindex(pd.Index(branches["branch_id"], name=frame.index.name))
+                # (the blocks are contiguous in 支部信息's order: their frames together usually are in it)
             measured[key] = as_measured(m, frame, params)
         result = evaluate_measured(rubric, reg, branches, measured, meta)
     return result
