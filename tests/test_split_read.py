@@ -306,3 +306,20 @@ def test_every_phase_shown_on_the_progress_bar_has_a_chinese_name():
     used = {m for f in root.rglob("*.py") for m in re.findall(r'timer\("([^"]+)"\)', f.read_text(encoding="utf-8"))}
     assert {"dask.measure", "dask.whole", "validate"} <= used
     assert sorted(used - set(PHASES_ZH)) == []
+
+
+@pytest.mark.dask
+def test_dask_on_a_cluster_given_by_its_scheduler_address(parquet, tmp_path):
+    """``--scheduler ADDRESS``: the run uses the cluster there (here one started by the test) and its workers."""
+    pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
+    from scoring import distributed
+
+    rubric, _, _ = load(None)
+    timer = Timer(quiet=True)
+    with LocalCluster(n_workers=3, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        result = distributed.score_on_dask([parquet], None, [], rubric.year, "scoring run data", None, timer,
+                                           scheduler=cluster.scheduler_address)
+    assert "dask.whole" not in timer.phases
+    _same_json(_local(parquet), result, tmp_path)
