@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scoring.engine import load, read_for
 from scoring.errors import DataError, DataProblem
 from scoring.reader import read_dataset
 
@@ -315,3 +316,16 @@ def test_key_codes_are_equal_exactly_for_equal_keys(rows, width):
                 assert (codes[i] == codes[j]) == (r == q)
     assert all(np.array_equal(columns[k], before[k]) for k in columns)
     assert codes.max() < max(4 * len(rows), 1 << 24)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_table_with_only_its_header_is_read_as_empty(fmt, tmp_path):
+    """A CSV or Parquet file of a table with no record (负面事项 of a county without incidents: a header
+    and nothing else) is an empty table, not a crash (Arrow encodes an empty text column into no chunk)."""
+    tables = generate_county(n_branches=4, seed=7)
+    assert len(tables["incidents"]) == 0
+    write_dataset(tables, tmp_path / "d", fmt=fmt)
+    rubric, reg, _ = load(None)
+    data = read_for([tmp_path / "d"], (rubric, reg), year=rubric.year)
+    assert len(data.tables["incidents"]) == 0 and list(data.tables["incidents"].columns)
+    assert len(data.branches) == 4

@@ -289,7 +289,7 @@ def _factorize_arrow(s: pd.Series) -> tuple[np.ndarray, pd.Series]:
     the distinct values only), and pandas' own factorize (which first combines the chunks: a copy of
     the column) is used where it does not hold. About 0.55 s instead of 0.9 s for 10 million member ids."""
     arr = getattr(s.array, "_pa_array", None)
-    if isinstance(arr, pa.ChunkedArray) and arr.num_chunks > 0:
+    if isinstance(arr, pa.ChunkedArray) and len(arr):  # (Arrow encodes an empty column into no chunk at all)
         enc = arr.dictionary_encode()
         last = enc.chunk(enc.num_chunks - 1).dictionary
         if all(c.dictionary.equals(last.slice(0, len(c.dictionary))) for c in enc.chunks):
