@@ -60,6 +60,13 @@ def parquet(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def csv(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("split") / "csv"
+    write_dataset(_county(), folder, fmt="csv")
+    return folder
+
+
 def _whole_and_blocks(path: Path, parts: int):
     rubric, reg, _ = load(None)
     whole = read_for([path], (rubric, reg), year=rubric.year)
@@ -70,11 +77,11 @@ def _whole_and_blocks(path: Path, parts: int):
     return whole, blocks
 
 
-@pytest.mark.parametrize("source", ["workbooks", "parquet", "parquet read per column"])
+@pytest.mark.parametrize("source", ["workbooks", "csv", "parquet", "parquet read per column"])
 def test_each_block_holds_the_whole_reads_records_of_its_branches(source, request, monkeypatch):
     if source == "parquet read per column":
         monkeypatch.setattr(formats, "DEFER_PARQUET_BYTES", 0)  # every column a Deferred, read when assembled
-    path = request.getfixturevalue("workbooks" if source == "workbooks" else "parquet")
+    path = request.getfixturevalue(source.split()[0])
     whole, blocks = _whole_and_blocks(path, 3)
     ids = whole.branches["branch_id"].tolist()
     bounds = partition_bounds(len(ids), 3)
@@ -97,7 +104,7 @@ def test_each_block_holds_the_whole_reads_records_of_its_branches(source, reques
     assert notes == whole.notes
     spaces = sorted((n.column, n.message[:2]) for n in whole.notes if "空格" in n.message)
     assert spaces == ([("党员编号", "9处"), ("支部编码", "7处")] if source == "workbooks"
-                      else [("branch_id", "7处"), ("member_id", "9处")])  # a Parquet file's own column names
+                      else [("branch_id", "7处"), ("member_id", "9处")])  # a CSV or Parquet file's column names
     shown = [n.message for n in whole.notes if "空格" in n.message]
     assert all(("涉及2个文件" in m) == (source == "workbooks") for m in shown)
 
