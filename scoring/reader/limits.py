@@ -240,10 +240,9 @@ def _scan(buf: bytes, found: SheetScan) -> None:
         start = buf.find(_ERROR_TYPE, start + 1)
 
 
-def _tags(a: np.ndarray, second: int, third: int | None = None) -> np.ndarray:
+def _tags(a: np.ndarray, lt: np.ndarray, second: int, third: int | None = None) -> np.ndarray:
     """Positions of the start tags "<c" (second="c") or "<row" (second="r", third="o") followed by a
-    space, ">" or "/"."""
-    lt = np.flatnonzero(a[:-4] == 60)  # '<'
+    space, ">" or "/"; ``lt``: the positions of every '<' (but in the last 4 bytes), found once for both."""
     lt = lt[a[lt + 1] == second]
     k = 2
     if third is not None:
@@ -257,8 +256,9 @@ def _count_implicit(a: np.ndarray, refs: int, found: SheetScan) -> None:
     """Cells without a reference (more "<c" tags than cell references): keep the bound on their extent."""
     if len(a) < 8:
         return
-    cells = _tags(a, 99)  # "<c"
-    rows = _tags(a, 114, 111)  # "<row"
+    lt = np.flatnonzero(a[:-4] == 60)  # '<'
+    cells = _tags(a, lt, 99)  # "<c"
+    rows = _tags(a, lt, 114, 111)  # "<row"
     found.row_elements += len(rows)
     if len(cells) <= refs and not found.implicit:
         found.open_row = 0
