@@ -181,12 +181,19 @@ def check_consistency(ix: Intake, tid: str, frame: pd.DataFrame, fk, ref: pd.Dat
             if (tfk.table, tfk.target) != (other.table, other.target) or tfk.column == fk.target:
                 continue
             scodes, suniques = ix.factorize(fk.table, ref, tfk.column)
-            expected = np.full(len(frame), -1, dtype="int64")  # code among suniques, -1: none or empty
-            expected[found] = scodes[at[found]]
+            # per record the code among suniques of its member's branch, -1: no member or no branch there;
+            # worked out per distinct member where check_references found them (a take of 36M codes)
+            by_value = ix.looked_up.get((tid, fk.column, fk.table, fk.target))
+            if by_value is not None:
+                per_value = np.where(by_value >= 0, scodes[np.maximum(by_value, 0)] if len(scodes) else -1, -1)
+                expected = np.append(per_value, -1)[ix.factorize(tid, frame, fk.column)[0]]
+            else:
+                expected = np.full(len(frame), -1, dtype="int64")
+                expected[found] = scodes[at[found]]
             acodes, auniques = ix.factorize(tid, frame, other.column)
             same = key_positions(auniques, suniques) if len(auniques) and len(suniques) else \
                 np.full(len(auniques), -1, dtype="int64")
-            actual = np.where(acodes >= 0, same[np.maximum(acodes, 0)] if len(same) else -1, -2)  # -2: empty
+            actual = np.append(same, -2)[acodes]  # the record's own branch among suniques, -2: empty
             differs = (expected >= 0) & (actual != -2) & (actual != expected)
             if not differs.any():
                 continue
