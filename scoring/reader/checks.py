@@ -110,15 +110,16 @@ def check_references(ix: Intake, tables: dict[str, pd.DataFrame]) -> None:
                             f"没有「{target.sheet}」，未核对{p.headers[fk.column]}", table=tid)
                 continue
             values = frame[fk.column]
-            at = found.rows(tid, fk)  # the row referenced, -1 if none
-            missing = (ix.factorize(tid, frame, fk.column)[0] >= 0) & (at < 0)  # code -1: the reference is empty
+            by_value = found.rows(tid, fk)  # per distinct value the row referenced, -1 if none
+            # per record (code -1, an empty reference, takes the last slot: not missing)
+            missing = np.append(by_value < 0, False)[ix.factorize(tid, frame, fk.column)[0]]
             if missing.any():
                 ix.emit_rows(
                         DataProblem.UNKNOWN_REFERENCE,
                     tid, missing, fk.column, "不存在",
                     lambda p, i, v=values, t=target, c=fk.column:
                         f"{p.headers[c]}「{_brief(v.iat[i])}」在「{t.sheet}」中不存在")
-            check_consistency(ix, tid, frame, fk, tables[fk.table], at)
+            check_consistency(ix, tid, frame, fk, tables[fk.table], by_value)
 
 
 class _References:
@@ -137,19 +138,18 @@ class _References:
         self.done: dict[tuple[str, str], tuple[np.ndarray, dict[tuple[str, str], np.ndarray]]] = {}
 
     def rows(self, tid: str, fk) -> np.ndarray:
-        """Per row of ``tid``: the first row of ``fk.table`` whose ``fk.target`` is its ``fk.column``, -1
-        where there is none or the reference is empty."""
+        """Per distinct value of ``fk.column`` of ``tid`` (in the order of its codes, ``Intake.factorize``):
+        the first row of ``fk.table`` whose ``fk.target`` it is, -1 where there is none. Taken per record
+        only where a record needs it (a province's 36M dues rows)."""
         key = (fk.table, fk.target)
         if key not in self.done:
             self.done[key] = self._look_up(key)
         first, found = self.done[key]
-        codes = self.ix.factorize(tid, self.tables[tid], fk.column)[0]
         nowhere = len(first) - 1  # the last slot of ``first``: -1
-        slot = np.append(np.where(found[(tid, fk.column)] >= 0, found[(tid, fk.column)], nowhere), nowhere)
-        by_code = first[slot]
-        # per distinct value its row in the target, for the measures (ctx.positions): not looked up again
-        self.ix.looked_up[(tid, fk.column, fk.table, fk.target)] = by_code[:-1]
-        return by_code[codes]  # code -1 (empty) takes the last slot: found nowhere
+        by_value = first[np.where(found[(tid, fk.column)] >= 0, found[(tid, fk.column)], nowhere)]
+        # kept for the consistency check and the measures (ctx.positions): not looked up again
+        self.ix.looked_up[(tid, fk.column, fk.table, fk.target)] = by_value
+        return by_value
 
     def _look_up(self, key: tuple[str, str]):
         ix, tables = self.ix, self.tables
@@ -168,12 +168,12 @@ class _References:
         return first, dict(zip(members, parts))
 
 
-def check_consistency(ix: Intake, tid: str, frame: pd.DataFrame, fk, ref: pd.DataFrame, at: np.ndarray) -> None:
+def check_consistency(ix: Intake, tid: str, frame: pd.DataFrame, fk, ref: pd.DataFrame, by_value: np.ndarray) -> None:
     """A record pointing to a record of another table (a member) must agree with it on the references
-    both have (the member's branch). ``ref`` is the referenced table, ``at`` the row in ``ref`` of each
-    record's reference (-1 when it does not exist). Compared on factorized codes."""
+    both have (the member's branch). ``ref`` is the referenced table, ``by_value`` the row in ``ref`` of
+    each distinct value of the record's reference (-1 when it does not exist, :meth:`_References.rows`).
+    Compared on factorized codes, the referenced record's worked out per distinct value."""
     spec, target = ix.specs[tid], ix.specs[fk.table]
-    found = at >= 0
     for other in spec.foreign_keys:
         if other is fk:
             continue
@@ -181,15 +181,9 @@ def check_consistency(ix: Intake, tid: str, frame: pd.DataFrame, fk, ref: pd.Dat
             if (tfk.table, tfk.target) != (other.table, other.target) or tfk.column == fk.target:
                 continue
             scodes, suniques = ix.factorize(fk.table, ref, tfk.column)
-            # per record the code among suniques of its member's branch, -1: no member or no branch there;
-            # worked out per distinct member where check_references found them (a take of 36M codes)
-            by_value = ix.looked_up.get((tid, fk.column, fk.table, fk.target))
-            if by_value is not None:
-                per_value = np.where(by_value >= 0, scodes[np.maximum(by_value, 0)] if len(scodes) else -1, -1)
-                expected = np.append(per_value, -1)[ix.factorize(tid, frame, fk.column)[0]]
-            else:
-                expected = np.full(len(frame), -1, dtype="int64")
-                expected[found] = scodes[at[found]]
+            # per record the code among suniques of its member's branch, -1: no member or no branch there
+            per_value = np.where(by_value >= 0, scodes[np.maximum(by_value, 0)] if len(scodes) else -1, -1)
+            expected = np.append(per_value, -1)[ix.factorize(tid, frame, fk.column)[0]]
             acodes, auniques = ix.factorize(tid, frame, other.column)
             same = key_positions(auniques, suniques) if len(auniques) and len(suniques) else \
                 np.full(len(auniques), -1, dtype="int64")
