@@ -65,8 +65,11 @@ class _Cells:
 
     @property
     def has_text(self) -> np.ndarray:
+        """Rows with text; a read-only broadcast of False for a column without text (numbers, dates)."""
         if self.factors is not None:
             return self.factors[0] >= 0
+        if _all_missing(self.text):
+            return np.broadcast_to(np.False_, (self.n,))
         return self.text.notna().to_numpy()
 
     # The parts a column does not have are read-only broadcasts of one missing value (see :func:`_split`):
@@ -112,6 +115,13 @@ class _Cells:
 def _broadcast(a: np.ndarray) -> bool:
     """A read-only broadcast of one value (a part the column does not have), not values per row."""
     return a.ndim == 1 and len(a) > 1 and a.strides[0] == 0
+
+
+def _all_missing(text: pd.Series) -> bool:
+    """Whether an Arrow text part holds no text at all (told by its null count, not by a pass over it: the
+    text part of a province's 36M dues amounts is all missing)."""
+    arr = getattr(text.array, "_pa_array", None)
+    return arr is not None and arr.null_count == len(arr)
 
 
 def _union(n: int, *masks: np.ndarray | None) -> np.ndarray:
@@ -229,7 +239,7 @@ def _split(s: pd.Series, no_text: pd.Series | None = None) -> _Cells:
                 flag = s.where(kinds == _BOOL).astype("boolean")
             other = kinds == _OTHER
     spaced = error = np.broadcast_to(np.False_, (n,))
-    if not text.notna().any():  # no text cell (numbers, dates): nothing to strip or look up
+    if _all_missing(text) or not text.notna().any():  # no text cell (numbers, dates): nothing to strip or look up
         return _Cells(raw=s, text=text, spaced=spaced, num=num, when=when, flag=flag, other=other, oob=oob,
                       error=error)
     stripped = text.str.strip(_WS)
