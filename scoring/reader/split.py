@@ -9,7 +9,11 @@ not, the worker raises :class:`NotSplit` and the driver reads the whole input on
 (see :mod:`scoring.distributed`): a problem anywhere (its message, location and cap per sheet must be
 those of the whole read), a record whose 支部编码 is empty or not in 支部信息 (it belongs to no block), a
 table without a 支部编码 column. Key values repeated across blocks are found by the driver from the key
-hashes (a collision of two different keys only costs the whole read, never a wrong result)."""
+hashes (a collision of two different keys only costs the whole read, never a wrong result).
+
+A check added to validation that looks across branches (beyond keys, references, the fingerprint and
+the notes) needs its own summary merged by the driver (:func:`scoring.distributed._merged`), or a block
+raising NotSplit where it might differ: otherwise a split read would miss it without a word."""
 
 from __future__ import annotations
 
