@@ -134,7 +134,6 @@ def read_dataset(paths: Sequence[Path], specs: Mapping[str, Table], needed: Iter
             split.notes = list(ix.notes)
             tables["branches"] = tables["branches"][split.block].reset_index(drop=True)
             origins["branches"] = origins["branches"][split.block].reset_index(drop=True)
-            lenient = False
         owners = row_branches(ix, tables) if lenient and ix.pending else None
         ix.flush(owners)
         resolved = owners is not None and ix.attributed()

@@ -20,14 +20,8 @@ def assemble(ix: Intake, split=None) -> tuple[dict[str, pd.DataFrame], dict[str,
     assembled first and whole, and of every other table only the records of the split's block."""
     tables: dict[str, pd.DataFrame] = {}
     origins: dict[str, pd.DataFrame] = {}
-    order = given = list(ix.parts)
-    if split is not None:
-        if "branches" not in ix.parts:
-            from .split import NotSplit
-
-            raise NotSplit("no 支部信息")
-        order = ["branches"] + [t for t in order if t != "branches"]
-    for tid in order:
+    given = list(ix.parts)
+    for tid in (given if split is None else split.order(given)):
         # the raw columns are let go table by table (and within a table column by column, see build):
         # a province's raw Parquet columns and their converted copies are not all held at once
         parts = ix.parts.pop(tid)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .assemble import _raw_column
 from .cells import Deferred, _as_series, _no_text, _split
 from .convert import _convert
 from .intake import Intake, _Part, _branch_column, factored
@@ -50,6 +51,12 @@ class Split:
     owner: np.ndarray | None = None  # per value of ``known``: the block of its (first) row
     notes: list = field(default_factory=list)  # the read's notes, for merge_notes
 
+    def order(self, tables: list[str]) -> list[str]:
+        """The order of assembly: 支部信息 first (its rows define the blocks)."""
+        if "branches" not in tables:
+            raise NotSplit("no 支部信息")
+        return ["branches"] + [t for t in tables if t != "branches"]
+
     def define(self, branches: pd.DataFrame) -> None:
         n = len(branches)
         start, stop = partition_bounds(n, self.parts)[self.part]
@@ -74,8 +81,7 @@ class Split:
         if not any(column in p.present for p in parts):
             raise NotSplit(f"table {tid} lacks its branch column {column}")
         sizes = [len(p.rows) for p in parts]
-        raws = [_as_series(p.data.get(column), k) for p, k in zip(parts, sizes)]
-        raw = pd.concat(raws, ignore_index=True) if len(raws) > 1 else raws[0]
+        raw = _raw_column(parts, column)  # a column not read yet is read here, once
         excel = np.repeat(np.array([p.fmt == "excel" for p in parts], dtype=bool), sizes)
         conv = _convert(_split(raw, _no_text(len(raw))), spec.column(column), excel)
         codes, uniques = conv.codes or factored(*pd.factorize(conv.values, use_na_sentinel=True))
@@ -83,17 +89,17 @@ class Split:
         block = np.append(np.where(at >= 0, self.owner[np.maximum(at, 0)], -1), -1)[codes]  # -1: no branch
         keep = (block == self.part) | ((block < 0) if self.part == 0 else False)
         starts = np.concatenate([[0], np.cumsum(sizes)]).astype("int64")
-        for p, a, b, r in zip(parts, starts[:-1], starts[1:], raws):
+        for p, a, b in zip(parts, starts[:-1], starts[1:]):
             idx = np.flatnonzero(keep[a:b])
+            loaded = isinstance(p.data.get(column), Deferred)  # read above: not read again
             if len(idx) == b - a:
-                if isinstance(p.data.get(column), Deferred):  # read already: not read again
-                    p.data[column] = r
+                if loaded:
+                    p.data[column] = raw.iloc[a:b].reset_index(drop=True)
                 continue
             if not len(idx):  # nothing of this part: its columns not read at all
                 p.data = {cid: None for cid in p.data}
             else:
-                loaded = isinstance(p.data.get(column), Deferred)  # the branch column is read already
-                p.data = {cid: r.iloc[idx].reset_index(drop=True) if cid == column and loaded
+                p.data = {cid: raw.iloc[a + idx].reset_index(drop=True) if cid == column and loaded
                           else _taken(v, idx, b - a) for cid, v in p.data.items()}
             p.rows = p.rows[idx]
 
