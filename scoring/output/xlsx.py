@@ -251,6 +251,12 @@ def _text(series: pd.Series) -> pd.Series:
     return obj.where(obj.notna(), "").astype(str)
 
 
+def _text_at(texts: dict[int, pd.Series] | None, index: int, series: pd.Series) -> pd.Series:
+    """:func:`_text` of the column at ``index`` (``series``): the one the caller made (``texts``, by
+    position), else made here."""
+    return texts[index] if texts and index in texts else _text(series)
+
+
 def _number(series: pd.Series) -> pd.Series:
     return pd.to_numeric(series, errors="coerce").astype(float)
 
@@ -386,7 +392,7 @@ def _widths(frame: pd.DataFrame, cols: list[Col], break_headers: bool = False,
         series = frame[name]
         # numbers: the widest of the distinct values (a county's points take a few dozen values)
         if col.kind == "text":
-            shown = texts[index] if texts is not None and index in texts else _text(series)
+            shown = _text_at(texts, index, series)
         else:
             shown = _formatted(series.drop_duplicates(), col.kind)
         cap = min(col.cap, MAX_WIDTH)
@@ -735,8 +741,7 @@ class SheetWriter:
             used.append(width)
             formats.append(looks.cell(col.kind, wrap, col.center))
             if wrap and n:
-                lines = np.maximum(lines, _row_lines(texts[index] if index in texts else _text(frame.iloc[:, index]),
-                                                     width))
+                lines = np.maximum(lines, _row_lines(_text_at(texts, index, frame.iloc[:, index]), width))
         heights = np.where(lines > 1, LINE_HEIGHT * lines + 2, np.nan).astype(float) if n else None
         self.last_widths = used
         shown, header_lines = _shown_headers(cols, used, self.break_headers)
@@ -891,7 +896,6 @@ def _write_body(
     """
     marks = marks or {}
     row_formats = row_formats or {}
-    texts = texts or {}
     if isinstance(ws, _Sheet):
         ws.add_block(_block(first_row, frame, cols, formats, marks, starred, row_formats, heights, texts))
         return
@@ -900,7 +904,7 @@ def _write_body(
         write_blank = ws.write_blank
         if col.kind == "text":
             write = ws.write_string
-            for r, value in enumerate((texts[c] if c in texts else _text(series)).tolist(), first_row):
+            for r, value in enumerate(_text_at(texts, c, series).tolist(), first_row):
                 if value:
                     write(r, c, value, fmt)
                 else:
@@ -934,8 +938,7 @@ def _block(first_row: int, frame: pd.DataFrame, cols: list[Col], formats: list[F
     for c, (col, name, fmt) in enumerate(zip(cols, frame.columns, formats)):
         series = frame[name]
         if col.kind == "text":
-            text = texts[c] if texts and c in texts else _text(series)
-            columns.append(("text", _arrow_values(text), [fmt], None))
+            columns.append(("text", _arrow_values(_text_at(texts, c, series)), [fmt], None))
             continue
         numbers = _number(series).round(ROUNDING[col.kind]).to_numpy()
         if c in row_formats:
