@@ -170,7 +170,6 @@ def contact_advice(params: dict, current: float, target: float, counts: Counts |
 
 
 def appraisal_coverage(ctx: MeasureContext) -> pd.DataFrame:
-    m = ctx.table("members")
     full = ctx.one_of("members", "status", ["正式"])
     meetings = ctx.table("meetings")
     held = ctx.by_branch("meetings").count(ctx.in_year_mask(meetings) & ctx.one_of("meetings", "kind", ["民主评议党员"]))
@@ -193,7 +192,6 @@ def appraisal_advice(params: dict, current: float, target: float, counts: Counts
 
 
 def excellent_share(ctx: MeasureContext) -> pd.DataFrame:
-    a = ctx.table("appraisals")
     g = ctx.by_branch("appraisals")
     n, ex = g.count(), g.count(ctx.one_of("appraisals", "grade", ["优秀"]))
     share = safe_ratio(ex, n)
