@@ -329,3 +329,56 @@ def test_a_table_with_only_its_header_is_read_as_empty(fmt, tmp_path):
     data = read_for([tmp_path / "d"], (rubric, reg), year=rubric.year)
     assert len(data.tables["incidents"]) == 0 and list(data.tables["incidents"].columns)
     assert len(data.branches) == 4
+
+
+def _with_problems_in_three_tables(county):
+    """The county with problems in 党员信息, 组织生活记录 and 党费 (in 党费 more than one sheet lists, so
+    its cap applies) and notes (spaces stripped) in 支部信息 and 党员信息."""
+    tables = {t: f.copy() for t, f in county.items()}
+    branches = tables["branches"]
+    branches["name"] = "  " + branches["name"]
+    members = tables["members"]
+    members.loc[[3, 9, 40], "gender"] = "未知"
+    members["name"] = members["name"] + " "
+    meetings = tables["meetings"]
+    meetings["date"] = meetings["date"].astype(object)
+    meetings.loc[[0, 7], "date"] = None
+    dues = tables["dues"]
+    dues.loc[list(range(100, 130)) + [1500], "month"] = "2025-13"
+    return tables
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+@pytest.mark.parametrize("lenient", [False, True])
+def test_tables_assembled_side_by_side_give_the_problems_and_notes_of_one_by_one(county, tmp_path, monkeypatch,
+                                                                                 fmt, lenient):
+    """党费 is the largest table and is assembled first on two threads, 党员信息 and 组织生活记录 on the
+    other: the problems (in their order, capped per sheet), the notes and the tables are still those of
+    assembling the tables one after the other in their order."""
+    assembly = importlib.import_module("scoring.reader.assemble")
+    target = tmp_path / ("county.xlsx" if fmt == "xlsx" else "csv")
+    write_dataset(_with_problems_in_three_tables(county), target, fmt)
+
+    def read(threads):
+        monkeypatch.setattr(assembly, "THREADS", threads)
+        try:
+            ds = read_dataset([target], SPECS, NEEDED, lenient=lenient)
+        except DataError as e:
+            return e.problems, None
+        return ds.notes, ds
+
+    one, one_ds = read(1)
+    two, two_ds = read(2)
+    assert [(p.file, p.sheet, p.row, p.column, p.message, p.code) for p in two] == \
+           [(p.file, p.sheet, p.row, p.column, p.message, p.code) for p in one]
+    if lenient:  # each bad record's branch excluded, the others scored: the same tables and exclusions
+        assert one_ds is not None and two_ds is not None
+        assert two_ds.excluded.equals(one_ds.excluded)
+        for tid, frame in one_ds.tables.items():
+            pd.testing.assert_frame_equal(two_ds.tables[tid], frame)
+        return
+    # worked out from the injected cells: 3 + 2 + 21 (the 党费 sheet lists 20 bad months, then one line for the other 11)
+    codes = [p.code.value for p in one]
+    assert codes.count("bad_enum") == 3 and codes.count("empty_required") == 2 and codes.count("bad_month") == 21
+    dues = [p for p in one if p.code.value == "bad_month"]
+    assert "另有11处" in dues[-1].message and "另有" not in dues[-2].message

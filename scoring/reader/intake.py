@@ -204,8 +204,15 @@ class Intake:
     def note(self, kind: DataNote, given: str, file: str, sheet: str | None, column: str | None, message: str,
              count: int = 1, table: str | None = None, first: int | None = None) -> None:
         """A note; ``first``: for a note about records, the row of the record its message gives as example."""
-        key = (given, table or sheet or file, sheet, column, kind)
-        self.notes.append(_Note(key, given, file, sheet, column, count, message, first))
+        self.notes.append(_make_note(kind, given, file, sheet, column, message, count, table, first))
+
+    def log(self, tid: str) -> TableLog:
+        """A log for the assembly of table ``tid`` (see :class:`TableLog`)."""
+        return TableLog(self, tid)
+
+    def add_log(self, log: TableLog) -> None:
+        self.pending.extend(log.pending)
+        self.notes.extend(log.notes)
 
     def final_notes(self) -> list[Problem]:
         return final_notes(self.notes)
@@ -218,6 +225,35 @@ class Intake:
         p = self.pieces[tid][k]
         return p, int(p.rows[i - self.offsets[tid][k]])
 
+
+
+def _make_note(kind: DataNote, given: str, file: str, sheet: str | None, column: str | None, message: str,
+               count: int = 1, table: str | None = None, first: int | None = None) -> _Note:
+    return _Note((given, table or sheet or file, sheet, column, kind), given, file, sheet, column, count, message,
+                 first)
+
+
+class TableLog:
+    """The record problems and notes of one table's assembly, kept apart from the intake's until
+    :meth:`Intake.add_log`: tables are assembled side by side on threads, and their problems and notes are
+    added in the order of the tables, so that a run lists (and caps) them as a table-by-table read does.
+    The assembly of a table reads and writes only its own entries of the intake (``pieces``, ``offsets``
+    and ``codes`` of ``tid``)."""
+
+    def __init__(self, ix: Intake, tid: str):
+        self.ix, self.tid = ix, tid
+        self.pending: list = []
+        self.notes: list[_Note] = []
+
+    def emit_rows(self, code: DataProblem, tid: str, mask: np.ndarray, column: str, label: str,
+                  message: Callable[[_Piece, int], str]) -> None:
+        """As :meth:`Intake.emit_rows`."""
+        self.pending.append((code, tid, mask, column, label, message))
+
+    def note(self, kind: DataNote, given: str, file: str, sheet: str | None, column: str | None, message: str,
+             count: int = 1, table: str | None = None, first: int | None = None) -> None:
+        """As :meth:`Intake.note`."""
+        self.notes.append(_make_note(kind, given, file, sheet, column, message, count, table, first))
 
 
 def final_notes(notes: list[_Note]) -> list[Problem]:
