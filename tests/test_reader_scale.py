@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import threading
 
 import numpy as np
 import pandas as pd
@@ -359,8 +360,19 @@ def test_tables_assembled_side_by_side_give_the_problems_and_notes_of_one_by_one
     target = tmp_path / ("county.xlsx" if fmt == "xlsx" else "csv")
     write_dataset(_with_problems_in_three_tables(county), target, fmt)
 
+    monkeypatch.setattr(assembly, "SIDE_BY_SIDE_ROWS", 0)  # a small county is otherwise assembled one by one
+    started = []
+    real = assembly.build
+
+    def build(ix, tid, parts, log=None):
+        started.append((tid, threading.current_thread().name.startswith("assemble")))
+        return real(ix, tid, parts, log)
+
+    monkeypatch.setattr(assembly, "build", build)
+
     def read(threads):
         monkeypatch.setattr(assembly, "THREADS", threads)
+        started.clear()
         try:
             ds = read_dataset([target], SPECS, NEEDED, lenient=lenient)
         except DataError as e:
@@ -368,7 +380,10 @@ def test_tables_assembled_side_by_side_give_the_problems_and_notes_of_one_by_one
         return ds.notes, ds
 
     one, one_ds = read(1)
+    assert sorted(started) == [(t, False) for t in ("branches", "dues", "meetings", "members")]
     two, two_ds = read(2)
+    assert started[0] == ("dues", True) and sorted(started) == [(t, True) for t in ("branches", "dues", "meetings",
+                                                                                    "members")]
     assert [(p.file, p.sheet, p.row, p.column, p.message, p.code) for p in two] == \
            [(p.file, p.sheet, p.row, p.column, p.message, p.code) for p in one]
     if lenient:  # each bad record's branch excluded, the others scored: the same tables and exclusions
@@ -377,7 +392,7 @@ def test_tables_assembled_side_by_side_give_the_problems_and_notes_of_one_by_one
         for tid, frame in one_ds.tables.items():
             pd.testing.assert_frame_equal(two_ds.tables[tid], frame)
         return
-    # worked out from the injected cells: 3 + 2 + 21 (the 党费 sheet lists 20 bad months, then one line for the other 11)
+    # worked out from the injected cells: 3 + 2 + 21 (20 bad months of 党费 listed, one line for the other 11)
     codes = [p.code.value for p in one]
     assert codes.count("bad_enum") == 3 and codes.count("empty_required") == 2 and codes.count("bad_month") == 21
     dues = [p for p in one if p.code.value == "bad_month"]

@@ -19,6 +19,9 @@ from .text import _brief, _display
 
 
 THREADS = min(2, os.cpu_count() or 1)  # threads assembling tables side by side (see assemble)
+# records below which tables are assembled one by one: a county's 190,000 take 0.05 s longer on two
+# threads (their GIL is shared for little gain), 3,000 branches' 1.8 million 0.1 s shorter
+SIDE_BY_SIDE_ROWS = 500_000
 
 
 def assemble(ix: Intake, split=None, threads: int | None = None
@@ -27,10 +30,10 @@ def assemble(ix: Intake, split=None, threads: int | None = None
     assembled first and whole, and of every other table only the records of the split's block.
 
     Tables are assembled side by side on ``threads`` threads, the largest first: by default two where the
-    machine has two cores or more, one in a split read (its workers are processes already). Much of a
-    table's assembly releases the GIL (Parquet decoding, Arrow's encoding, numpy's passes over a
-    province's 36M dues rows), so a province's validation takes about three quarters of the time on two
-    cores. The tables, their problems and their notes come out in the order of the tables, as a
+    machine has two cores or more and the input has :data:`SIDE_BY_SIDE_ROWS` records or more, one in a
+    split read (its workers are processes already). Much of a table's assembly releases the GIL (Parquet
+    decoding, Arrow's encoding, numpy's passes over a province's 36M dues rows), so a province's
+    validation takes about three quarters of the time on two cores. The tables, their problems and their notes come out in the order of the tables, as a
     table-by-table assembly gives them (:class:`~scoring.reader.intake.TableLog`)."""
     given = list(ix.parts)
     order = given if split is None else split.order(given)
@@ -54,11 +57,11 @@ def assemble(ix: Intake, split=None, threads: int | None = None
     if split is not None:  # its blocks are defined by 支部信息: assembled before any other table
         done[order[0]] = one(order[0])
         rest = order[1:]
-    if threads <= 1 or len(rest) <= 1:
+    size = {tid: sum(len(p.rows) for p in ix.parts[tid]) for tid in rest}
+    if threads <= 1 or len(rest) <= 1 or sum(size.values()) < SIDE_BY_SIDE_ROWS:
         for tid in rest:
             done[tid] = one(tid)
     else:
-        size = {tid: sum(len(p.rows) for p in ix.parts[tid]) for tid in rest}
         with ThreadPoolExecutor(threads, thread_name_prefix="assemble") as pool:
             futures = {tid: pool.submit(one, tid) for tid in sorted(rest, key=lambda t: -size[t])}
             try:
