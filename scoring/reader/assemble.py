@@ -33,8 +33,9 @@ def assemble(ix: Intake, split=None, threads: int | None = None
     machine has two cores or more and the input has :data:`SIDE_BY_SIDE_ROWS` records or more, one in a
     split read (its workers are processes already). Much of a table's assembly releases the GIL (Parquet
     decoding, Arrow's encoding, numpy's passes over a province's 36M dues rows), so a province's
-    validation takes about three quarters of the time on two cores. The tables, their problems and their notes come out in the order of the tables, as a
-    table-by-table assembly gives them (:class:`~scoring.reader.intake.TableLog`)."""
+    validation takes about three quarters of the time on two cores. The tables, their problems and their
+    notes come out in the order of the tables, as a table-by-table assembly gives them
+    (:class:`~scoring.reader.intake.TableLog`)."""
     given = list(ix.parts)
     order = given if split is None else split.order(given)
     if threads is None:
