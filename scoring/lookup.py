@@ -32,7 +32,7 @@ def key_positions(values, target) -> np.ndarray:
         cats = values.categories
         where = key_positions(cats.astype(object) if len(cats) else cats, target)
         codes = values.codes
-        return np.where(codes >= 0, where[np.maximum(codes, 0)] if len(where) else -1, -1).astype(np.int64)
+        return np.append(where, -1)[codes]  # code -1 (missing) takes the appended -1
     arrow = getattr(values, "_pa_array", None)
     if arrow is not None and not (pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type)):
         arrow = None

@@ -269,8 +269,8 @@ class Grouping:
             look = found(table_id, column, target, target_column) if found is not None else None
             if look is None:  # validation's check of references did not look them up
                 look = key_positions(uniques, where)
-            pos = np.where(codes >= 0, look[np.maximum(codes, 0)], -1).astype(np.int64) if len(look) else \
-                np.full(len(codes), -1, dtype=np.int64)
+            # one take over the rows (code -1, an empty cell, takes the appended -1)
+            pos = np.append(np.asarray(look, dtype=np.int64), -1)[codes]
         else:
             pos = key_positions(frame[column], where)
         self._positions[key] = (frame, pos)
