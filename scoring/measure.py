@@ -328,10 +328,19 @@ class MeasureContext:
     def branch_index(self) -> pd.Index:
         return self.shared.branch_index
 
+    def _refuse_undeclared(self, table_id: str) -> None:
+        """An undeclared table is refused, naming the plugin."""
+        if table_id not in self.inputs:
+            sheet = self.data.specs[table_id].sheet if table_id in self.data.specs else table_id
+            raise UndeclaredInput(
+                f"插件「{self.plugin}」的测量项「{self.measure}」读取了未在 inputs 中声明的数据表「{table_id}」（{sheet}）；"
+                f"请在测量项的 inputs 中写明它读取的表和列")
+
     def _declared(self, table_id: str, column: str) -> None:
+        """The column is declared (without making the declared columns' frame, as :meth:`table` does)."""
         if self.inputs is None:
             return
-        self.table(table_id)  # an undeclared table is refused, naming the plugin
+        self._refuse_undeclared(table_id)
         if column not in self.inputs[table_id]:
             raise KeyError(f"{table_id}.{column}")
 
@@ -381,11 +390,7 @@ class MeasureContext:
     def table(self, table_id: str) -> pd.DataFrame:
         if self.inputs is None:
             return self.data.table(table_id)
-        if table_id not in self.inputs:
-            sheet = self.data.specs[table_id].sheet if table_id in self.data.specs else table_id
-            raise UndeclaredInput(
-                f"插件「{self.plugin}」的测量项「{self.measure}」读取了未在 inputs 中声明的数据表「{table_id}」（{sheet}）；"
-                f"请在测量项的 inputs 中写明它读取的表和列")
+        self._refuse_undeclared(table_id)
         df = self.data.table(table_id)
         return df[[c for c in self.inputs[table_id] if c in df.columns]]
 
