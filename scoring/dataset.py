@@ -96,7 +96,10 @@ class Dataset:
         validation factorized is hashed from its codes (its distinct values hashed once, then taken by
         code: what pandas does for a categorical) without building a Categorical (whose dtype checks the
         distinct values again: 4 s for a province's 3 million member ids)."""
-        return fingerprint({tid: (sorted(self.tables[tid].columns), self.row_hashes(tid)) for tid in self.tables})
+        # a table's row hashes are hashed as soon as they are made (a province's 36M dues rows: 288 MB, not
+        # held with every other table's until the end)
+        return _fingerprint((tid, sorted(self.tables[tid].columns), self.row_hashes(tid))
+                            for tid in sorted(self.tables))
 
     def row_hashes(self, tid: str) -> np.ndarray:
         """The sorted uint64 hashes of a table's rows (over its sorted columns), as :meth:`sha256` takes them."""
@@ -126,9 +129,13 @@ class Dataset:
 def fingerprint(tables: dict[str, tuple[list[str], np.ndarray]]) -> str:
     """:meth:`Dataset.sha256` of tables given as table id -> (sorted column names, sorted row hashes): the
     row hashes of a table read in blocks of branches are merged before they are hashed."""
+    return _fingerprint((tid, *tables[tid]) for tid in sorted(tables))
+
+
+def _fingerprint(tables) -> str:
+    """The fingerprint of ``(table id, sorted column names, sorted row hashes)`` in the order of the ids."""
     h = hashlib.sha256()
-    for tid in sorted(tables):
-        cols, rows = tables[tid]
+    for tid, cols, rows in tables:
         h.update(tid.encode())
         h.update("\x1f".join(cols).encode())
         if len(rows):
