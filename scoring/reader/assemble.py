@@ -18,7 +18,8 @@ from .limits import MAX_TEXT
 from .text import _brief, _display
 
 
-THREADS = min(2, os.cpu_count() or 1)  # threads assembling tables side by side (see assemble)
+# threads assembling tables side by side (see assemble): two where this process may use two cores
+THREADS = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 # records below which tables are assembled one by one: a county's 190,000 take 0.05 s longer on two
 # threads (their GIL is shared for little gain), 3,000 branches' 1.8 million 0.1 s shorter
 SIDE_BY_SIDE_ROWS = 500_000
