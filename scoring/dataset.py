@@ -19,7 +19,7 @@ import pandas as pd
 from .errors import Problem
 from .tables import Table
 
-
+HASH_ROWS = 1 << 22  # rows hashed at a time (Dataset.key_hashes)
 EXCLUDED_COLUMNS = ("branch_id", "name", "parent", "category", "reasons")
 
 
@@ -104,26 +104,37 @@ class Dataset:
     def row_hashes(self, tid: str) -> np.ndarray:
         """The sorted uint64 hashes of a table's rows (over its sorted columns), as :meth:`sha256` takes them."""
         df = self.tables[tid]
-        cols = sorted(df.columns)
         if not len(df):
             return np.empty(0, dtype=np.uint64)
-        return np.sort(_combine((self._column_hash(tid, c) for c in cols), len(cols), len(df)))
+        out = self.key_hashes(tid, sorted(df.columns))
+        out.sort()  # in place: a province's 36M dues rows are not copied to be sorted
+        return out
 
     def key_hashes(self, tid: str, key) -> np.ndarray:
-        """The uint64 hash of each row's values of the ``key`` columns (equal keys: equal hashes)."""
-        return _combine((self._column_hash(tid, c) for c in key), len(key), len(self.tables[tid]))
+        """The uint64 hash of each row's values of the ``key`` columns (equal keys: equal hashes). Worked out
+        :data:`HASH_ROWS` rows at a time: a value's hash depends on the value alone, so the rows' hashes are
+        those of the whole columns, without a whole column's hash and its temporaries per column (over a
+        gigabyte for a province's dues, while the measures run)."""
+        n = len(self.tables[tid])
+        hashers = [self._column_hasher(tid, c) for c in key]
+        out = np.empty(n, dtype=np.uint64)
+        for a in range(0, n, HASH_ROWS):
+            b = min(n, a + HASH_ROWS)
+            out[a:b] = _combine((h(a, b) for h in hashers), len(hashers), b - a)
+        return out
 
-    def _column_hash(self, tid: str, column: str) -> np.ndarray:
-        """The uint64 hash of every value of a column, as ``hash_pandas_object(..., categorize=True)``."""
+    def _column_hasher(self, tid: str, column: str):
+        """``(start, stop) ->`` the uint64 hash of the column's values in those rows, as
+        ``hash_pandas_object(..., categorize=True)`` hashes them."""
         series = self.tables[tid][column]
         got = self.factorized(tid, column)
         if got is None or series.dtype != object or not len(got[1]):
-            return pd.util.hash_pandas_object(series, index=False, categorize=True).to_numpy()
+            return lambda a, b: pd.util.hash_pandas_object(series.iloc[a:b], index=False, categorize=True).to_numpy()
         codes, uniques = got
-        hashed = pd.util.hash_array(np.asarray(uniques, dtype=object), categorize=False)
-        out = hashed.take(codes)  # -1 (empty) takes the last value: replaced as pandas marks a missing one
-        out[codes < 0] = np.iinfo(np.uint64).max
-        return out
+        # the distinct values hashed once; code -1 (empty) takes the appended mark pandas gives a missing value
+        hashed = np.append(pd.util.hash_array(np.asarray(uniques, dtype=object), categorize=False),
+                           np.iinfo(np.uint64).max).astype(np.uint64)
+        return lambda a, b: hashed[codes[a:b]]
 
 
 def fingerprint(tables: dict[str, tuple[list[str], np.ndarray]]) -> str:

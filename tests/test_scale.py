@@ -252,11 +252,17 @@ def test_validation_codes_are_reused_and_change_nothing(county):
     assert replaced.factorized("dues", "member_id") is None  # codes of another frame are not used
 
 
-def test_fingerprint_is_the_documented_formula(county):
-    """The fingerprint (combined column by column from validation's codes) is the documented one: per
-    table its id, its sorted column names and the sorted row hashes of pandas' hash_pandas_object."""
+@pytest.mark.parametrize("chunk", [None, 7])
+def test_fingerprint_is_the_documented_formula(county, monkeypatch, chunk):
+    """The fingerprint (combined column by column from validation's codes, HASH_ROWS rows at a time; 7
+    puts chunk boundaries inside every table) is the documented one: per table its id, its sorted column
+    names and the sorted row hashes of pandas' hash_pandas_object."""
     import hashlib
 
+    import scoring.dataset
+
+    if chunk is not None:
+        monkeypatch.setattr(scoring.dataset, "HASH_ROWS", chunk)
     rubric, reg, _ = load(None)
     data = read_for([county], (rubric, reg))
     assert data.codes  # the codes path is taken
