@@ -49,7 +49,7 @@ def assemble(ix: Intake, split=None, threads: int | None = None
         parts = ix.parts.pop(tid)
         if split is not None and tid != "branches":
             split.take(ix, tid, parts)
-        log = ix.log(tid)
+        log = TableLog()
         frame, origin = build(ix, tid, parts, log)
         if split is not None and tid == "branches":
             split.define(frame)
@@ -121,33 +121,33 @@ def build(ix: Intake, tid: str, parts: list[_Part], log: TableLog | Intake | Non
         bad = c.error.copy()
         if c.error.any():
             log.emit_rows(DataProblem.ERROR_CELL, tid, c.error, col.id, "错误值",
-                         lambda p, i, c=c: _error_message(_display(c.raw.iloc[i])))
+                          lambda p, i, c=c: _error_message(_display(c.raw.iloc[i])))
         long = _too_long(c)
         if long is not None and long.any():
             bad |= long
             log.emit_rows(DataProblem.TEXT_TOO_LONG, tid, long, col.id, "内容过长",
-                         lambda p, i, c=c: f"单元格内容有{len(c.text.iloc[i]):,}个字符，超过一个单元格的上限"
-                                           f"{MAX_TEXT:,}个字符（是否误粘贴了整段文字？）")
+                          lambda p, i, c=c: f"单元格内容有{len(c.text.iloc[i]):,}个字符，超过一个单元格的上限"
+                                            f"{MAX_TEXT:,}个字符（是否误粘贴了整段文字？）")
         for issue in conv.issues:
             mask = issue.mask & ~bad
             if not mask.any():
                 continue
             bad |= mask
             log.emit_rows(issue.code, tid, mask, col.id, issue.label,
-                           lambda p, i, m=issue.message, c=c, cid=col.id:
-                               m(p.headers[cid], _brief(c.raw.iloc[i])))
+                            lambda p, i, m=issue.message, c=c, cid=col.id:
+                                m(p.headers[cid], _brief(c.raw.iloc[i])))
         for fix in conv.fixes:
             for p, a, pos in ix.per_piece(tid, fix.mask):
                 example = fix.example(a + int(pos[0])).replace("{", "{{").replace("}", "}}")
                 log.note(fix.kind, p.given, p.file, p.sheet, p.headers[col.id],
-                        fix.message.format(n="{n}", ex=example), count=len(pos), table=tid,
-                        first=int(p.rows[pos[0]]))
+                         fix.message.format(n="{n}", ex=example), count=len(pos), table=tid,
+                         first=int(p.rows[pos[0]]))
         if col.required:
             has_column = np.array([col.id in p.present for p in parts], dtype=bool)[owner]
             empty = c.empty & ~bad & has_column
             if empty.any():
                 log.emit_rows(DataProblem.EMPTY_REQUIRED, tid, empty, col.id, "必填项为空",
-                               lambda p, i, cid=col.id: f"「{p.headers[cid]}」为必填项，不能为空")
+                                lambda p, i, cid=col.id: f"「{p.headers[cid]}」为必填项，不能为空")
         if conv.codes is not None and col.id in ix.checked[tid]:
             ix.codes[(tid, col.id)] = conv.codes
         # copy=False: the converted values are this column's own (pandas copies an array by default)

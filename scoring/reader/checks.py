@@ -183,12 +183,14 @@ def check_consistency(ix: Intake, tid: str, frame: pd.DataFrame, fk, ref: pd.Dat
             scodes, suniques = ix.factorize(fk.table, ref, tfk.column)
             # per record the code among suniques of its member's branch, -1: no member or no branch there
             per_value = np.where(by_value >= 0, scodes[np.maximum(by_value, 0)] if len(scodes) else -1, -1)
-            small = "int32" if len(suniques) < 2**31 - 2 else "int64"  # a province's 36M dues rows: half the bytes
+            # int32 where the codes fit: over a province's 36M dues rows, half the bytes
+            small = "int32" if len(suniques) < 2**31 - 2 else "int64"
             expected = np.append(per_value, -1).astype(small)[ix.factorize(tid, frame, fk.column)[0]]
             acodes, auniques = ix.factorize(tid, frame, other.column)
             same = key_positions(auniques, suniques) if len(auniques) and len(suniques) else \
                 np.full(len(auniques), -1, dtype="int64")
-            actual = np.append(same, -2).astype(small)[acodes]  # the record's own branch among suniques, -2: empty
+            # the record's own branch among suniques, -2: empty
+            actual = np.append(same, -2).astype(small)[acodes]
             # differs where both are known and not equal: one comparison over the rows, the few rows that
             # differ then checked for an unknown side
             differs = actual != expected

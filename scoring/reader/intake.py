@@ -206,10 +206,6 @@ class Intake:
         """A note; ``first``: for a note about records, the row of the record its message gives as example."""
         self.notes.append(_make_note(kind, given, file, sheet, column, message, count, table, first))
 
-    def log(self, tid: str) -> TableLog:
-        """A log for the assembly of table ``tid`` (see :class:`TableLog`)."""
-        return TableLog(self, tid)
-
     def add_log(self, log: TableLog) -> None:
         self.pending.extend(log.pending)
         self.notes.extend(log.notes)
@@ -240,8 +236,7 @@ class TableLog:
     The assembly of a table reads and writes only its own entries of the intake (``pieces``, ``offsets``
     and ``codes`` of ``tid``)."""
 
-    def __init__(self, ix: Intake, tid: str):
-        self.ix, self.tid = ix, tid
+    def __init__(self):
         self.pending: list = []
         self.notes: list[_Note] = []
 
