@@ -217,3 +217,69 @@ def test_cells_without_references_are_bounded_by_rows_and_the_widest_row(tmp_pat
     p = e.value.problems[0]
     assert p.code is DataProblem.TOO_LARGE
     assert f"已用区域为 A1:T{before + 101}（{before + 101:,}行 × 20列）" in p.message, p.message
+
+
+def _with_parts_edited(book: Path, out: Path, edits: dict[str, object]) -> Path:
+    parts = _parts(book)
+    for name, edit in edits.items():
+        parts[name] = edit(parts[name].decode("utf-8")).encode("utf-8")
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, d in parts.items():
+            z.writestr(n, d)
+    return out
+
+
+def _spy_calamine(monkeypatch) -> list[str]:
+    """The sheets calamine parses from now on, in order."""
+    import python_calamine
+
+    real = python_calamine.CalamineWorkbook
+    parsed: list[str] = []
+
+    class Spy:
+        def __init__(self, wb):
+            self.wb = wb
+            self.sheets_metadata = wb.sheets_metadata
+
+        @classmethod
+        def from_path(cls, path):
+            return cls(real.from_path(path))
+
+        def get_sheet_by_name(self, name):
+            parsed.append(name)
+            return self.wb.get_sheet_by_name(name)
+
+        def close(self):
+            self.wb.close()
+
+    monkeypatch.setattr(python_calamine, "CalamineWorkbook", Spy)
+    return parsed
+
+
+def test_a_far_corner_in_a_later_sheet_is_never_parsed_and_nothing_of_the_workbook_is_used(tmp_path, county,
+                                                                                           monkeypatch):
+    """The worksheets are scanned on a thread while calamine parses the ones before. A far corner in the
+    third and in the fifth sheet: calamine parses the first two sheets at most, never a refused one, and the
+    workbook is refused with the third sheet's extent alone (the first problem in the archive's order, as a
+    scan of the whole file before parsing gives it), not one record, note or other problem of it."""
+    with zipfile.ZipFile(county) as z:
+        names = limits._sheet_parts(z)
+    third, fifth = "xl/worksheets/sheet3.xml", "xl/worksheets/sheet5.xml"
+    corner = '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'
+    far = _with_parts_edited(county, tmp_path / "far.xlsx", {
+        "xl/worksheets/sheet2.xml": lambda s: s.replace("<t>", "<t> ", 3),  # spaces: a note, were it read
+        third: lambda s: s.replace("</sheetData>", corner),
+        fifth: lambda s: s.replace("</sheetData>", corner)})
+    with pytest.raises(limits.Refused) as whole:
+        limits.scan_workbook(far)
+    assert f"工作表「{names[third]}」的已用区域为 A1:XFD1048576" in str(whole.value)
+    parsed = _spy_calamine(monkeypatch)
+    with pytest.raises(DataError) as e:
+        read_dataset([far], SPECS, ())
+    assert [(p.code, p.message) for p in e.value.problems] == [  # 支部信息 is always needed: none was read
+        (DataProblem.TOO_LARGE, f"无法读取工作簿：{whole.value}"), (DataProblem.MISSING_SHEET, "缺少工作表「支部信息」")]
+    assert set(parsed) <= {names["xl/worksheets/sheet1.xml"], names["xl/worksheets/sheet2.xml"]}
+    assert names[third] not in parsed and names[fifth] not in parsed
+    parsed.clear()
+    ds = read_dataset([county], SPECS, ())  # the same workbook without the corners: every sheet, in order
+    assert parsed == list(names.values()) and len(ds.tables["branches"]) == 4

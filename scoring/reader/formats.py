@@ -4,6 +4,8 @@ turned into grids of raw cells (one per sheet or file) for the header finder."""
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +13,9 @@ import pandas as pd
 
 from ..errors import DataError, DataNote, DataProblem, Problem
 from .cells import Deferred
-from .headers import IGNORED_SHEETS, add_grid, table_of_sheet
+from .headers import IGNORED_SHEETS, add_grid, note_continued, table_of_sheet
 from .intake import Intake, _Grid
-from .limits import Refused, check_csv, check_parquet, scan_workbook
+from .limits import Refused, check_csv, check_parquet, start_scan
 from .text import _key
 
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -135,45 +137,66 @@ def read_workbook(ix: Intake, given: str, path: Path, file: str, in_folder: bool
     from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
     try:
-        scan = scan_workbook(path)  # bounds first: calamine itself would abort the process on a far corner
+        # bounds first: calamine itself would abort the process on a far corner. The worksheets are scanned
+        # on a thread while calamine parses the ones before; nothing is added before every part passed
+        scanning = start_scan(path)
     except Refused as e:
         ix.problem(DataProblem.TOO_LARGE, file, None, None, None, f"无法读取工作簿：{e}")
         return
-    try:
-        wb = CalamineWorkbook.from_path(str(path))
-    except Exception as e:  # not a workbook, damaged, password protected
-        ix.problem(DataProblem.UNREADABLE_FILE, file, None, None, None, f"无法打开工作簿：{_why_unreadable(path, e)}")
-        return
+    # what the sheets add to the intake, in order: added once every part of the workbook passed the scan
+    effects: list[Callable[[], None]] = []
     recognized, others = 0, []
     try:
-        for meta in wb.sheets_metadata:
-            name = meta.name
-            if meta.typ != SheetTypeEnum.WorkSheet:
-                continue
-            tid = table_of_sheet(ix, given, file, name)
-            try:
-                sheet = wb.get_sheet_by_name(name)
-                if tid is None:
-                    if meta.visible == SheetVisibleEnum.Visible and _key(name) not in IGNORED_SHEETS \
-                            and sheet.start is not None:
-                        others.append(name)
+        try:
+            wb = CalamineWorkbook.from_path(str(path))
+        except Exception as e:  # not a workbook, damaged, password protected
+            if scanning is not None:
+                scanning.finish()  # a refused part is said instead
+            ix.problem(DataProblem.UNREADABLE_FILE, file, None, None, None,
+                       f"无法打开工作簿：{_why_unreadable(path, e)}")
+            return
+        try:
+            for meta in wb.sheets_metadata:
+                name = meta.name
+                if meta.typ != SheetTypeEnum.WorkSheet:
                     continue
-                rows = sheet.to_python(skip_empty_area=False)
-            except Exception as e:
-                ix.problem(DataProblem.UNREADABLE_SHEET, file, name, None, None, f"无法读取工作表：{type(e).__name__}: {e}")
-                if tid is not None:
-                    ix.seen.add(tid)
-                continue
-            recognized += 1
-            columns = _rows_to_columns(rows)
-            found = scan.sheets.get(name) if scan is not None else None
-            if found is not None and found.errors:  # calamine reads an error cell as "": put its value back
-                for (r, j), value in found.errors.items():
-                    if j < len(columns) and r < len(columns[j]):
-                        columns[j][r] = value
-            add_grid(ix, _Grid(given, file, name, ix.specs[tid], columns, "excel"))
+                tid, continued = table_of_sheet(ix, name)
+                if continued:
+                    effects.append(partial(note_continued, ix, given, file, name, tid))
+                found = scanning.sheet(name) if scanning is not None else None  # before calamine parses it
+                try:
+                    sheet = wb.get_sheet_by_name(name)
+                    if tid is None:
+                        if meta.visible == SheetVisibleEnum.Visible and _key(name) not in IGNORED_SHEETS \
+                                and sheet.start is not None:
+                            others.append(name)
+                        continue
+                    rows = sheet.to_python(skip_empty_area=False)
+                except Exception as e:
+                    effects.append(partial(ix.problem, DataProblem.UNREADABLE_SHEET, file, name, None, None,
+                                           f"无法读取工作表：{type(e).__name__}: {e}"))
+                    if tid is not None:
+                        effects.append(partial(ix.seen.add, tid))
+                    continue
+                recognized += 1
+                columns = _rows_to_columns(rows)
+                if found is not None and found.errors:  # calamine reads an error cell as "": put its value back
+                    for (r, j), value in found.errors.items():
+                        if j < len(columns) and r < len(columns[j]):
+                            columns[j][r] = value
+                effects.append(partial(add_grid, ix, _Grid(given, file, name, ix.specs[tid], columns, "excel")))
+            if scanning is not None:
+                scanning.finish()  # the parts no sheet was parsed from (a chart sheet's) are checked too
+        finally:
+            wb.close()
+    except Refused as e:  # a part refused while its sheet or an earlier one was parsed: nothing of it is used
+        ix.problem(DataProblem.TOO_LARGE, file, None, None, None, f"无法读取工作簿：{e}")
+        return
     finally:
-        wb.close()
+        if scanning is not None:
+            scanning.__exit__(None, None, None)
+    for effect in effects:
+        effect()
     if recognized or not others:
         for name in others:
             ix.note(DataNote.UNKNOWN_SHEET, given, file, name, None, "不是已知的工作表，已忽略")

@@ -21,16 +21,20 @@ IGNORED_SHEETS = frozenset({"填表说明", "说明"})  # instruction sheets the
 _CONTINUATION_RE = re.compile(r"^(.+?)[-_.·(]*(?:续表?|\d{1,3})\)?$")
 
 
-def table_of_sheet(ix: Intake, given: str, file: str, name: str) -> str | None:
+def table_of_sheet(ix: Intake, name: str) -> tuple[str | None, bool]:
+    """The table a sheet holds (None: no known table), and whether as a continuation of its sheet
+    (「党员名册2」: see :func:`note_continued`)."""
     key = _key(name)
     tid = ix.by_name.get(key)
-    if tid is None:
-        m = _CONTINUATION_RE.match(key)
-        tid = ix.by_name.get(m.group(1)) if m else None
-        if tid is not None:
-            ix.note(DataNote.CONTINUED_SHEET, given, file, name, None,
-                    f"作为「{ix.specs[tid].sheet}」的续表读取", table=tid)
-    return tid
+    if tid is not None:
+        return tid, False
+    m = _CONTINUATION_RE.match(key)
+    tid = ix.by_name.get(m.group(1)) if m else None
+    return tid, tid is not None
+
+
+def note_continued(ix: Intake, given: str, file: str, name: str, tid: str) -> None:
+    ix.note(DataNote.CONTINUED_SHEET, given, file, name, None, f"作为「{ix.specs[tid].sheet}」的续表读取", table=tid)
 
 
 def locate_header(ix: Intake, g: _Grid) -> int | None:

@@ -19,6 +19,7 @@ fraction of calamine's own parse.
 from __future__ import annotations
 
 import re
+import threading
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -104,11 +105,27 @@ def scan_workbook(path: Path) -> WorkbookScan | None:
     """Check a zip-based workbook (.xlsx, .xlsm, .xlsb, .ods) before it is parsed. Returns what was found
     in its worksheets, None when the file is not a zip archive (an .xls, or a damaged file that calamine
     will explain); raises :class:`Refused` when a bound is exceeded."""
+    scanning = start_scan(path)
+    if scanning is None:
+        return None
+    with scanning:
+        return scanning.finish()
+
+
+def start_scan(path: Path) -> Scanning | None:
+    """:func:`scan_workbook` with its worksheets scanned on a thread while calamine parses the ones
+    before (the scan is about a third of calamine's own parse: a county's workbook reads 0.3 s sooner).
+    Checked before this returns: every part's declared size and ratio, and every part that is not a
+    worksheet (calamine reads those when it opens the workbook). :meth:`Scanning.sheet` waits for one
+    worksheet's scan and must be called before calamine parses that sheet; :meth:`Scanning.finish`
+    waits for all of them. Either raises :class:`Refused` with the first problem in the order of the
+    archive's parts, the one :func:`scan_workbook` of the whole file would give, so nothing of a refused
+    workbook is used. None when the file is not a zip archive."""
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError):
         return None
-    with zf:
+    try:
         infos = [i for i in zf.infolist() if not i.is_dir()]
         total = 0
         for info in infos:
@@ -124,19 +141,92 @@ def scan_workbook(path: Path) -> WorkbookScan | None:
             raise Refused(f"工作簿解压后共有 {_size(total)}，超过可读取的上限 {_size(MAX_TOTAL_BYTES)}；"
                           "请把数据分成几个工作簿")
         parts = _sheet_parts(zf)
-        scan = WorkbookScan()
-        for info in infos:
-            sheet = parts.get(info.filename)
-            found = _read_part(zf, info, scanning=sheet is not None)
-            if sheet is not None and found is not None:
-                if found.cells > MAX_CELLS:
-                    r0, c0, r1, c1 = found.extent()
-                    raise Refused(
-                        f"工作表「{sheet}」的已用区域为 {column_name(c0)}{r0}:{column_name(c1)}{r1}（{r1 - r0 + 1:,}行 ×"
-                        f" {c1 - c0 + 1:,}列），超出可读取的范围（最多 {MAX_CELLS:,} 个单元格）；"
-                        f"请删除表格右侧和下方多余的行和列（含只有空格的单元格）后重新保存")
-                scan.sheets[sheet] = found
-        return scan
+        sheets = [i for i in infos if i.filename in parts]
+        for k, info in enumerate(infos):
+            if info.filename in parts:
+                continue
+            try:
+                _read_part(zf, info, scanning=False)
+            except Refused:
+                # a worksheet before it in the archive may have a problem of its own: that one comes first
+                for before in infos[:k]:
+                    if before.filename in parts:
+                        _checked(_read_part(zf, before, scanning=True), parts[before.filename])
+                raise
+    except BaseException:
+        zf.close()
+        raise
+    return Scanning(zf, sheets, parts)
+
+
+def _checked(found: SheetScan | None, sheet: str) -> SheetScan | None:
+    """A worksheet's scan, refused when calamine would allocate more than :data:`MAX_CELLS` cells for it."""
+    if found is not None and found.cells > MAX_CELLS:
+        r0, c0, r1, c1 = found.extent()
+        raise Refused(
+            f"工作表「{sheet}」的已用区域为 {column_name(c0)}{r0}:{column_name(c1)}{r1}（{r1 - r0 + 1:,}行 ×"
+            f" {c1 - c0 + 1:,}列），超出可读取的范围（最多 {MAX_CELLS:,} 个单元格）；"
+            f"请删除表格右侧和下方多余的行和列（含只有空格的单元格）后重新保存")
+    return found
+
+
+class Scanning:
+    """The worksheets of a workbook being scanned on a thread, in the order of the archive's parts (see
+    :func:`start_scan`); a context manager that waits for the thread and closes the archive."""
+
+    def __init__(self, zf: zipfile.ZipFile, sheets: list[zipfile.ZipInfo], parts: dict[str, str]):
+        self._zf, self._sheets, self._parts = zf, sheets, parts
+        self._at = {parts[info.filename]: k for k, info in enumerate(sheets)}  # sheet name -> its place
+        self._done = [threading.Event() for _ in sheets]
+        self._found: dict[str, SheetScan] = {}
+        self._failed: tuple[int, BaseException] | None = None
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="scan-workbook", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        k = 0
+        try:
+            for k, info in enumerate(self._sheets):
+                if self._stop:
+                    break
+                name = self._parts[info.filename]
+                found = _checked(_read_part(self._zf, info, scanning=True), name)
+                if found is not None:
+                    self._found[name] = found
+                self._done[k].set()
+        except BaseException as e:  # raised in the caller's thread, by the first wait at or after it
+            self._failed = (k, e)
+        finally:
+            for done in self._done:
+                done.set()
+
+    def sheet(self, name: str) -> SheetScan | None:
+        """What the scan found in the worksheet ``name`` (None for a sheet that is not a worksheet part);
+        raises :class:`Refused` when this or an earlier part of the archive is refused."""
+        k = self._at.get(name)
+        if k is None:
+            return None
+        self._done[k].wait()
+        if self._failed is not None and self._failed[0] <= k:
+            raise self._failed[1]
+        return self._found.get(name)
+
+    def finish(self) -> WorkbookScan:
+        """Every worksheet's scan (raises :class:`Refused` as :meth:`sheet` does, for any of them)."""
+        self._thread.join()
+        if self._failed is not None:
+            raise self._failed[1]
+        return WorkbookScan(sheets={self._parts[i.filename]: self._found[self._parts[i.filename]]
+                                    for i in self._sheets if self._parts[i.filename] in self._found})
+
+    def __enter__(self) -> Scanning:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop = True
+        self._thread.join()
+        self._zf.close()
 
 
 def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
