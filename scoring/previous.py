@@ -104,6 +104,12 @@ def _from_json(path: Path) -> pd.DataFrame:
 def _from_workbook(path: Path) -> pd.DataFrame:
     from python_calamine import CalamineWorkbook
 
+    from .reader.limits import Refused, scan_workbook
+
+    try:  # bounds first, as for the data: calamine would abort the process on a sheet's far corner
+        scan_workbook(path)
+    except Refused as e:
+        raise UsageError(f"无法读取上年结果工作簿 {path}：{e}") from None
     try:
         workbook = CalamineWorkbook.from_path(str(path))
     except Exception as e:  # not a workbook, damaged, password protected

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,6 +23,7 @@ from scoring.output import xlsx
 from scoring.output.jsonout import to_json_dict, write_json
 from scoring.output.xlsx import write_results
 from scoring.previous import attach, compare, gone, load_previous
+from scoring.reader import limits
 from scoring.result import Result, RunMeta
 from scoring.sample import generate_county, write_dataset
 
@@ -927,7 +929,17 @@ def test_load_previous_errors(county_runs, tmp_path):
     no_rank.write_text(json.dumps({"branches": [{"branch_id": "B1", "total": 90}]}), encoding="utf-8")
     text = tmp_path / "last.txt"
     text.write_text("B1", encoding="utf-8")
+    far = tmp_path / "far.xlsx"  # its 总排名 reaching XFD1048576: calamine would abort the process
+    with zipfile.ZipFile(county_runs["first"]) as z:
+        ranking_part = {v: k for k, v in limits._sheet_parts(z).items()}["总排名"]
+        parts = {n: z.read(n) for n in z.namelist()}
+    parts[ranking_part] = parts[ranking_part].replace(
+        b"</sheetData>", b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row></sheetData>')
+    with zipfile.ZipFile(far, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, d in parts.items():
+            z.writestr(n, d)
     cases = {
+        far: "工作表「总排名」的已用区域为 A1:XFD1048576",
         missing: "找不到上年结果文件",
         broken: "不是有效的 JSON",
         no_branches: "缺少「branches」",
