@@ -11,6 +11,10 @@ cells, 512 GB) and abort the process, so a sheet whose used rectangle exceeds :d
 with its extent. The scan also collects error cells (#N/A, #REF!...), which calamine turns into empty
 strings, so that they are reported by name instead of as empty cells.
 
+Reading a workbook (:func:`start_scan`) checks every part that is not a worksheet before calamine opens
+the workbook and scans the worksheets on a thread: each worksheet's scan is waited for before calamine
+parses that sheet, so the next sheet is scanned while calamine parses this one.
+
 CSV files are bounded by size, Parquet files by the uncompressed size their metadata declares.
 Everything here works on raw bytes with numpy, a few passes per megabyte, so the scan costs a small
 fraction of calamine's own parse.
@@ -202,10 +206,12 @@ class Scanning:
                 done.set()
 
     def sheet(self, name: str) -> SheetScan | None:
-        """What the scan found in the worksheet ``name`` (None for a sheet that is not a worksheet part);
-        raises :class:`Refused` when this or an earlier part of the archive is refused."""
+        """What the scan found in the worksheet ``name``; raises :class:`Refused` when this or an earlier
+        part of the archive is refused. A sheet the workbook's own list does not name as a worksheet part
+        (its part could not be told) waits for every part, as before any sheet was parsed, and gives None."""
         k = self._at.get(name)
         if k is None:
+            self.finish()
             return None
         self._done[k].wait()
         if self._failed is not None and self._failed[0] <= k:
