@@ -81,7 +81,7 @@ def assemble(ix: Intake, split=None, threads: int | None = None
     return {t: tables[t] for t in given}, {t: origins[t] for t in given}
 
 
-def build(ix: Intake, tid: str, parts: list[_Part], log: TableLog | Intake | None = None
+def build(ix: Intake, tid: str, parts: list[_Part], log: TableLog | None = None
           ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One table assembled; its record problems and notes go to ``log`` (the intake itself by default)."""
     log = ix if log is None else log

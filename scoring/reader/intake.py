@@ -85,15 +85,38 @@ class _Note:
     first: int | None = None
 
 
-class Intake:
+class TableLog:
+    """Record problems and notes as they are found: the :class:`Intake`'s own, and the log of one table's
+    assembly, kept apart from the intake's until :meth:`Intake.add_log`. Tables are assembled side by side
+    on threads, and their problems and notes are added in the order of the tables, so that a run lists
+    (and caps) them as a table-by-table read does. The assembly of a table reads and writes only its own
+    entries of the intake (``pieces``, ``offsets`` and ``codes`` of its table)."""
+
+    def __init__(self):
+        # problems located in records of assembled tables, emitted by Intake.flush() once every table is
+        # known (attributing a record to a branch may need another table: a member's branch)
+        self.pending: list[tuple[DataProblem, str, np.ndarray, str, str, Callable[[_Piece, int], str]]] = []
+        self.notes: list[_Note] = []
+
+    def emit_rows(self, code: DataProblem, tid: str, mask: np.ndarray, column: str, label: str,
+                  message: Callable[[_Piece, int], str]) -> None:
+        """Problems for records of an assembled table (``mask`` over its rows), located and capped per
+        contributing sheet; emitted by :meth:`Intake.flush`."""
+        self.pending.append((code, tid, mask, column, label, message))
+
+    def note(self, kind: DataNote, given: str, file: str, sheet: str | None, column: str | None, message: str,
+             count: int = 1, table: str | None = None, first: int | None = None) -> None:
+        """A note; ``first``: for a note about records, the row of the record its message gives as example."""
+        key = (given, table or sheet or file, sheet, column, kind)
+        self.notes.append(_Note(key, given, file, sheet, column, count, message, first))
+
+
+class Intake(TableLog):
     def __init__(self, specs: dict[str, Table]):
+        super().__init__()
         self.specs = specs
         self.problems: list[Problem] = []
         self.owners: list[str | None] = []  # per problem: the branch it is attributed to (lenient mode)
-        # problems located in records of assembled tables, emitted by flush() once every table is known
-        # (attributing a record to a branch may need another table: a member's branch)
-        self.pending: list[tuple[DataProblem, str, np.ndarray, str, str, Callable[[_Piece, int], str]]] = []
-        self.notes: list[_Note] = []
         self.sources: list[str] = []
         self.parts: dict[str, list[_Part]] = {}  # table id -> sheets and files, in reading order
         self.pieces: dict[str, list[_Piece]] = {}  # the same after assembly
@@ -174,12 +197,6 @@ class Intake:
             a = int(starts[k])
             yield pieces[k], a, np.flatnonzero(mask[a:int(ends[k])])
 
-    def emit_rows(self, code: DataProblem, tid: str, mask: np.ndarray, column: str, label: str,
-                  message: Callable[[_Piece, int], str]) -> None:
-        """Problems for records of an assembled table (``mask`` over its rows), located and capped per
-        contributing sheet; emitted by :meth:`flush`."""
-        self.pending.append((code, tid, mask, column, label, message))
-
     def flush(self, owners: dict[str, np.ndarray] | None) -> None:
         """Emit the pending record problems. With ``owners`` (per table, the branch of each record or None,
         see :meth:`row_branches`) each problem is attributed to its record's branch and the cap applies per
@@ -201,11 +218,6 @@ class Intake:
                               None if k < 0 else branches[k])
         self.pending = []
 
-    def note(self, kind: DataNote, given: str, file: str, sheet: str | None, column: str | None, message: str,
-             count: int = 1, table: str | None = None, first: int | None = None) -> None:
-        """A note; ``first``: for a note about records, the row of the record its message gives as example."""
-        self.notes.append(_make_note(kind, given, file, sheet, column, message, count, table, first))
-
     def add_log(self, log: TableLog) -> None:
         self.pending.extend(log.pending)
         self.notes.extend(log.notes)
@@ -221,34 +233,6 @@ class Intake:
         p = self.pieces[tid][k]
         return p, int(p.rows[i - self.offsets[tid][k]])
 
-
-
-def _make_note(kind: DataNote, given: str, file: str, sheet: str | None, column: str | None, message: str,
-               count: int = 1, table: str | None = None, first: int | None = None) -> _Note:
-    return _Note((given, table or sheet or file, sheet, column, kind), given, file, sheet, column, count, message,
-                 first)
-
-
-class TableLog:
-    """The record problems and notes of one table's assembly, kept apart from the intake's until
-    :meth:`Intake.add_log`: tables are assembled side by side on threads, and their problems and notes are
-    added in the order of the tables, so that a run lists (and caps) them as a table-by-table read does.
-    The assembly of a table reads and writes only its own entries of the intake (``pieces``, ``offsets``
-    and ``codes`` of ``tid``)."""
-
-    def __init__(self):
-        self.pending: list = []
-        self.notes: list[_Note] = []
-
-    def emit_rows(self, code: DataProblem, tid: str, mask: np.ndarray, column: str, label: str,
-                  message: Callable[[_Piece, int], str]) -> None:
-        """As :meth:`Intake.emit_rows`."""
-        self.pending.append((code, tid, mask, column, label, message))
-
-    def note(self, kind: DataNote, given: str, file: str, sheet: str | None, column: str | None, message: str,
-             count: int = 1, table: str | None = None, first: int | None = None) -> None:
-        """As :meth:`Intake.note`."""
-        self.notes.append(_make_note(kind, given, file, sheet, column, message, count, table, first))
 
 
 def final_notes(notes: list[_Note]) -> list[Problem]:
