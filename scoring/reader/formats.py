@@ -194,7 +194,7 @@ def read_workbook(ix: Intake, given: str, path: Path, file: str, in_folder: bool
         return
     finally:
         if scanning is not None:
-            scanning.__exit__(None, None, None)
+            scanning.close()
     for effect in effects:
         effect()
     if recognized or not others:

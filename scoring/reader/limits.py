@@ -223,16 +223,19 @@ class Scanning:
         self._thread.join()
         if self._failed is not None:
             raise self._failed[1]
-        return WorkbookScan(sheets={self._parts[i.filename]: self._found[self._parts[i.filename]]
-                                    for i in self._sheets if self._parts[i.filename] in self._found})
+        return WorkbookScan(sheets=dict(self._found))  # (found in the order of the parts)
+
+    def close(self) -> None:
+        """Stop scanning after the part at hand, wait for the thread and close the archive."""
+        self._stop = True
+        self._thread.join()
+        self._zf.close()
 
     def __enter__(self) -> Scanning:
         return self
 
     def __exit__(self, *exc) -> None:
-        self._stop = True
-        self._thread.join()
-        self._zf.close()
+        self.close()
 
 
 def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
