@@ -79,8 +79,14 @@ def _bomb(path: Path, template: Path, size: int, declared: int | None = None) ->
 
 
 def _rewrite_sheet(book: Path, out: Path, edit) -> Path:
+    return _with_parts_edited(book, out, {SHEET: edit})
+
+
+def _with_parts_edited(book: Path, out: Path, edits: dict[str, object]) -> Path:
+    """The workbook with the text of the named parts edited."""
     parts = _parts(book)
-    parts[SHEET] = edit(parts[SHEET].decode("utf-8")).encode("utf-8")
+    for name, edit in edits.items():
+        parts[name] = edit(parts[name].decode("utf-8")).encode("utf-8")
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         for n, d in parts.items():
             z.writestr(n, d)
@@ -217,16 +223,6 @@ def test_cells_without_references_are_bounded_by_rows_and_the_widest_row(tmp_pat
     p = e.value.problems[0]
     assert p.code is DataProblem.TOO_LARGE
     assert f"已用区域为 A1:T{before + 101}（{before + 101:,}行 × 20列）" in p.message, p.message
-
-
-def _with_parts_edited(book: Path, out: Path, edits: dict[str, object]) -> Path:
-    parts = _parts(book)
-    for name, edit in edits.items():
-        parts[name] = edit(parts[name].decode("utf-8")).encode("utf-8")
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for n, d in parts.items():
-            z.writestr(n, d)
-    return out
 
 
 def _spy_calamine(monkeypatch) -> list[str]:
